@@ -1,0 +1,27 @@
+"""Contracts every rlvr environment is built on: problems, scores, tasks, envs, spaces, seeding."""
+
+from rlvr.core.difficulty import Knob, close_matches, resolve_difficulty
+from rlvr.core.problem import SPLITS, Problem, Score, make_problem_id, split_of
+from rlvr.core.seeding import problem_rng
+from rlvr.core.spaces import UnicodeText
+from rlvr.core.task import Task
+from rlvr.core.task_env import TaskEnv
+from rlvr.core.templates import PromptTemplate
+from rlvr.core.text_env import TextEnv
+
+__all__ = [
+    "SPLITS",
+    "Knob",
+    "Problem",
+    "PromptTemplate",
+    "Score",
+    "Task",
+    "TaskEnv",
+    "TextEnv",
+    "UnicodeText",
+    "close_matches",
+    "make_problem_id",
+    "problem_rng",
+    "resolve_difficulty",
+    "split_of",
+]

@@ -1,0 +1,97 @@
+"""`TaskEnv`: the Gymnasium base every rlvr env shares — which problem an episode plays.
+
+It owns the problem stream (seed, index), the split, and the difficulty knobs:
+- `reset(seed=s)` restarts stream `s` at problem 0; a plain `reset()` moves to the next problem;
+  the first reset without a seed draws a stream seed from `self.np_random`.
+- `reset(options={"difficulty": {...}})` changes knobs from this episode on (a curriculum sets a
+  level and it stays); `options={"problem": p}` plays a given `Problem`; `options={"index": i}`
+  jumps to problem i of the current stream.
+- Constructor keyword arguments that are not parameters are difficulty knobs; an unknown name is
+  an error listing close matches.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, ClassVar, Mapping
+
+import gymnasium as gym
+
+from rlvr.core.difficulty import close_matches
+from rlvr.core.problem import Problem, check_split
+from rlvr.core.seeding import fresh_seed
+from rlvr.core.task import Task
+from rlvr.core.templates import PromptTemplate
+
+RESET_OPTIONS = ("difficulty", "problem", "index")
+
+
+class TaskEnv(gym.Env):
+    """Base class: holds a `Task`, a difficulty, a split and the current `Problem`."""
+
+    task_class: ClassVar[type[Task] | None] = None
+    """Subclasses name their task here so `gym.make` needs no task object."""
+
+    def __init__(
+        self,
+        task: Task | None = None,
+        *,
+        difficulty: Mapping[str, Any] | None = None,
+        split: str | None = None,
+        template: PromptTemplate | None = None,
+        **knobs: Any,
+    ) -> None:
+        if task is None:
+            if self.task_class is None:
+                raise TypeError(f"{type(self).__name__} needs a task")
+            task = self.task_class(template=template)
+        elif template is not None:
+            task.template = template
+        self.task = task
+        known = {k.name for k in task.knobs}
+        for name in knobs:
+            if name not in known:
+                params = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self", "knobs")]
+                raise TypeError(
+                    f"{type(self).__name__} got an unexpected keyword argument {name!r}; it takes "
+                    f"{sorted(params)} and the difficulty knobs {sorted(known)}"
+                    + close_matches(name, [*params, *known])
+                )
+        self.difficulty = task.difficulty(difficulty, knobs)
+        self.split = check_split(split)
+        self.problem: Problem | None = None
+        self._stream_seed: int | None = None
+        self._index = -1
+
+    def _choose_problem(self, seed: int | None, options: Mapping[str, Any] | None) -> Problem:
+        """Called from reset() after `super().reset(seed=seed)`."""
+        options = dict(options or {})
+        unknown = [k for k in options if k not in RESET_OPTIONS]
+        if unknown:
+            raise KeyError(
+                f"unknown reset option {unknown[0]!r}; expected some of {list(RESET_OPTIONS)}"
+                + close_matches(unknown[0], RESET_OPTIONS)
+            )
+        if options.get("difficulty"):
+            self.difficulty = self.task.difficulty(self.difficulty, options["difficulty"])
+        if seed is not None:
+            self._stream_seed, self._index = int(seed), -1
+        elif self._stream_seed is None:
+            self._stream_seed = fresh_seed(self.np_random)
+        if options.get("problem") is not None:
+            problem = options["problem"]
+            if not isinstance(problem, Problem):
+                raise TypeError(f"options['problem'] must be a Problem, got {type(problem).__name__}")
+            self.problem = problem
+            return problem
+        self._index = int(options["index"]) if "index" in options else self._index + 1
+        self.problem = self.task.problem_at(self._stream_seed, self._index, self.difficulty, self.split)
+        return self.problem
+
+    def _problem_info(self) -> dict[str, Any]:
+        assert self.problem is not None
+        return {
+            "problem_id": self.problem.problem_id,
+            "difficulty": dict(self.problem.difficulty),
+            "messages": [dict(m) for m in self.problem.messages],
+        }

@@ -1,0 +1,62 @@
+"""`TextEnv`: observation = prompt text, action = any string (a whole response).
+
+The policy generates; the env never steps per token. Chat messages ride in `info["messages"]`.
+Any string is a valid action: one the task cannot parse is scored zero with the reason in
+`info["error"]`, never an exception. Multi-turn envs override `step` and keep the episode open.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from rlvr.core.problem import Score
+from rlvr.core.spaces import UnicodeText
+from rlvr.core.task_env import TaskEnv
+
+MAX_TEXT_LENGTH = 1 << 20
+
+
+class TextEnv(TaskEnv):
+    """Single-turn text env over a `Task`: reset shows the prompt, one step scores the response."""
+
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(self, *args: Any, render_mode: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
+        self.observation_space = UnicodeText(MAX_TEXT_LENGTH)
+        self.action_space = UnicodeText(MAX_TEXT_LENGTH)
+        self._response: str | None = None
+        self._score: Score | None = None
+        self._done = True
+
+    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        super().reset(seed=seed)
+        problem = self._choose_problem(seed, options)
+        self._response, self._score, self._done = None, None, False
+        return problem.prompt, self._problem_info()
+
+    def score_action(self, action: Any) -> Score:
+        """Score one action; anything that is not a string earns zero with the reason."""
+        if not isinstance(action, str):
+            return Score.zero(f"action must be a string, got {type(action).__name__}")
+        return self.task.score(self.problem, action)
+
+    def step(self, action: Any):
+        if self._done or self.problem is None:
+            raise RuntimeError("step() called on a finished episode; call reset() first")
+        score = self.score_action(action)
+        self._response, self._score, self._done = action if isinstance(action, str) else repr(action), score, True
+        info = {**self._problem_info(), "gold": self.problem.answer, **score.info()}
+        return "", float(score.reward), True, False, info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self.problem is None:
+            return None
+        lines = [f"[prompt] {self.problem.prompt}"]
+        if self._response is not None:
+            lines.append(f"[response] {self._response}")
+            lines.append(f"[reward] {self._score.reward} {dict(self._score.components)} {self._score.error or ''}")
+        return "\n".join(lines)

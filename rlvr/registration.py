@@ -1,0 +1,148 @@
+"""The one table of rlvr env ids: lazy entry points, defaults and a doc card per id.
+
+Single-agent ids go into Gymnasium's registry (`gym.make("rlvr/MathTree-v0")` after
+`import rlvr`, or `gym.make("rlvr:rlvr/MathTree-v0")` with no import). Multi-agent envs follow
+PettingZoo and live in a small registry of their own, reached with `rlvr.make_multi`, because
+Gymnasium's registry and `check_env` are for single-agent envs. Entry points are strings, so
+registering imports none of the env modules.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import gymnasium as gym
+
+from rlvr.core.difficulty import close_matches
+
+
+@dataclass(frozen=True)
+class EnvCard:
+    """What `rlvr list` shows for an id: one paragraph a researcher can act on."""
+
+    summary: str
+    observation: str
+    action: str
+    reward: str
+    task: str | None = None
+    """'module:Class' of the Task, whose knobs the card lists."""
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    id: str
+    entry_point: str
+    card: EnvCard
+    kind: str = "gymnasium"
+    """'gymnasium' (single agent) or 'pettingzoo' (multi-agent, see `make_multi`)."""
+    max_episode_steps: int | None = None
+    vector_entry_point: str | None = None
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+def load(entry_point: str) -> Any:
+    """Import 'package.module:Name' and return the object."""
+    module_name, _, attr = entry_point.partition(":")
+    return getattr(importlib.import_module(module_name), attr)
+
+
+ENTRIES: tuple[EnvEntry, ...] = (
+    EnvEntry(
+        id="rlvr/MathTree-v0",
+        entry_point="rlvr.envs.mathtree.env:MathTreeEnv",
+        vector_entry_point="rlvr.envs.mathtree.vector:MathTreeVectorEnv",
+        card=EnvCard(
+            summary="The ROVER token-level MDP: write an arithmetic expression equal to a target "
+            "(optionally using given numbers), one token a step; a tree with binary terminal reward "
+            "and an exact Q-uniform oracle for small vocabularies.",
+            observation="Dict(prompt_ids, prompt_length, response_ids, response_length), padded token ids",
+            action="Discrete(|V|) one token a step (action_mode='token'), or a sequence of ids (action_mode='chunk')",
+            reward="1 if the finished expression parses and equals the target (exact Fractions), else 0; "
+            "components: correct, parsed, uses_numbers",
+            task="rlvr.envs.mathtree.task:MathTreeTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/MathTreeStep-v0",
+        entry_point="rlvr.envs.mathtree.step_env:MathTreeStepEnv",
+        card=EnvCard(
+            summary="Step-level MathTree: each action is one 'a op b = c' step over the remaining "
+            "numbers; the state keeps the step history, so the MDP stays a tree.",
+            observation="text: prompt plus the steps taken so far",
+            action="text: one step 'a op b = c'",
+            reward="1 when the last remaining number equals the target, 0 otherwise; an invalid step "
+            "ends the episode with reward 0 and the reason in info",
+            task="rlvr.envs.mathtree.task:MathTreeTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/RandomCalc-v0",
+        entry_point="rlvr.envs.random_calc:RandomCalcEnv",
+        card=EnvCard(
+            summary="Leakage-free arithmetic: a random expression tree with exactly k operations "
+            "(k = 1..20), evaluated exactly.",
+            observation="text prompt",
+            action="text response (answer in \\boxed{}, an 'Answer:' line or the last number)",
+            reward="1 if the extracted answer equals the exact value; components: correct, "
+            "relative_error_reward (logged only)",
+            task="rlvr.envs.random_calc:RandomCalcTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/Math-v0",
+        entry_point="rlvr.envs.math_text:MathEnv",
+        card=EnvCard(
+            summary="Free-form math answers, from a built-in generator or a local JSONL/Parquet file "
+            "with question/answer columns, verified by the exact fast path then math-verify.",
+            observation="text prompt",
+            action="text response",
+            reward="1 if the extracted answer is equivalent to the gold answer, else 0 with the reason",
+            task="rlvr.envs.math_text:MathTask",
+        ),
+    ),
+)
+
+MULTI_AGENT: dict[str, EnvEntry] = {e.id: e for e in ENTRIES if e.kind == "pettingzoo"}
+
+
+def register_all() -> None:
+    """Register every single-agent id with Gymnasium (idempotent)."""
+    for entry in ENTRIES:
+        if entry.kind != "gymnasium" or entry.id in gym.registry:
+            continue
+        gym.register(
+            id=entry.id,
+            entry_point=entry.entry_point,
+            vector_entry_point=entry.vector_entry_point,
+            max_episode_steps=entry.max_episode_steps,
+            kwargs=dict(entry.kwargs),
+        )
+
+
+def entry(env_id: str) -> EnvEntry:
+    """The table entry of an id; an unknown id is an error naming close matches."""
+    for item in ENTRIES:
+        if item.id == env_id:
+            return item
+    raise KeyError(f"unknown rlvr env id {env_id!r}" + close_matches(env_id, [e.id for e in ENTRIES]))
+
+
+def make_multi(env_id: str, mode: str = "parallel", **kwargs: Any) -> Any:
+    """Build a multi-agent (PettingZoo) env: mode 'parallel' or 'aec'."""
+    if env_id not in MULTI_AGENT:
+        raise KeyError(
+            f"unknown multi-agent env id {env_id!r}; registered: {sorted(MULTI_AGENT)}"
+            + close_matches(env_id, MULTI_AGENT)
+        )
+    if mode not in ("parallel", "aec"):
+        raise ValueError(f"mode must be 'parallel' or 'aec', got {mode!r}")
+    module = load(MULTI_AGENT[env_id].entry_point)
+    factory: Callable[..., Any] = module.parallel_env if mode == "parallel" else module.env
+    return factory(**kwargs)
+
+
+def ids(kind: str | None = None) -> list[str]:
+    """Every registered id, optionally of one kind ('gymnasium' or 'pettingzoo')."""
+    return [e.id for e in ENTRIES if kind is None or e.kind == kind]
