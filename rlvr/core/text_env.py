@@ -44,6 +44,12 @@ class TextEnv(TaskEnv):
             return Score.zero(f"action must be a string, got {type(action).__name__}")
         return self.task.score(self.problem, action)
 
+    def oracle_action(self) -> str | None:
+        """The action the task's oracle would take now (None where the task has no oracle)."""
+        if self.problem is None or self._done:
+            return None
+        return self.task.solve(self.problem)
+
     def step(self, action: Any):
         if self._done or self.problem is None:
             raise RuntimeError("step() called on a finished episode; call reset() first")

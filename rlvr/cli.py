@@ -1,0 +1,127 @@
+"""The `rlvr` command: `rlvr list` (ids, kinds, knobs) and `rlvr play` (agents on an env).
+
+    rlvr list                       every id with its kind and knobs
+    rlvr list rlvr/MathTree-v0      the id's doc card
+    rlvr play rlvr/MathTree-v0 --agent oracle --episodes 100 --seed 0 --set horizon=6
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from typing import Any, Sequence
+
+import yaml
+
+from rlvr import registration
+
+AGENTS = ("random", "oracle")
+
+
+def _task_knobs(entry: registration.EnvEntry) -> list[Any]:
+    if entry.card.task is None:
+        return []
+    return list(registration.load(entry.card.task).knobs)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.id:
+        entry = registration.entry(args.id)
+        card = entry.card
+        print(f"{entry.id}  ({entry.kind})\n\n{card.summary}\n")
+        print(f"observation: {card.observation}\naction:      {card.action}\nreward:      {card.reward}")
+        if entry.vector_entry_point:
+            print("vector:      native batched implementation (gym.make_vec(..., vectorization_mode='vector_entry_point'))")
+        knobs = _task_knobs(entry)
+        if knobs:
+            print("\ndifficulty knobs (constructor keywords, or reset(options={'difficulty': {...}})):")
+            for knob in knobs:
+                print(f"  {knob.describe()}")
+        return 0
+    rows = [(e.id, e.kind, ", ".join(k.name for k in _task_knobs(e))) for e in registration.ENTRIES]
+    width = max(len(r[0]) for r in rows)
+    print(f"{'id':<{width}}  {'kind':<10}  knobs")
+    for env_id, kind, knobs in rows:
+        print(f"{env_id:<{width}}  {kind:<10}  {knobs}")
+    print("\n`rlvr list ID` shows an id's doc card.")
+    return 0
+
+
+def _parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
+    """`--set key=value` pairs; values are read as YAML scalars/lists (5 -> int, a -> str)."""
+    parsed = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise SystemExit(f"--set expects key=value, got {pair!r}")
+        parsed[key.strip()] = yaml.safe_load(value)
+    return parsed
+
+
+def _wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a pass rate (well behaved at 0% and 100%)."""
+    if total == 0:
+        return 0.0, 0.0
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+    from tqdm import tqdm
+
+    from rlvr.agents import OracleAgent, RandomAgent
+    from rlvr.agents.rollout import play_episode
+
+    registration.entry(args.id)  # unknown ids fail here, with suggestions
+    env = gym.make(args.id, render_mode="ansi", **_parse_sets(args.set))
+    agent = OracleAgent([env]) if args.agent == "oracle" else RandomAgent(env.action_space, seed=args.seed)
+    correct, total_reward, transcript = 0, 0.0, ""
+    for episode in tqdm(range(args.episodes), desc=f"{args.agent} on {args.id}", disable=None, file=sys.stderr):
+        outcome = play_episode(env, agent, seed=args.seed if episode == 0 else None)
+        correct += outcome.correct
+        total_reward += outcome.total_reward
+        if episode == 0:
+            transcript = outcome.transcript
+    low, high = _wilson_interval(correct, args.episodes)
+    print(f"{args.id}  agent={args.agent}  episodes={args.episodes}  seed={args.seed}")
+    print(f"pass rate {correct / args.episodes:.3f}  (95% CI {low:.3f}-{high:.3f})  mean reward {total_reward / args.episodes:.3f}")
+    if transcript:
+        print("\nfirst episode:\n" + transcript)
+    env.close()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="rlvr", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    listing = sub.add_parser("list", help="list env ids, or show one id's doc card")
+    listing.add_argument("id", nargs="?", help="an env id, e.g. rlvr/MathTree-v0")
+    listing.set_defaults(func=cmd_list)
+    play = sub.add_parser("play", help="play an env with a random or oracle agent")
+    play.add_argument("id", help="an env id, e.g. rlvr/MathTree-v0")
+    play.add_argument("--agent", choices=AGENTS, default="random")
+    play.add_argument("--episodes", type=int, default=20)
+    play.add_argument("--seed", type=int, default=0)
+    play.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a constructor keyword or difficulty knob")
+    play.set_defaults(func=cmd_play)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "episodes", 1) < 1:
+        raise SystemExit("--episodes must be >= 1")
+    try:
+        return args.func(args)
+    except (KeyError, TypeError, ValueError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        print(f"rlvr: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
