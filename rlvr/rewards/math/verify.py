@@ -1,0 +1,255 @@
+"""Is an answer equal to the gold answer? Exact first, math-verify (in a worker) last.
+
+The order, cheapest and most exact first:
+1. input checks: type, length, nesting depth, empty, hedged answers, several values where one
+   is asked -> a wrong verdict with the reason (method "rejected");
+2. exact: both sides are numbers (`numbers.exact_value`, units stripped) -> Fraction equality.
+   A percent answer matches either its value or its bare number ("50%" is right for both gold
+   "50" and gold "0.5"), as answer keys write percentages both ways;
+3. structural: sets, intervals, tuples and lists of exact numbers, after `normalize` (which also
+   turns `x < 3` into `(-\\infty, 3)`);
+4. math-verify `parse` + `verify` on the normalised texts, in a worker process, under our own
+   wall-clock limit (method "math_verify"; error "timeout: ..." when it runs out).
+
+Verdicts are cached in a bounded LRU keyed by (gold, normalised answer); timeouts and worker
+failures are not cached, since they depend on load rather than on the answer.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from fractions import Fraction
+
+from rlvr.rewards.math.extract import MAX_ANSWER_CHARS, MAX_BRACE_DEPTH, clean_text, is_hedged
+from rlvr.rewards.math.numbers import NumberTooLarge, exact_value
+from rlvr.rewards.math.pool import default_size, get_pool
+from rlvr.rewards.math.structure import (
+    compare_structures,
+    normalize,
+    parse_structure,
+    split_top_level,
+    strip_units,
+)
+
+CACHE_SIZE = 65_536
+_ASSIGNMENT = re.compile(r"^\s*[a-zA-Z](?:_\{?\w\}?)?\s*=\s*(?P<value>[^=]+)$")
+_AND = re.compile(r"\s+(?:\\text\{\s*)?and(?:\s*\})?\s+")
+SEVERAL_VALUES = "several values given where one is asked"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of comparing one answer with its gold answer."""
+
+    correct: bool
+    method: str
+    """"exact", "structural", "math_verify", "rejected" or "cache:<method>"."""
+    error: str | None = None
+
+
+class _LRU:
+    """A thread-safe least-recently-used map with a fixed capacity."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._data: OrderedDict[tuple[str, str], Verdict] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[str, str]) -> Verdict | None:
+        with self._lock:
+            verdict = self._data.get(key)
+            if verdict is None:
+                self.misses += 1
+                return None
+            self._data.move_to_end(key)
+            self.hits += 1
+            return verdict
+
+    def put(self, key: tuple[str, str], verdict: Verdict) -> None:
+        with self._lock:
+            self._data[key] = verdict
+            self._data.move_to_end(key)
+            while len(self._data) > self.capacity:
+                self._data.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+            self.hits = self.misses = 0
+
+
+CACHE = _LRU(CACHE_SIZE)
+_dispatch: ThreadPoolExecutor | None = None
+_dispatch_lock = threading.Lock()
+
+
+def clear_cache() -> None:
+    CACHE.clear()
+
+
+def _input_problem(text: object, what: str) -> str | None:
+    """Why `text` cannot be scored at all, or None when it can."""
+    if not isinstance(text, str):
+        return f"{what} must be a string, got {type(text).__name__}"
+    if not text.strip():
+        return f"empty {what}"
+    if len(text) > MAX_ANSWER_CHARS:
+        return f"{what} has {len(text)} characters, more than the limit {MAX_ANSWER_CHARS}"
+    depth = deepest = 0
+    for char in text:
+        if char in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in ")]}":
+            depth -= 1
+    if deepest > MAX_BRACE_DEPTH:
+        return f"{what} is nested {deepest} brackets deep, more than the limit {MAX_BRACE_DEPTH}"
+    return None
+
+
+def _exact(text: str) -> Fraction | None:
+    value = exact_value(text)
+    if value is None:
+        stripped = strip_units(text)
+        if stripped != text:
+            value = exact_value(stripped)
+    return value
+
+
+def _percent_alternatives(text: str) -> list[Fraction]:
+    """The values a percent answer may stand for: v/100 and the bare v."""
+    values = []
+    for candidate in (text, text.replace("\\%", "").replace("%", "")):
+        try:
+            value = _exact(candidate)
+        except (NumberTooLarge, ZeroDivisionError):
+            value = None
+        if value is not None:
+            values.append(value)
+    return values
+
+
+def _decide_fast(gold: str, answer: str) -> Verdict | None:
+    """A verdict from the cheap, exact steps, or None when only math-verify can tell."""
+    if is_hedged(answer) and not is_hedged(gold):
+        return Verdict(False, "rejected", "hedged answer")
+    answer_items = [item for part in split_top_level(answer) for item in _AND.split(part)]
+    if len(answer_items) > 1 and len(split_top_level(gold)) == 1 and not gold.startswith(("(", "[", "\\{")):
+        return Verdict(False, "rejected", SEVERAL_VALUES)
+    try:
+        answer_value = _exact(answer)
+    except NumberTooLarge as exc:
+        return Verdict(False, "exact", f"number too large: {exc}")
+    except ZeroDivisionError:
+        return Verdict(False, "exact", "division by zero")
+    try:
+        gold_value = _exact(gold)
+    except (NumberTooLarge, ZeroDivisionError):
+        gold_value = None
+    if gold_value is not None and answer_value is not None:
+        if "%" in answer or "%" in gold:
+            golds = _percent_alternatives(gold) if "%" in gold else [gold_value]
+            answers = _percent_alternatives(answer) if "%" in answer else [answer_value]
+            correct = any(g == a for g in golds for a in answers)
+        else:
+            correct = gold_value == answer_value
+        return Verdict(correct, "exact", None if correct else "not equal to the gold answer")
+    gold_shape, answer_shape = parse_structure(gold), parse_structure(answer)
+    if gold_shape is not None and answer_shape is not None:
+        same = compare_structures(gold_shape, answer_shape)
+        if same is not None:
+            return Verdict(same, "structural", None if same else "not equal to the gold answer")
+    return None
+
+
+def _prepare(gold: object, answer: object) -> tuple[Verdict | None, tuple[str, str] | None]:
+    """Input checks and normalisation; returns (verdict, None) or (None, cache key)."""
+    problem = _input_problem(answer, "answer")
+    if problem is not None:
+        return Verdict(False, "rejected", problem), None
+    gold_problem = _input_problem(gold, "gold answer")
+    if gold_problem is not None:
+        return Verdict(False, "rejected", f"invalid gold: {gold_problem}"), None
+    assert isinstance(gold, str) and isinstance(answer, str)
+    assignment = _ASSIGNMENT.match(answer)
+    if assignment is not None and "=" not in gold:
+        answer = assignment.group("value")  # "x = 5" answers "5"
+    return None, (clean_text(gold), normalize(clean_text(answer)))
+
+
+def _decide(key: tuple[str, str]) -> Verdict | None:
+    """Cached or fast verdict for a prepared key (None: the worker must decide)."""
+    cached = CACHE.get(key)
+    if cached is not None:
+        return cached
+    verdict = _decide_fast(normalize(key[0]), key[1])
+    if verdict is not None:
+        CACHE.put(key, verdict)
+    return verdict
+
+
+def _ask_worker(key: tuple[str, str], timeout: float) -> Verdict:
+    correct, error = get_pool().run(normalize(key[0]), key[1], timeout)
+    verdict = Verdict(correct, "math_verify", error)
+    if error is None or not (error.startswith("timeout") or error.startswith("math-verify worker")):
+        CACHE.put(key, verdict)
+    return verdict
+
+
+def verify_answer(gold: str, answer: str, *, timeout: float = 2.0) -> Verdict:
+    """Compare an extracted answer with the gold answer; never raises on any input.
+
+    >>> verify_answer("1/3", "0.\\\\overline{3}")
+    Verdict(correct=True, method='exact', error=None)
+    >>> verify_answer("3", "3, 4").error
+    'several values given where one is asked'
+    """
+    verdict, key = _prepare(gold, answer)
+    if verdict is not None:
+        return verdict
+    assert key is not None
+    return _decide(key) or _ask_worker(key, timeout)
+
+
+def verify_batch(golds: list[str], answers: list[str], *, timeout: float = 2.0) -> list[Verdict]:
+    """`verify_answer` over pairs; the math-verify part runs on all workers at once.
+
+    Safe to call from several threads at the same time: each worker serves one request at a
+    time and requests from all threads queue for the same workers.
+    """
+    if len(golds) != len(answers):
+        raise ValueError(f"verify_batch needs as many golds as answers, got {len(golds)} and {len(answers)}")
+    verdicts: list[Verdict | None] = [None] * len(answers)
+    slow: dict[tuple[str, str], list[int]] = {}
+    for index, (gold, answer) in enumerate(zip(golds, answers, strict=True)):
+        verdict, key = _prepare(gold, answer)
+        if verdict is None and key is not None:
+            verdict = _decide(key)
+            if verdict is None:
+                slow.setdefault(key, []).append(index)  # duplicates go to a worker once
+                continue
+        verdicts[index] = verdict
+    if slow:
+        executor = _dispatcher()
+        futures = {key: executor.submit(_ask_worker, key, timeout) for key in slow}
+        for key, future in futures.items():
+            for index in slow[key]:
+                verdicts[index] = future.result()
+    return [v for v in verdicts if v is not None]
+
+
+def _dispatcher() -> ThreadPoolExecutor:
+    """Threads that each hold one worker's request in flight (threads, not processes: cheap)."""
+    global _dispatch
+    with _dispatch_lock:
+        if _dispatch is None:
+            _dispatch = ThreadPoolExecutor(max_workers=2 * default_size(), thread_name_prefix="rlvr-math")
+        return _dispatch
