@@ -8,6 +8,7 @@ from rlvr.core.task import Task
 from rlvr.core.task_env import TaskEnv
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
+from rlvr.core.token_env import TokenEnv, TokenState
 
 __all__ = [
     "SPLITS",
@@ -18,6 +19,8 @@ __all__ = [
     "Task",
     "TaskEnv",
     "TextEnv",
+    "TokenEnv",
+    "TokenState",
     "UnicodeText",
     "close_matches",
     "make_problem_id",

@@ -1,0 +1,223 @@
+"""`MathTreeStepEnv` (`rlvr/MathTreeStep-v0`): countdown one arithmetic step a turn.
+
+Each action is one step `"a op b = c"` that replaces two of the remaining numbers `a` and `b`
+by their exact result `c` (operands and results may be negative or fractions written `p/q`; with
+spaces around the operator any form works, without spaces integers only; a trailing
+"(left: ...)" note is ignored). The observation is the prompt plus every step taken so far:
+keeping the history makes the MDP a tree (different orders of the same steps stay different
+states; without it they would merge into a DAG and ROVER's tree assumption would break).
+
+An invalid step (unparseable, an operator the problem does not allow, a number that is not
+available, wrong arithmetic, division by zero) ends the episode with reward 0 and the reason in
+`info["error"]`. When one number is left the episode ends: reward 1 if it equals the target.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from rlvr.core.problem import Problem, Score
+from rlvr.core.spaces import UnicodeText
+from rlvr.core.task_env import TaskEnv
+from rlvr.core.templates import PromptTemplate
+from rlvr.envs.mathtree.grammar import expression_tree, format_number
+from rlvr.envs.mathtree.task import MathTreeTask
+
+MAX_STEP_CHARS = 1000
+MAX_OBSERVATION_CHARS = 1 << 16
+_NUMBER = r"-?[0-9]{1,30}(?:/[0-9]{1,30})?"
+_INTEGER = r"-?[0-9]{1,30}"
+_TAIL = r"\s*(?:\(left:[^()]*\))?\s*$"
+SPACED_STEP = re.compile(rf"^\s*({_NUMBER})\s+([-+*/x×÷])\s+({_NUMBER})\s*=\s*({_NUMBER}){_TAIL}")
+COMPACT_STEP = re.compile(rf"^\s*({_INTEGER})\s*([-+*/×÷])\s*({_INTEGER})\s*=\s*({_NUMBER}){_TAIL}")
+OPERATOR_ALIASES = {"x": "*", "×": "*", "÷": "/"}
+
+STEP_TEMPLATE = PromptTemplate(
+    instruction="Work one step per turn: write 'a op b = c', combining two of the remaining numbers a and b "
+    "into their exact result c. When one number is left it must equal the target."
+)
+
+
+def parse_step(text: Any) -> tuple[Fraction, str, Fraction, Fraction] | str:
+    """(a, op, b, c) of a step, or the reason it cannot be read.
+
+    >>> parse_step("3 * 4 = 12")
+    (Fraction(3, 1), '*', Fraction(4, 1), Fraction(12, 1))
+    >>> parse_step("3 +")
+    "cannot read a step 'a op b = c' from '3 +'"
+    """
+    if not isinstance(text, str):
+        return f"a step must be a string, got {type(text).__name__}"
+    if len(text) > MAX_STEP_CHARS:
+        return f"a step has at most {MAX_STEP_CHARS} characters, got {len(text)}"
+    match = SPACED_STEP.match(text) or COMPACT_STEP.match(text)
+    if match is None:
+        return f"cannot read a step 'a op b = c' from {text[:80]!r}"
+    a, op, b, c = match.groups()
+    try:
+        return Fraction(a), OPERATOR_ALIASES.get(op, op), Fraction(b), Fraction(c)
+    except ZeroDivisionError:
+        return f"a number in {text[:80]!r} has a zero denominator"
+
+
+def apply_operator(a: Fraction, op: str, b: Fraction) -> Fraction | None:
+    """a op b exactly; None for division by zero."""
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a * b
+    return None if b == 0 else a / b
+
+
+def solution_steps(problem: Problem) -> list[str]:
+    """The oracle's steps: the stored solution expression evaluated bottom-up, one step per operator."""
+    steps: list[str] = []
+
+    def walk(node: Any) -> Fraction:
+        if isinstance(node, int):
+            return Fraction(node)
+        op, left, right = node
+        a, b = walk(left), walk(right)
+        c = apply_operator(a, op, b)
+        steps.append(f"{format_number(a)} {op} {format_number(b)} = {format_number(c)}")
+        return c
+
+    walk(expression_tree(problem.metadata["solution"]))
+    return steps
+
+
+@dataclass(frozen=True)
+class StepState:
+    problem: Problem | None
+    remaining: tuple[Fraction, ...]
+    lines: tuple[str, ...]
+    done: bool
+    score: Score | None
+
+
+class MathTreeStepEnv(TaskEnv):
+    """Step-level countdown over `MathTreeTask` problems (see the module doc). Defaults: countdown
+    mode, 4 numbers, horizon 64 (the token horizon only limits the solution's length here)."""
+
+    task_class = MathTreeTask
+    metadata = {"render_modes": ["ansi"]}
+
+    def __init__(
+        self,
+        task: MathTreeTask | None = None,
+        *,
+        render_mode: str | None = None,
+        difficulty: Mapping[str, Any] | None = None,
+        split: str | None = None,
+        template: PromptTemplate | None = None,
+        **knobs: Any,
+    ) -> None:
+        defaults = {"mode": "countdown", "number_count": 4, "horizon": 64}
+        super().__init__(task, difficulty={**defaults, **(difficulty or {})}, split=split,
+                         template=template or (STEP_TEMPLATE if task is None else None), **knobs)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self._check(self.difficulty)
+        self.render_mode = render_mode
+        self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
+        self.action_space = UnicodeText(MAX_STEP_CHARS)
+        self._remaining: tuple[Fraction, ...] = ()
+        self._lines: tuple[str, ...] = ()
+        self._done, self._score = True, None
+
+    @staticmethod
+    def _check(difficulty: Mapping[str, Any]) -> None:
+        if difficulty["mode"] != "countdown" or difficulty["number_count"] < 2:
+            raise ValueError(
+                "the step env needs mode='countdown' and number_count >= 2, got "
+                f"mode={difficulty['mode']!r}, number_count={difficulty['number_count']}"
+            )
+
+    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        if options and options.get("difficulty"):
+            self._check(self.task.difficulty(self.difficulty, options["difficulty"]))
+        super().reset(seed=seed)
+        problem = self._choose_problem(seed, options)
+        if problem.content.get("mode") != "countdown":
+            raise ValueError("the step env plays countdown problems only; this problem has mode "
+                             f"{problem.content.get('mode')!r}")
+        self._remaining = tuple(Fraction(n) for n in problem.content["numbers"])
+        self._lines, self._done, self._score = (), False, None
+        return self._observation(), self._problem_info()
+
+    def step(self, action: Any):
+        if self._done or self.problem is None:
+            raise RuntimeError("step() called on a finished episode; call reset() first")
+        outcome = self._apply(action)
+        if isinstance(outcome, str):
+            return self._finish(Score.zero(outcome, None, parsed=0.0, uses_numbers=0.0))
+        if len(self._remaining) > 1:
+            return self._observation(), 0.0, False, False, {
+                **self._problem_info(), "remaining": [format_number(v) for v in self._remaining]}
+        last = self._remaining[0]
+        target = Fraction(self.problem.content["target"])
+        correct = last == target
+        components = {"correct": float(correct), "parsed": 1.0, "uses_numbers": 1.0}
+        error = None if correct else f"the last number is {format_number(last)}, expected {format_number(target)}"
+        return self._finish(Score(float(correct), components, format_number(last), error))
+
+    def _apply(self, action: Any) -> str | None:
+        """Apply one step to the state; returns the reason when the step is invalid."""
+        parsed = parse_step(action)
+        if isinstance(parsed, str):
+            return parsed
+        a, op, b, c = parsed
+        if op not in self.problem.content["operators"]:
+            return f"operator {op!r} is not allowed; allowed: {self.problem.content['operators']!r}"
+        remaining = list(self._remaining)
+        for operand in (a, b):
+            if operand not in remaining:
+                shown = ", ".join(format_number(v) for v in remaining)
+                return f"{format_number(operand)} is not among the remaining numbers [{shown}]"
+            remaining.remove(operand)
+        result = apply_operator(a, op, b)
+        if result is None:
+            return "division by zero"
+        if result != c:
+            return f"wrong arithmetic: {format_number(a)} {op} {format_number(b)} = {format_number(result)}, not {format_number(c)}"
+        self._remaining = (*remaining, result)
+        left = " ".join(format_number(v) for v in self._remaining)
+        self._lines = (*self._lines, f"{format_number(a)} {op} {format_number(b)} = {format_number(c)} (left: {left})")
+        return None
+
+    def _finish(self, score: Score):
+        self._done, self._score = True, score
+        info = {**self._problem_info(), "gold": self.problem.answer, **score.info(), **score.components,
+                "steps": list(self._lines)}
+        return self._observation(), float(score.reward), True, False, info
+
+    def _observation(self) -> str:
+        text = self.problem.prompt
+        if self._lines:
+            text += "\n\nSteps so far:\n" + "\n".join(self._lines)
+        return text[-MAX_OBSERVATION_CHARS:]
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self.problem is None:
+            return None
+        return self._observation()
+
+    # ------------------------------------------------------------------ tree search
+    def get_state(self) -> StepState:
+        return StepState(self.problem, self._remaining, self._lines, self._done, self._score)
+
+    def set_state(self, state: StepState) -> None:
+        self.problem, self._remaining, self._lines = state.problem, state.remaining, state.lines
+        self._done, self._score = state.done, state.score
+
+    def clone(self) -> MathTreeStepEnv:
+        twin = copy.copy(self)
+        twin._np_random = copy.deepcopy(self._np_random)
+        return twin
