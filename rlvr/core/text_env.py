@@ -19,7 +19,7 @@ MAX_TEXT_LENGTH = 1 << 20
 class TextEnv(TaskEnv):
     """Single-turn text env over a `Task`: reset shows the prompt, one step scores the response."""
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(self, *args: Any, render_mode: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

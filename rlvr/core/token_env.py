@@ -78,7 +78,7 @@ class TokenState:
 class TokenEnv(TaskEnv):
     """Generic token-level env over a `Task` and a tokenizer (see the module doc)."""
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -219,6 +219,29 @@ class TokenEnv(TaskEnv):
         if self._score is not None:
             lines.append(f"[reward] {self._score.reward} {dict(self._score.components)} {self._score.error or ''}")
         return "\n".join(lines)
+
+    # ------------------------------------------------------------------ oracle
+    def oracle_action(self) -> Any:
+        """The next action of the task's solution, encoded with this env's tokenizer.
+
+        Token mode gives one id, chunk mode the whole rest of the solution (padded); None when the
+        task has no oracle or the response so far has left the solution's path.
+        """
+        if self._done or self.problem is None:
+            return None
+        solution = self.task.solve(self.problem)
+        if solution is None:
+            return None
+        ids = [*self.tokenizer.encode(solution), self.eos_id][: self._episode_horizon]
+        taken = len(self._response)
+        if ids[:taken] != self._response or taken >= len(ids):
+            return None
+        rest = ids[taken:]
+        if self.action_mode == "token":
+            return rest[0]
+        chunk = np.full(self.horizon, self.chunk_pad_id, np.int64)
+        chunk[: len(rest)] = rest
+        return chunk
 
     # ------------------------------------------------------------------ tree search
     def get_state(self) -> TokenState:

@@ -107,7 +107,7 @@ class MathTreeStepEnv(TaskEnv):
     mode, 4 numbers, horizon 64 (the token horizon only limits the solution's length here)."""
 
     task_class = MathTreeTask
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -167,6 +167,16 @@ class MathTreeStepEnv(TaskEnv):
         components = {"correct": float(correct), "parsed": 1.0, "uses_numbers": 1.0}
         error = None if correct else f"the last number is {format_number(last)}, expected {format_number(target)}"
         return self._finish(Score(float(correct), components, format_number(last), error))
+
+    def oracle_action(self) -> str | None:
+        """The oracle's next step, or None when the steps so far left the oracle's path."""
+        if self._done or self.problem is None:
+            return None
+        steps = solution_steps(self.problem)
+        taken = [line.split(" (left:")[0] for line in self._lines]
+        if len(taken) >= len(steps) or [parse_step(t) for t in taken] != [parse_step(s) for s in steps[: len(taken)]]:
+            return None
+        return steps[len(taken)]
 
     def _apply(self, action: Any) -> str | None:
         """Apply one step to the state; returns the reason when the step is invalid."""

@@ -1,0 +1,87 @@
+"""Conformance over the whole registry, plus registration behaviour and golden problem streams."""
+
+from __future__ import annotations
+
+import json
+import pathlib
+import subprocess
+import sys
+
+import gymnasium as gym
+import pytest
+
+import rlvr
+from rlvr.testing import check_env_conformance, check_task
+
+GYM_IDS = rlvr.ids("gymnasium")
+GOLDEN = pathlib.Path(__file__).parent / "data" / "golden_problem_ids.json"
+GOLDEN_COUNT = 5
+
+
+def first_problem_ids(env_id: str, seed: int = 0, count: int = GOLDEN_COUNT) -> list[str]:
+    env = gym.make(env_id, disable_env_checker=True)
+    ids = [env.reset(seed=seed)[1]["problem_id"]]
+    ids += [env.reset()[1]["problem_id"] for _ in range(count - 1)]
+    return ids
+
+
+@pytest.mark.parametrize("env_id", GYM_IDS)
+def test_env_conformance(env_id):
+    check_env_conformance(env_id)
+
+
+@pytest.mark.parametrize("env_id", GYM_IDS)
+def test_task_conformance(env_id):
+    task_class = rlvr.registration.load(rlvr.entry(env_id).card.task)
+    check_task(task_class(), n=20)
+
+
+@pytest.mark.parametrize("env_id", GYM_IDS)
+def test_golden_problem_ids(env_id):
+    """A change of problem stream must be deliberate: bump the env version and update the file
+    (`python tests/test_registry.py --update`)."""
+    golden = json.loads(GOLDEN.read_text())
+    assert env_id in golden, f"no golden ids for {env_id}; run `python tests/test_registry.py --update`"
+    assert first_problem_ids(env_id) == golden[env_id]
+
+
+def test_every_id_has_a_card_and_a_loadable_entry_point():
+    for item in rlvr.ENTRIES:
+        assert item.card.summary and item.card.reward
+        assert callable(rlvr.registration.load(item.entry_point))
+        if item.vector_entry_point:
+            assert callable(rlvr.registration.load(item.vector_entry_point))
+
+
+def test_make_with_module_prefix_needs_no_prior_import():
+    code = (
+        "import sys, gymnasium as gym\n"
+        "assert 'rlvr' not in sys.modules\n"
+        "env = gym.make('rlvr:rlvr/MathTree-v0')\n"
+        "print(env.spec.id)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "rlvr/MathTree-v0"
+
+
+def test_unknown_ids_suggest_close_matches():
+    with pytest.raises(KeyError, match="did you mean: rlvr/MathTree-v0"):
+        rlvr.entry("rlvr/MathTre-v0")
+    with pytest.raises(gym.error.Error, match="MathTree"):
+        gym.make("rlvr/MathTre-v0")
+    with pytest.raises(KeyError, match="multi-agent"):
+        rlvr.make_multi("rlvr/Nope-v0")
+
+
+def test_unknown_keyword_suggests_close_matches():
+    with pytest.raises(TypeError, match="did you mean: horizon"):
+        gym.make("rlvr/MathTree-v0", horizn=4)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--update"]:
+        raise SystemExit("usage: python tests/test_registry.py --update")
+    GOLDEN.parent.mkdir(exist_ok=True)
+    GOLDEN.write_text(json.dumps({i: first_problem_ids(i) for i in GYM_IDS}, indent=1) + "\n")
+    print(f"wrote {GOLDEN}")
