@@ -91,3 +91,19 @@ def test_any_text_gives_an_extraction_quickly(text):
 @given(st.text(alphabet="\\boxed{}() 0123456789,or", max_size=2_000))
 def test_brace_soup_gives_an_extraction(text):
     assert isinstance(extract_answer(text), Extraction)
+
+
+@pytest.mark.parametrize(
+    "response",
+    ["1, " * 30_000, "1," * 30_000 + "1", "1,234,567," * 5_000 + "8", "9" * 100_000, "3 or " * 20_000 + "4"],
+)
+def test_long_number_lists_are_extracted_in_linear_time(response):
+    """A single regex for '3, 4, 5' backtracked exponentially on '1, 1, ..., 1,'."""
+    start = time.perf_counter()
+    extract_answer(response)
+    assert time.perf_counter() - start < 0.5
+
+
+@pytest.mark.parametrize("response, answer", [("it is 5", "5"), ("so it is 14/8", "14/8"), ("2pi", "2pi")])
+def test_short_prose_is_not_taken_for_a_bare_answer(response, answer):
+    assert extract_answer(response).answer == answer

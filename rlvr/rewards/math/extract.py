@@ -50,10 +50,14 @@ _ANSWER_LINE = re.compile(
 )
 _NUMBER = r"[-+]?(?:\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?(?:\s*/\s*\d+)?|\.\d+)"
 _LAST_NUMBER = re.compile(_NUMBER)
-_SEVERAL_NUMBERS_AT_END = re.compile(
-    r"(?:\beither\s+)?" + _NUMBER + r"(?:\s*(?:,\s*(?:or\s+|and\s+)?|\bor\s+|\band\s+)\s*" + _NUMBER + r")+$",
-    re.IGNORECASE,
-)
+_LIST_GAP = re.compile(r"\s*(?:,\s*(?:(?:or|and)\s+)?|(?:or|and)\s+)\s*", re.IGNORECASE)
+"""What may stand between two numbers of a listed or hedged answer: ", ", " or ", ", and "."""
+_EITHER = re.compile(r"\beither\s+$", re.IGNORECASE)
+SEVERAL_NUMBERS_TAIL = 160
+"""Characters at the end of the last line searched for "3 or 4" / "3, 4" answers."""
+MAX_LIST_GAP = 16
+_MATH_WORDS = frozenset({"pi", "ln", "dx", "dy", "dt"})
+"""Two-letter words that may stand in a bare mathematical answer ("2pi"); any other word is prose."""
 _HEDGE = re.compile(r"\b(?:or|either)\b|\\(?:lor|vee)(?![a-zA-Z])", re.IGNORECASE)
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _DECORATION = re.compile(r"^[\s*_`\"']+|[\s*_`\"'.]+$")
@@ -182,9 +186,9 @@ def _answer_line(response: str) -> Extraction | None:
 def _last_number(response: str) -> Extraction | None:
     lines = [line for line in response.splitlines() if line.strip()]
     last_line = _DECORATION.sub("", lines[-1].replace("$", "")).strip() if lines else ""
-    several = _SEVERAL_NUMBERS_AT_END.search(last_line)
+    several = _trailing_number_list(last_line)
     if several is not None:
-        return Extraction(several.group(0))  # "3 or 4", "3, 4": a hedge or a list, refused later
+        return Extraction(several)  # "3 or 4", "3, 4": a hedge or a list, refused later
     if len(lines) == 1 and _looks_like_math(last_line) or parse_number(last_line[:64]) is not None:
         return Extraction(last_line)  # a bare answer: "twelve", "\\frac{1}{0}", "9^9^9^9"
     # only the tail can hold the last number; bounding the scan keeps huge inputs cheap
@@ -192,11 +196,36 @@ def _last_number(response: str) -> Extraction | None:
     return Extraction(numbers[-1].strip()) if numbers else None
 
 
+def _trailing_number_list(line: str) -> str | None:
+    """'3 or 4', '3, 4' or 'either 3 or 4' ending `line`, else None.
+
+    Numbers are found left to right (one linear scan, thousands groups read as one number), then
+    chained backwards from the end of the line through short separators. A single regex for the
+    whole list backtracks exponentially on inputs like '1, 1, 1, ..., 1,'.
+    """
+    tail = line[-SEVERAL_NUMBERS_TAIL:]
+    spans = [m.span() for m in _LAST_NUMBER.finditer(tail)]
+    if len(spans) < 2 or spans[-1][1] != len(tail):
+        return None
+    first = len(spans) - 1
+    while first > 0:
+        gap = tail[spans[first - 1][1] : spans[first][0]]
+        if len(gap) > MAX_LIST_GAP or not _LIST_GAP.fullmatch(gap):
+            break
+        first -= 1
+    if first == len(spans) - 1:
+        return None
+    start = spans[first][0]
+    either = _EITHER.search(tail[:start])
+    return tail[either.start() if either else start :]
+
+
 def _looks_like_math(line: str) -> bool:
     """A short line of symbols, digits and LaTeX commands, with no words of prose in it."""
     if len(line) > 200 or not re.search(r"[\d\\^+*/=()-]", line):
         return False
-    return re.search(r"[a-zA-Z]{3,}", re.sub(r"\\[a-zA-Z]+", "", line)) is None
+    words = re.findall(r"[a-zA-Z]{2,}", re.sub(r"\\[a-zA-Z]+", "", line))
+    return all(word.lower() in _MATH_WORDS for word in words)
 
 
 _EXTRACTORS = {"boxed": _boxed, "answer_line": _answer_line, "last_number": _last_number}

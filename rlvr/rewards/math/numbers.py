@@ -112,7 +112,7 @@ def exact_value(text: str) -> Fraction | None:
         return None
     # the commonest answers skip the tokenizer entirely
     if _PLAIN_INT.match(text):
-        return Fraction(int(text))
+        return Fraction(int(text.strip()))  # \s also matches \x1c-\x1f, which int() refuses
     plain = _PLAIN_DEC.match(text) or _PLAIN_FRAC.match(text) or _PLAIN_LATEX_FRAC.match(text)
     if plain is not None:
         return _plain_value(plain)

@@ -1,0 +1,319 @@
+"""RandomCalc: leakage-free arithmetic with exactly k operations, evaluated exactly.
+
+Each problem is a fresh random expression tree with exactly `num_ops` binary operations over
+random integer operands, so no problem is likely to have been seen in any corpus. The operator
+set is `+ - * /` by default; `^` (a power with a small literal exponent) can be added. Values are
+`fractions.Fraction` throughout: a zero divisor, or any intermediate value whose numerator or
+denominator passes its cap, is rejected and re-drawn (first by trying the other operators on the
+same operands, then by re-drawing the subtree).
+
+Printing uses minimal parentheses under the usual precedence (`^` binds tightest and groups to
+the right, then `* /`, then `+ -`, both left to right): a child is wrapped only when precedence or
+order demands it, and a negative operand is always written `(-3)`. The gold answer is the exact
+value: an integer, or a reduced fraction "a/b".
+
+Reward: 1 when the extracted answer equals the gold exactly. A plain number (integer, decimal,
+a/b, \\frac{a}{b}; a fraction need not be reduced) is compared as a Fraction; an expression
+("3 + 4") scores zero, since the checkers would evaluate it and boxing the question would pass;
+other forms go to `verify_answer`. The dense component `relative_error_reward` is our own
+design (no paper defines one): 1 for the exact value, else
+`0.9 * max(0, 1 - |answer - gold| / max(|gold|, 1))`, so a wrong answer never reaches 1 and an
+answer off by 100% or with the wrong sign earns 0. It is logged only, unless
+`dense_reward=True` makes it the reward.
+
+>>> import numpy as np
+>>> task = RandomCalcTask()
+>>> problem = task.sample(np.random.default_rng(0), {"num_ops": 3})
+>>> task.score(problem, task.solve(problem)).reward
+1.0
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import numpy as np
+
+from rlvr.core.difficulty import Knob
+from rlvr.core.problem import Problem, Score
+from rlvr.core.task import Task
+from rlvr.core.templates import PromptTemplate
+from rlvr.core.text_env import TextEnv
+from rlvr.envs.math_text.answers import EXTRACTION_MODES, check_extraction, read_value
+from rlvr.rewards.math import extract_answer, parse_number, verify_answer
+
+OPERATORS = ("+", "-", "*", "/", "^")
+BINARY_OPERATORS = ("+", "-", "*", "/")
+MAX_INEXACT_REWARD = 0.9
+"""The most a wrong answer earns from `relative_error_reward`: exactness keeps a visible margin."""
+
+# Precedence levels used for printing; an operand (or a parenthesised negative) is an atom.
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
+_ATOM = 4
+_NODE_DRAWS_PER_OP = 200
+"""Node draws allowed per operation before a difficulty is declared too tight to sample."""
+
+
+class OperatorsKnob(Knob):
+    """A knob whose value is a non-empty tuple of distinct operators from `OPERATORS`."""
+
+    def check(self, value: Any) -> Any:
+        value = super().check(value)
+        bad = [op for op in value if op not in OPERATORS]
+        if not value or bad or len(set(value)) != len(value):
+            raise ValueError(
+                f"difficulty knob {self.name!r} expects a non-empty tuple of distinct operators from "
+                f"{OPERATORS}, got {value!r}"
+            )
+        return value
+
+
+def format_fraction(value: Fraction) -> str:
+    """'7' or '-7/3': the exact value as an integer or a reduced fraction.
+
+    >>> format_fraction(Fraction(6, -4)), format_fraction(Fraction(8, 2))
+    ('-3/2', '4')
+    """
+    return str(value)
+
+
+def relative_error_reward(gold: Fraction, answer: Fraction) -> float:
+    """Dense closeness reward (ours): 1 when exact, else at most 0.9, falling to 0 at 100% error.
+
+    >>> relative_error_reward(Fraction(10), Fraction(10)), relative_error_reward(Fraction(10), Fraction(9))
+    (1.0, 0.81)
+    >>> relative_error_reward(Fraction(10), Fraction(-10))
+    0.0
+    """
+    if answer == gold:
+        return 1.0
+    error = abs(answer - gold) / max(abs(gold), Fraction(1))
+    return float(MAX_INEXACT_REWARD * max(Fraction(0), 1 - error))
+
+
+class _ExpressionDrawer:
+    """Draws one expression tree; nodes are (value, text, precedence) tuples."""
+
+    def __init__(self, rng: np.random.Generator, difficulty: Mapping[str, Any]) -> None:
+        self.rng = rng
+        self.low, self.high = difficulty["min_operand"], difficulty["max_operand"]
+        self.operators = difficulty["operators"]
+        self.binary = [op for op in self.operators if op != "^"]
+        self.max_exponent = difficulty["max_exponent"]
+        self.max_numerator = difficulty["max_numerator"]
+        self.max_denominator = difficulty["max_denominator"]
+        self.draws_left = _NODE_DRAWS_PER_OP * difficulty["num_ops"] + 100
+        # Uniforms drawn in blocks: one numpy call per block instead of one per choice.
+        self._block = 4 * difficulty["num_ops"] + 8
+        self._uniforms: list[float] = []
+
+    def below(self, n: int) -> int:
+        """A uniform integer in [0, n)."""
+        if not self._uniforms:
+            self._uniforms = self.rng.random(self._block).tolist()
+        return int(self._uniforms.pop() * n)
+
+    def fits(self, value: Fraction) -> bool:
+        return abs(value.numerator) <= self.max_numerator and value.denominator <= self.max_denominator
+
+    def leaf(self) -> tuple[Fraction, str, int]:
+        number = self.low + self.below(self.high - self.low + 1)
+        return Fraction(number), (f"({number})" if number < 0 else str(number)), _ATOM
+
+    def draw(self, num_ops: int) -> tuple[Fraction, str, int]:
+        """A subtree with exactly `num_ops` operations whose every value fits the caps."""
+        if num_ops == 0:
+            return self.leaf()
+        while True:
+            self.draws_left -= 1
+            if self.draws_left < 0:
+                raise _TooTight
+            op = self.operators[self.below(len(self.operators))]
+            if op == "^" or not self.binary:
+                node = self._power(num_ops)
+            else:
+                node = self._binary(op, num_ops)
+            if node is not None:
+                return node
+
+    def _power(self, num_ops: int) -> tuple[Fraction, str, int] | None:
+        base = self.draw(num_ops - 1)
+        base_value, base_text, base_precedence = base
+        # `^` groups to the right, so a power as the base needs parentheses too.
+        if base_precedence <= _PRECEDENCE["^"]:
+            base_text = f"({base_text})"
+        # Smaller exponents, then the binary operators with a fresh operand, before giving up:
+        # keeping the (num_ops - 1)-operation base is much cheaper than drawing it again.
+        for exponent in range(2 + self.below(self.max_exponent - 1), 1, -1):
+            # Both parts of a reduced fraction are raised alike, so the caps can be tested first.
+            if abs(base_value.numerator) ** exponent <= self.max_numerator and (
+                base_value.denominator**exponent <= self.max_denominator
+            ):
+                return base_value**exponent, f"{base_text}^{exponent}", _PRECEDENCE["^"]
+        return self._combine(None, base, self.leaf())
+
+    def _binary(self, op: str, num_ops: int) -> tuple[Fraction, str, int] | None:
+        left_ops = self.below(num_ops)
+        left = self.draw(left_ops)
+        right = self.draw(num_ops - 1 - left_ops)
+        # Try the drawn operator first, then the others on the same operands (cheaper than a redraw).
+        return self._combine(op, left, right)
+
+    def _combine(
+        self, first: str | None, left: tuple[Fraction, str, int], right: tuple[Fraction, str, int]
+    ) -> tuple[Fraction, str, int] | None:
+        """`first` if its value fits the caps, else the other binary operators in random order."""
+        if first is not None:
+            value = _apply(first, left[0], right[0])
+            if value is not None and self.fits(value):
+                return value, _join(first, left, right), _PRECEDENCE[first]
+        others = [op for op in self.binary if op != first]
+        while others:
+            candidate = others.pop(self.below(len(others)))
+            value = _apply(candidate, left[0], right[0])
+            if value is not None and self.fits(value):
+                return value, _join(candidate, left, right), _PRECEDENCE[candidate]
+        return None
+
+
+class _TooTight(Exception):
+    """The node-draw budget ran out: the caps leave (almost) no valid expression."""
+
+
+def _apply(op: str, left: Fraction, right: Fraction) -> Fraction | None:
+    if op == "+":
+        return left + right
+    if op == "-":
+        return left - right
+    if op == "*":
+        return left * right
+    return None if right == 0 else left / right
+
+
+def _join(op: str, left: tuple[Fraction, str, int], right: tuple[Fraction, str, int]) -> str:
+    """Print `left op right` with the fewest parentheses that keep the value under precedence."""
+    precedence = _PRECEDENCE[op]
+    left_text = f"({left[1]})" if left[2] < precedence else left[1]
+    # Same-level right operands need parentheses after - and / (a - (b + c), a / (b * c)); after
+    # + and * regrouping is harmless because the arithmetic is exact.
+    wrap_right = right[2] < precedence or (right[2] == precedence and op in ("-", "/"))
+    right_text = f"({right[1]})" if wrap_right else right[1]
+    return f"{left_text} {op} {right_text}"
+
+
+class RandomCalcTask(Task):
+    """Evaluate a random k-operation arithmetic expression exactly."""
+
+    name: ClassVar[str] = "random_calc"
+    version: ClassVar[int] = 0
+    knobs: ClassVar[tuple[Knob, ...]] = (
+        Knob("num_ops", 4, "number of binary operations in the expression (exactly)", low=1, high=20),
+        Knob("min_operand", 1, "smallest integer operand (negatives are printed as (-n))", low=-10**6, high=10**6),
+        Knob("max_operand", 20, "largest integer operand", low=-10**6, high=10**6),
+        OperatorsKnob("operators", BINARY_OPERATORS, f"operators to draw from, a subset of {OPERATORS}"),
+        Knob("max_exponent", 3, "largest exponent of a power (exponents are 2..max_exponent)", low=2, high=6),
+        Knob("max_numerator", 10**6, "cap on |numerator| of every intermediate value", low=1, high=10**18),
+        Knob("max_denominator", 10**4, "cap on the denominator of every value (1: integers only)", low=1, high=10**18),
+    )
+    default_template: ClassVar[PromptTemplate] = PromptTemplate(
+        instruction="Give the exact value as an integer or a fraction a/b, "
+        "and put your final answer within \\boxed{}."
+    )
+
+    def __init__(
+        self,
+        template: PromptTemplate | None = None,
+        *,
+        dense_reward: bool = False,
+        extraction: Sequence[str] = EXTRACTION_MODES,
+        timeout: float = 2.0,
+    ) -> None:
+        super().__init__(template)
+        self.dense_reward = bool(dense_reward)
+        self.extraction = check_extraction(extraction)
+        self.timeout = float(timeout)
+
+    def generate(self, rng: np.random.Generator, difficulty: Mapping[str, Any]) -> Problem:
+        low, high = difficulty["min_operand"], difficulty["max_operand"]
+        if low > high:
+            raise ValueError(f"min_operand must be <= max_operand, got {low} > {high}")
+        if max(abs(low), abs(high)) > difficulty["max_numerator"]:
+            raise ValueError(
+                f"operands up to {max(abs(low), abs(high))} exceed max_numerator={difficulty['max_numerator']}"
+            )
+        drawer = _ExpressionDrawer(rng, difficulty)
+        try:
+            value, expression, _ = drawer.draw(difficulty["num_ops"])
+        except _TooTight:
+            raise RuntimeError(
+                f"{self.name}: no expression fits the caps after {_NODE_DRAWS_PER_OP} draws per operation "
+                f"at difficulty {dict(difficulty)}; raise max_numerator/max_denominator or add operators"
+            ) from None
+        power_note = ", where ^ is exponentiation" if "^" in expression else ""
+        question = f"Evaluate the following expression exactly, using the usual order of operations{power_note}.\n\n{expression}"
+        return self.make_problem(
+            question,
+            content={"expression": expression},
+            answer=format_fraction(value),
+            difficulty=difficulty,
+            metadata={"num_ops": difficulty["num_ops"]},
+            expression=expression,
+        )
+
+    def score(self, problem: Problem, response: str) -> Score:
+        gold = parse_number(str(problem.answer))
+        extraction = extract_answer(response, self.extraction)
+        if extraction.error is not None or extraction.answer is None:
+            # A hedged ("3 or 4") or ambiguous answer comes back with its text and an error.
+            return self._zero(extraction.error or "no answer found", extraction.answer)
+        value, reason = read_value(extraction.answer)
+        if reason is not None:
+            return self._zero(reason, extraction.answer)
+        if value is not None and gold is not None:
+            correct = value == gold
+            dense = relative_error_reward(gold, value)
+        else:
+            verdict = verify_answer(str(problem.answer), extraction.answer, timeout=self.timeout)
+            if verdict.error is not None and not verdict.correct:
+                return self._zero(verdict.error, extraction.answer)
+            correct = bool(verdict.correct)
+            dense = 1.0 if correct else 0.0
+        components = {"correct": 1.0 if correct else 0.0, "relative_error_reward": dense}
+        reward = dense if self.dense_reward else components["correct"]
+        error = None if correct else f"expected {problem.answer}, got {extraction.answer}"
+        return Score(reward, components, extraction.answer, error)
+
+    def _zero(self, reason: str, parsed: str | None) -> Score:
+        return Score.zero(reason, parsed, relative_error_reward=0.0)
+
+    def solve(self, problem: Problem) -> str:
+        return f"The expression evaluates to \\boxed{{{problem.answer}}}."
+
+
+class RandomCalcEnv(TextEnv):
+    """`rlvr/RandomCalc-v0`: one random expression per episode, one response per episode."""
+
+    task_class: ClassVar[type[Task]] = RandomCalcTask
+
+    def __init__(
+        self,
+        task: RandomCalcTask | None = None,
+        *,
+        dense_reward: bool = False,
+        extraction: Sequence[str] = EXTRACTION_MODES,
+        timeout: float = 2.0,
+        difficulty: Mapping[str, Any] | None = None,
+        split: str | None = None,
+        template: PromptTemplate | None = None,
+        render_mode: str | None = None,
+        **knobs: Any,
+    ) -> None:
+        if task is None:
+            task = RandomCalcTask(template, dense_reward=dense_reward, extraction=extraction, timeout=timeout)
+        elif dense_reward or check_extraction(extraction) != EXTRACTION_MODES or timeout != 2.0:
+            raise TypeError("give dense_reward, extraction and timeout to the task, not the env, when passing a task")
+        super().__init__(
+            task, difficulty=difficulty, split=split, template=template, render_mode=render_mode, **knobs
+        )
