@@ -22,7 +22,8 @@ import rlvr  # noqa: F401  (registers the ids)
 from rlvr.envs.mathtree.env import MathTreeEnv
 from rlvr.envs.mathtree.grammar import build_automaton, evaluate_cached
 from rlvr.envs.mathtree.task import MathTreeTask
-from rlvr.envs.mathtree.vector import MathTreeVectorEnv, TargetSampler, evaluate_ids, token_kinds
+from rlvr.envs.mathtree.batched import TargetSampler, evaluate_ids, token_kinds
+from rlvr.envs.mathtree.vector import MathTreeVectorEnv
 
 SMALL = {"digits": "123", "operators": "+*", "parentheses": True, "horizon": 6}
 
