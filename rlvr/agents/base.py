@@ -6,7 +6,8 @@ whole batch at once. Trainable policies (later) extend this with log-probs and s
 
 from __future__ import annotations
 
-from typing import Any, Protocol, Sequence, runtime_checkable
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
 
 
 @runtime_checkable

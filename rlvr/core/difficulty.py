@@ -8,8 +8,9 @@ envs inside vector envs because Gymnasium forwards `options` to each sub-env.
 from __future__ import annotations
 
 import difflib
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 
 def close_matches(name: str, candidates: Iterable[str]) -> str:

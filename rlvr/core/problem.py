@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Mapping
+from typing import Any
 
 SPLITS: Mapping[str, tuple[float, float]] = MappingProxyType(
     {"train": (0.0, 0.8), "eval": (0.8, 0.9), "test": (0.9, 1.0)}

@@ -11,7 +11,8 @@ is the seeded stream every env draws from, restricted to a split when asked.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 

@@ -13,7 +13,8 @@ It owns the problem stream (seed, index), the split, and the difficulty knobs:
 from __future__ import annotations
 
 import inspect
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import gymnasium as gym
 

@@ -6,8 +6,9 @@ Each task ships a default template carrying its answer-format instruction; users
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,8 @@ Any string is a valid action: one the task cannot parse is scored zero with the 
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from rlvr.core.problem import Score
 from rlvr.core.spaces import UnicodeText

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import pickle
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import gymnasium as gym
 from gymnasium.utils.env_checker import check_env
