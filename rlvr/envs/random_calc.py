@@ -41,6 +41,7 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
+from rlvr.envs.exact import apply_operator
 from rlvr.envs.math_text.answers import EXTRACTION_MODES, check_extraction, read_value
 from rlvr.rewards.math import extract_answer, parse_number, verify_answer
 
@@ -166,13 +167,13 @@ class _ExpressionDrawer:
     ) -> tuple[Fraction, str, int] | None:
         """`first` if its value fits the caps, else the other binary operators in random order."""
         if first is not None:
-            value = _apply(first, left[0], right[0])
+            value = apply_operator(left[0], first, right[0])
             if value is not None and self.fits(value):
                 return value, _join(first, left, right), _PRECEDENCE[first]
         others = [op for op in self.binary if op != first]
         while others:
             candidate = others.pop(self.below(len(others)))
-            value = _apply(candidate, left[0], right[0])
+            value = apply_operator(left[0], candidate, right[0])
             if value is not None and self.fits(value):
                 return value, _join(candidate, left, right), _PRECEDENCE[candidate]
         return None
@@ -180,16 +181,6 @@ class _ExpressionDrawer:
 
 class _TooTight(Exception):
     """The node-draw budget ran out: the caps leave (almost) no valid expression."""
-
-
-def _apply(op: str, left: Fraction, right: Fraction) -> Fraction | None:
-    if op == "+":
-        return left + right
-    if op == "-":
-        return left - right
-    if op == "*":
-        return left * right
-    return None if right == 0 else left / right
 
 
 def _join(op: str, left: tuple[Fraction, str, int], right: tuple[Fraction, str, int]) -> str:

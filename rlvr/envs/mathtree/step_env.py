@@ -25,6 +25,7 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.spaces import UnicodeText
 from rlvr.core.task_env import TaskEnv
 from rlvr.core.templates import PromptTemplate
+from rlvr.envs.exact import apply_operator
 from rlvr.envs.mathtree.grammar import expression_tree, format_number
 from rlvr.envs.mathtree.task import MathTreeTask
 
@@ -63,17 +64,6 @@ def parse_step(text: Any) -> tuple[Fraction, str, Fraction, Fraction] | str:
         return Fraction(a), OPERATOR_ALIASES.get(op, op), Fraction(b), Fraction(c)
     except ZeroDivisionError:
         return f"a number in {text[:80]!r} has a zero denominator"
-
-
-def apply_operator(a: Fraction, op: str, b: Fraction) -> Fraction | None:
-    """a op b exactly; None for division by zero."""
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a * b
-    return None if b == 0 else a / b
 
 
 def solution_steps(problem: Problem) -> list[str]:
