@@ -103,6 +103,54 @@ ENTRIES: tuple[EnvEntry, ...] = (
             task="rlvr.envs.math_text:MathTask",
         ),
     ),
+    EnvEntry(
+        id="rlvr/TwentyQuestions-v0",
+        entry_point="rlvr.envs.elicitation.env:TwentyQuestionsEnv",
+        card=EnvCard(
+            summary="Twenty questions with a noisy answerer: find one of K fictional entities by asking "
+            "about M yes/no attributes (answers flipped with probability eps), then guess within a budget.",
+            observation="Dict(prior, likelihood, answer_counts, questions_left) float32 boxes "
+            "(action_mode='discrete'), or the prompt plus the transcript (action_mode='text')",
+            action="Discrete(M + K): ask attribute j or guess entity k; text: 'ask: <attribute>' / "
+            "'guess: <entity>'",
+            reward="exact Bayesian information gain H(before) - H(after) in bits per question, plus the "
+            "bonus knob for a right guess; a wrong guess ends the episode with 0; unreadable actions earn "
+            "0 with the reason and use a question",
+            task="rlvr.envs.elicitation.tasks:TwentyQuestionsTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/OpinionPoll-v0",
+        entry_point="rlvr.envs.elicitation.env:OpinionPollEnv",
+        card=EnvCard(
+            summary="Opinion polling: find a respondent's latent group among C by asking Likert questions "
+            "(answers 1..5 drawn from group-conditional tables) within a question budget.",
+            observation="Dict(prior, likelihood, answer_counts, questions_left) float32 boxes "
+            "(action_mode='discrete'), or the prompt plus the transcript (action_mode='text')",
+            action="Discrete(Q) question ids (Discrete(Q + C) with final_guess=True); text: 'ask: q3' / "
+            "'guess: group B'",
+            reward="drop in posterior entropy of the group (bits) per question; the episode ends at the "
+            "budget (correct = the posterior's most likely group is the hidden one), or with final_guess=True "
+            "at a guess paid the bonus knob when right",
+            task="rlvr.envs.elicitation.tasks:OpinionPollTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/StudentAssess-v0",
+        entry_point="rlvr.envs.elicitation.env:StudentAssessEnv",
+        card=EnvCard(
+            summary="Adaptive testing under a 2PL item response model, P(correct) = sigmoid(a_j (theta - b_j)): "
+            "find the student's ability cell on a grid over [-3, 3] by choosing items within a budget.",
+            observation="Dict(prior, likelihood, answer_counts, questions_left) float32 boxes "
+            "(action_mode='discrete'), or the prompt plus the transcript (action_mode='text')",
+            action="Discrete(J) item ids (Discrete(J + G) with final_guess=True); text: 'ask: item 3' / "
+            "'guess: level 4'",
+            reward="drop in posterior entropy of the ability cell (bits) per item; the episode ends at the "
+            "budget (correct = the posterior's most likely cell is the hidden one), or with final_guess=True "
+            "at a guess paid the bonus knob when right",
+            task="rlvr.envs.elicitation.tasks:StudentAssessTask",
+        ),
+    ),
 )
 
 MULTI_AGENT: dict[str, EnvEntry] = {e.id: e for e in ENTRIES if e.kind == "pettingzoo"}

@@ -32,6 +32,9 @@ class TaskEnv(gym.Env):
 
     task_class: ClassVar[type[Task] | None] = None
     """Subclasses name their task here so `gym.make` needs no task object."""
+    oracle_is_exact: ClassVar[bool] = True
+    """False where even the best policy can fail (e.g. a noisy answerer): the conformance check
+    then asks the oracle for a high success rate instead of success on every episode."""
 
     def __init__(
         self,

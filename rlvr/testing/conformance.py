@@ -41,6 +41,10 @@ ADVERSARIAL_RESPONSES: tuple[str, ...] = (
 """Inputs that broke peer libraries' verifiers; every task must score them without raising."""
 
 
+ORACLE_EPISODES_UNDER_NOISE = 20
+ORACLE_MIN_SUCCESS_UNDER_NOISE = 0.6
+
+
 def _fail(message: str) -> None:
     raise AssertionError(message)
 
@@ -127,9 +131,20 @@ def check_env_conformance(env_id: str, *, seed: int = 0, episodes: int = 12, **k
         _fail(f"{env_id}: info['difficulty'] does not report the env's difficulty")
 
     if getattr(env.unwrapped, "oracle_action", None) is not None:
-        oracle = OracleAgent([env])
-        for episode in range(3):
-            outcome = play_episode(env, oracle, seed=seed + episode)
-            if not outcome.correct:
-                _fail(f"{env_id}: the oracle failed (info: {outcome.final_info})")
+        _check_oracle(env_id, env, seed)
     env.close()
+
+
+def _check_oracle(env_id: str, env: gym.Env, seed: int) -> None:
+    """An exact oracle wins every episode; an oracle facing noise must still win most of them."""
+    oracle = OracleAgent([env])
+    exact = getattr(env.unwrapped, "oracle_is_exact", True)
+    episodes = 3 if exact else ORACLE_EPISODES_UNDER_NOISE
+    wins = 0
+    for episode in range(episodes):
+        outcome = play_episode(env, oracle, seed=seed + episode)
+        if exact and not outcome.correct:
+            _fail(f"{env_id}: the oracle failed (info: {outcome.final_info})")
+        wins += outcome.correct
+    if wins < ORACLE_MIN_SUCCESS_UNDER_NOISE * episodes:
+        _fail(f"{env_id}: the oracle won only {wins} of {episodes} episodes")
