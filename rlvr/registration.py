@@ -151,6 +151,46 @@ ENTRIES: tuple[EnvEntry, ...] = (
             task="rlvr.envs.elicitation.tasks:StudentAssessTask",
         ),
     ),
+    EnvEntry(
+        id="rlvr/Countdown-v0",
+        entry_point="rlvr.envs.countdown:CountdownEnv",
+        card=EnvCard(
+            summary="Countdown: use each given number exactly once with + - * / and parentheses to write "
+            "an expression equal to the target (exact Fractions); solvable by construction.",
+            observation="text prompt",
+            action="text response: the expression in <answer></answer> tags, a \\boxed{}, or the last line "
+            "(a trailing '= N' is allowed when N is its value)",
+            reward="1 correct, 0.1 well-formed but wrong, 0 unreadable; components: correct, format, uses_numbers",
+            task="rlvr.envs.countdown:CountdownTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/Game24-v0",
+        entry_point="rlvr.envs.game24:Game24Env",
+        card=EnvCard(
+            summary="Game of 24: one expression using four numbers (1..13) exactly once that equals 24, "
+            "exactly (8/(3-8/3) counts); problems drawn uniformly from the 1,362 solvable multisets, "
+            "difficulty by number of distinct solutions.",
+            observation="text prompt",
+            action="text response: the expression in <answer></answer> tags, a \\boxed{}, or the last line",
+            reward="1 if the expression uses each number once and equals the target, else 0 with the reason; "
+            "components: correct, format, uses_numbers",
+            task="rlvr.envs.game24:Game24Task",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/Game24Step-v0",
+        entry_point="rlvr.envs.game24:Game24StepEnv",
+        card=EnvCard(
+            summary="Step-level Game of 24: each action is one 'a op b = c (left: ...)' step over the "
+            "remaining numbers; three steps; the state keeps the step history, so the MDP is a tree.",
+            observation="text: prompt plus the steps taken so far",
+            action="text: one step 'a op b = c', optionally followed by a correct '(left: ...)' note",
+            reward="1 when the last number equals the target, else 0; an invalid step ends the episode "
+            "with reward 0 and the reason in info",
+            task="rlvr.envs.game24:Game24Task",
+        ),
+    ),
 )
 
 MULTI_AGENT: dict[str, EnvEntry] = {e.id: e for e in ENTRIES if e.kind == "pettingzoo"}

@@ -1,0 +1,222 @@
+"""`Game24StepEnv` (`rlvr/Game24Step-v0`): Game24 one step a turn, "a op b = c (left: ...)".
+
+Multi-turn: each action is one step that combines two of the remaining numbers `a` and `b` into
+their exact result `c` (write fractions as `p/q`, negatives as `-n`; with spaces around the
+operator any number form works, without them integers only). The step may end with a
+"(left: ...)" note listing the numbers that remain after it, in any order, separated by spaces
+or commas; when present it must be right. Four numbers take three steps; after the third the
+episode ends with reward 1 if the last number equals the target (24), else 0.
+
+An invalid step (unreadable, an operator the problem does not allow, a number that is not
+available, wrong arithmetic, division by zero, a wrong "(left: ...)" note) ends the episode with
+reward 0 and the reason in `info["error"]`. The observation is the prompt plus the steps taken so
+far, each with its "(left: ...)" note, so different orders of the same steps stay different
+states (the MDP is a tree). `oracle_action()` gives a step that keeps the target reachable from
+any state where it still is, found by exhaustive search over the (at most four) remaining values.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Any
+
+from rlvr.core.problem import Problem, Score
+from rlvr.core.spaces import UnicodeText
+from rlvr.core.task_env import TaskEnv
+from rlvr.core.templates import PromptTemplate
+from rlvr.envs.exact import apply_operator
+from rlvr.envs.game24.task import Game24Task
+from rlvr.envs.mathtree.grammar import format_number
+from rlvr.envs.mathtree.step_env import MAX_STEP_CHARS, parse_step
+
+MAX_OBSERVATION_CHARS = 1 << 16
+_LEFT_NOTE = re.compile(r"\(\s*left\s*:([^()]*)\)\s*$", re.IGNORECASE)
+_NOTE_NUMBER = re.compile(r"-?[0-9]{1,30}(?:/[0-9]{1,30})?")
+
+STEP_TEMPLATE = PromptTemplate(
+    instruction="Work one step per turn: write 'a op b = c (left: ...)', combining two of the remaining "
+    "numbers a and b into their exact result c, then listing the numbers left. After three steps the "
+    "last number must equal the target. Example step: 8 / 4 = 2 (left: 2 5 7)"
+)
+
+
+def read_left_note(text: str) -> tuple[Fraction, ...] | str | None:
+    """The numbers of a trailing "(left: ...)" note, None when there is none, or why it is unreadable.
+
+    >>> read_left_note("3 * 4 = 12 (left: 12, 1/2)")
+    (Fraction(12, 1), Fraction(1, 2))
+    """
+    match = _LEFT_NOTE.search(text[-MAX_STEP_CHARS:])
+    if match is None:
+        return None
+    parts = [part for part in re.split(r"[\s,]+", match.group(1)) if part]
+    if not all(_NOTE_NUMBER.fullmatch(part) for part in parts):
+        return f"cannot read the numbers of the note {match.group(0)[:80]!r}"
+    try:
+        return tuple(Fraction(part) for part in parts)
+    except ZeroDivisionError:
+        return f"a number in the note {match.group(0)[:80]!r} has a zero denominator"
+
+
+def next_step(remaining: tuple[Fraction, ...], target: Fraction, operators: str) -> tuple | None:
+    """(a, op, b, c) of a step after which `target` is still reachable, or None; deterministic."""
+    if len(remaining) == 1:
+        return None
+    # Steps with whole non-negative results first: they read like a person's solution.
+    for plain_only in (True, False):
+        for i in range(len(remaining)):
+            for j in range(len(remaining)):
+                if i == j:
+                    continue
+                rest = [v for k, v in enumerate(remaining) if k not in (i, j)]
+                for op in operators:
+                    c = apply_operator(remaining[i], op, remaining[j])
+                    if c is None or (plain_only and (c < 0 or c.denominator != 1)):
+                        continue
+                    if _reachable((*rest, c), target, operators):
+                        return remaining[i], op, remaining[j], c
+    return None
+
+
+def _reachable(values: tuple[Fraction, ...], target: Fraction, operators: str) -> bool:
+    if len(values) == 1:
+        return values[0] == target
+    return next_step(values, target, operators) is not None
+
+
+@dataclass(frozen=True)
+class Game24StepState:
+    problem: Problem | None
+    remaining: tuple[Fraction, ...]
+    lines: tuple[str, ...]
+    done: bool
+    score: Score | None
+
+
+class Game24StepEnv(TaskEnv):
+    """Step-level Game24 over `Game24Task` problems (see the module doc)."""
+
+    task_class = Game24Task
+    metadata = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(
+        self,
+        task: Game24Task | None = None,
+        *,
+        render_mode: str | None = None,
+        difficulty: Mapping[str, Any] | None = None,
+        split: str | None = None,
+        template: PromptTemplate | None = None,
+        **knobs: Any,
+    ) -> None:
+        super().__init__(task, difficulty=difficulty, split=split,
+                         template=template or (STEP_TEMPLATE if task is None else None), **knobs)
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self.render_mode = render_mode
+        self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
+        self.action_space = UnicodeText(MAX_STEP_CHARS)
+        self._remaining: tuple[Fraction, ...] = ()
+        self._lines: tuple[str, ...] = ()
+        self._done, self._score = True, None
+
+    def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        super().reset(seed=seed)
+        problem = self._choose_problem(seed, options)
+        self._remaining = tuple(Fraction(n) for n in problem.content["numbers"])
+        self._lines, self._done, self._score = (), False, None
+        return self._observation(), self._problem_info()
+
+    def step(self, action: Any):
+        if self._done or self.problem is None:
+            raise RuntimeError("step() called on a finished episode; call reset() first")
+        reason = self._apply(action)
+        if reason is not None:
+            return self._finish(Score.zero(reason, None, format=0.0))
+        if len(self._remaining) > 1:
+            info = {**self._problem_info(), "remaining": [format_number(v) for v in self._remaining]}
+            return self._observation(), 0.0, False, False, info
+        last, target = self._remaining[0], Fraction(self.problem.content["target"])
+        correct = last == target
+        error = None if correct else f"the last number is {format_number(last)}, not the target {format_number(target)}"
+        return self._finish(Score(float(correct), {"correct": float(correct), "format": 1.0},
+                                  format_number(last), error))
+
+    def _apply(self, action: Any) -> str | None:
+        """Apply one step to the state; returns the reason when the step is invalid."""
+        parsed = parse_step(action)
+        if isinstance(parsed, str):
+            return parsed
+        a, op, b, c = parsed
+        allowed = self.problem.content["operators"]
+        if op not in allowed:
+            return f"operator {op!r} is not allowed; allowed: {allowed!r}"
+        remaining = list(self._remaining)
+        for operand in (a, b):
+            if operand not in remaining:
+                shown = " ".join(format_number(v) for v in remaining)
+                return f"{format_number(operand)} is not among the remaining numbers ({shown})"
+            remaining.remove(operand)
+        result = apply_operator(a, op, b)
+        if result is None:
+            return "division by zero"
+        if result != c:
+            return (f"wrong arithmetic: {format_number(a)} {op} {format_number(b)} = {format_number(result)}, "
+                    f"not {format_number(c)}")
+        remaining.append(result)
+        note = read_left_note(action)
+        left = " ".join(format_number(v) for v in remaining)
+        if isinstance(note, str):
+            return note
+        if note is not None and sorted(note) != sorted(remaining):
+            return f"the note lists {' '.join(format_number(v) for v in note)} but the numbers left are {left}"
+        self._remaining = tuple(remaining)
+        self._lines = (*self._lines, f"{format_number(a)} {op} {format_number(b)} = {format_number(c)} (left: {left})")
+        return None
+
+    def oracle_action(self) -> str | None:
+        """A step that keeps the target reachable, or None when it no longer is."""
+        if self._done or self.problem is None:
+            return None
+        found = next_step(self._remaining, Fraction(self.problem.content["target"]), self.problem.content["operators"])
+        if found is None:
+            return None
+        a, op, b, c = found
+        rest = list(self._remaining)
+        rest.remove(a)
+        rest.remove(b)
+        left = " ".join(format_number(v) for v in (*rest, c))
+        return f"{format_number(a)} {op} {format_number(b)} = {format_number(c)} (left: {left})"
+
+    def _finish(self, score: Score):
+        self._done, self._score = True, score
+        info = {**self._problem_info(), "gold": self.problem.answer, **score.info(), "steps": list(self._lines)}
+        return self._observation(), float(score.reward), True, False, info
+
+    def _observation(self) -> str:
+        text = self.problem.prompt
+        if self._lines:
+            text += "\n\nSteps so far:\n" + "\n".join(self._lines)
+        return text[-MAX_OBSERVATION_CHARS:]
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi" or self.problem is None:
+            return None
+        return self._observation()
+
+    # ------------------------------------------------------------------ tree search
+    def get_state(self) -> Game24StepState:
+        return Game24StepState(self.problem, self._remaining, self._lines, self._done, self._score)
+
+    def set_state(self, state: Game24StepState) -> None:
+        self.problem, self._remaining, self._lines = state.problem, state.remaining, state.lines
+        self._done, self._score = state.done, state.score
+
+    def clone(self) -> Game24StepEnv:
+        twin = copy.copy(self)
+        twin._np_random = copy.deepcopy(self._np_random)
+        return twin
