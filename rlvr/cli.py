@@ -3,12 +3,14 @@
     rlvr list                       every id with its kind and knobs
     rlvr list rlvr/MathTree-v0      the id's doc card
     rlvr play rlvr/MathTree-v0 --agent oracle --episodes 100 --seed 0 --set horizon=6
+    rlvr run scenarios/debate_confidence.yaml --out runs/debate
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import pathlib
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -16,6 +18,7 @@ from typing import Any
 import yaml
 
 from rlvr import registration
+from rlvr.core.difficulty import close_matches
 
 AGENTS = ("random", "oracle")
 
@@ -77,7 +80,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     from rlvr.agents import OracleAgent, RandomAgent
     from rlvr.agents.rollout import play_episode
 
-    registration.entry(args.id)  # unknown ids fail here, with suggestions
+    if registration.entry(args.id).kind != "gymnasium":  # unknown ids fail here, with suggestions
+        raise ValueError(f"{args.id} is a multi-agent env: use rlvr.make_multi or `rlvr run` with a scenario")
     env = gym.make(args.id, render_mode="ansi", **_parse_sets(args.set))
     agent = OracleAgent([env]) if args.agent == "oracle" else RandomAgent(env.action_space, seed=args.seed)
     correct, total_reward, transcript = 0, 0.0, ""
@@ -96,6 +100,35 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+EXPERIMENTS = {"debate": "rlvr.envs.debate.experiment:run_scenario"}
+"""Scenario `experiment:` values and the runner each one goes to."""
+
+
+def resolve_scenario(name: str) -> pathlib.Path:
+    """A scenario path, or a bare name looked up as scenarios/NAME.yaml under the working directory."""
+    candidates = [pathlib.Path(name), pathlib.Path("scenarios") / f"{name}.yaml"]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate
+    known = sorted(p.stem for p in pathlib.Path("scenarios").glob("*.yaml"))
+    raise ValueError(f"no scenario file {name!r} (looked at {[str(c) for c in candidates]})" + close_matches(name, known))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    path = resolve_scenario(args.scenario)
+    scenario = yaml.safe_load(path.read_text()) or {}
+    experiment = scenario.get("experiment") if isinstance(scenario, dict) else None
+    if experiment not in EXPERIMENTS:
+        raise ValueError(
+            f"{path}: 'experiment' must be one of {sorted(EXPERIMENTS)}, got {experiment!r}"
+            + close_matches(str(experiment), EXPERIMENTS)
+        )
+    out = args.out or str(pathlib.Path("runs") / path.stem)
+    registration.load(EXPERIMENTS[experiment])(str(path), out)
+    print(f"\noutputs written to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlvr", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -109,6 +142,10 @@ def build_parser() -> argparse.ArgumentParser:
     play.add_argument("--seed", type=int, default=0)
     play.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a constructor keyword or difficulty knob")
     play.set_defaults(func=cmd_play)
+    run = sub.add_parser("run", help="run an experiment scenario (YAML), e.g. scenarios/debate_confidence.yaml")
+    run.add_argument("scenario", help="a scenario file, or the name of one in ./scenarios")
+    run.add_argument("--out", help="output folder (default runs/<scenario name>)")
+    run.set_defaults(func=cmd_run)
     return parser
 
 

@@ -44,9 +44,11 @@ class EnvEntry:
 
 
 def load(entry_point: str) -> Any:
-    """Import 'package.module:Name' and return the object."""
+    """Import 'package.module:Name' and return the object, or the module itself when no ':Name'
+    is given (PettingZoo envs are versioned modules with `env()` and `parallel_env()`)."""
     module_name, _, attr = entry_point.partition(":")
-    return getattr(importlib.import_module(module_name), attr)
+    module = importlib.import_module(module_name)
+    return getattr(module, attr) if attr else module
 
 
 ENTRIES: tuple[EnvEntry, ...] = (
@@ -189,6 +191,95 @@ ENTRIES: tuple[EnvEntry, ...] = (
             reward="1 when the last number equals the target, else 0; an invalid step ends the episode "
             "with reward 0 and the reason in info",
             task="rlvr.envs.game24:Game24Task",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/BlocksWorld-v0",
+        entry_point="rlvr.envs.blocksworld.task:BlocksWorldEnv",
+        card=EnvCard(
+            summary="BlocksWorld planning with our own STRIPS simulator (pick up / unstack / put down / stack): "
+            "move lettered blocks from an initial arrangement to goal 'X on Y' facts; difficulty = number of "
+            "blocks and the optimal plan length (found by A*, kept only when it equals the knob).",
+            observation="text prompt: rules, initial state, goal",
+            action="text response: the whole plan in <plan> </plan> tags, one action per line",
+            reward="1 if every action is legal and the goal holds at the end (minus overlength_penalty per action "
+            "beyond optimal); an unreadable or illegal line earns 0 with the line and failed precondition in info; "
+            "components: correct, executable, optimal",
+            task="rlvr.envs.blocksworld.task:BlocksWorldTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/BlocksWorldStep-v0",
+        entry_point="rlvr.envs.blocksworld.step_env:BlocksWorldStepEnv",
+        card=EnvCard(
+            summary="Multi-turn BlocksWorld: one action a turn ('unstack A from B', 'pick up C'); the oracle "
+            "gives the next action of an optimal plan from any state.",
+            observation="text: prompt, actions so far and the current state",
+            action="text: one action",
+            reward="1 when the goal first holds (minus overlength_penalty per action beyond optimal); an illegal "
+            "action earns 0 with the reason in info and ends the episode (illegal_action='end') or leaves the "
+            "state unchanged (illegal_action='continue'); truncated with 0 at step_limit",
+            task="rlvr.envs.blocksworld.task:BlocksWorldTask",
+        ),
+        max_episode_steps=100,
+    ),
+    EnvEntry(
+        id="rlvr/ProntoQA-v0",
+        entry_point="rlvr.envs.prontoqa.task:ProntoQAEnv",
+        card=EnvCard(
+            summary="PrOntoQA-style deduction over a generated fictional ontology ('Every wumpus is a yumpus.'): "
+            "true or false with a proof chain of exactly `hops` modus ponens steps, distractor rules and "
+            "optional negation; labels checked by forward chaining.",
+            observation="text prompt: shuffled rules, one fact, 'True or false: Rex is a ...'",
+            action="text response: <proof> one step per line </proof> then <answer>True|False</answer>",
+            reward="(1 - proof_weight) * correct + proof_weight * proof_prefix, proof_weight 0.5 by default; "
+            "proof_prefix = share of the gold chain's steps reproduced in order from the first; "
+            "components: correct, proof_prefix",
+            task="rlvr.envs.prontoqa.task:ProntoQATask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/KGPath-v0",
+        entry_point="rlvr.envs.kg:KGPathEnv",
+        card=EnvCard(
+            summary="Knowledge-graph multi-hop questions: a small fictional typed graph per problem; the prompt "
+            "lists the path's facts plus distractor facts and asks 'What is the r_L of ... the r_1 of E0?' "
+            "(unique answer by construction); free-form or multiple choice. Trains on 1-3 hops.",
+            observation="text prompt (facts, question, options in multiple_choice format)",
+            action="text response: reasoning, then the entity (or option letter) in <answer></answer> tags, "
+            "a \\boxed{} or an 'Answer:' line",
+            reward="reward_mode='binary' (default): 1 if the answer is the gold entity; 'paper': +0.1/-1.0 plus "
+            "path alignment min(1.5, (1.2*cov + 0.3*[hits>=2])*rep); 'paper_entity' and 'entity' use the "
+            "order-aware entity coverage; components: correct, path_coverage, entity_coverage, "
+            "path_alignment, repetition",
+            task="rlvr.envs.kg:KGPathTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/KGPathLong-v0",
+        entry_point="rlvr.envs.kg:KGPathEnv",
+        kwargs={"hops": (4, 5)},
+        card=EnvCard(
+            summary="The held-out long-path test of rlvr/KGPath-v0: the same questions with 4-5 hop paths.",
+            observation="text prompt (facts, question, options in multiple_choice format)",
+            action="text response: reasoning, then the entity (or option letter) in <answer></answer> tags",
+            reward="as rlvr/KGPath-v0 (reward_mode='binary' by default)",
+            task="rlvr.envs.kg:KGPathTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/Debate-v0",
+        entry_point="rlvr.envs.debate_v0",
+        kind="pettingzoo",
+        card=EnvCard(
+            summary="Multi-agent debate (PettingZoo): N debaters answer a question from any registered text "
+            "task over R rounds, seeing peers' previous messages; init vanilla|diverse, update "
+            "vanilla|confidence; final answer = majority vote (ties by summed confidence, then seeded draw).",
+            observation="text per debater: the question, its previous answer and the peers' previous messages",
+            action="text ('answer: X\\nconfidence: 0.8\\nrationale: ...' or any task response) or a dict "
+            "{answer, confidence, rationale}; under init='diverse' a list of samples in round 0",
+            reward="at the last round: l1*[a_i = y] + l2*[vote = y] - l3*(c_i - [a_i = y])^2 (defaults 1, 1, 1); "
+            "an unusable message earns 0 with the reason; info: round-0 majority-vote correctness, transcript",
         ),
     ),
 )

@@ -56,3 +56,27 @@ def test_wilson_interval_brackets_the_rate():
     low, high = _wilson_interval(50, 100)
     assert low < 0.5 < high and round(high - low, 2) == 0.19
     assert _wilson_interval(0, 10)[0] == 0.0 and _wilson_interval(10, 10)[1] == 1.0
+
+
+def test_run_debate_scenario(tmp_path, capsys):
+    scenario = tmp_path / "tiny_debate.yaml"
+    scenario.write_text(
+        "experiment: debate\ntask: rlvr/RandomCalc-v0\ndifficulty: {num_ops: 1}\nnum_debates: 20\n"
+        "num_debaters: 3\nrounds: 2\nprotocols: [majority_vote, vanilla]\nseed: 0\n"
+    )
+    out = tmp_path / "out"
+    assert main(["run", str(scenario), "--out", str(out)]) == 0
+    assert "vanilla" in capsys.readouterr().out
+    assert (out / "table.md").is_file() and (out / "beliefs.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "no_such_scenario"], "no scenario file"),
+        (["play", "rlvr/Debate-v0"], "multi-agent"),
+    ],
+)
+def test_run_and_play_errors(capsys, argv, message):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err

@@ -45,12 +45,27 @@ def test_golden_problem_ids(env_id):
     assert first_problem_ids(env_id) == golden[env_id]
 
 
+MULTI_IDS = rlvr.ids("pettingzoo")
+
+
 def test_every_id_has_a_card_and_a_loadable_entry_point():
     for item in rlvr.ENTRIES:
         assert item.card.summary and item.card.reward
-        assert callable(rlvr.registration.load(item.entry_point))
+        loaded = rlvr.registration.load(item.entry_point)
+        if item.kind == "pettingzoo":
+            assert callable(loaded.parallel_env) and callable(loaded.env)
+        else:
+            assert callable(loaded)
         if item.vector_entry_point:
             assert callable(rlvr.registration.load(item.vector_entry_point))
+
+
+@pytest.mark.parametrize("env_id", MULTI_IDS)
+def test_multi_agent_conformance(env_id):
+    from pettingzoo.test import api_test, parallel_api_test
+
+    parallel_api_test(rlvr.make_multi(env_id, mode="parallel"), num_cycles=3)
+    api_test(rlvr.make_multi(env_id, mode="aec"), num_cycles=3)
 
 
 def test_make_with_module_prefix_needs_no_prior_import():

@@ -1,0 +1,27 @@
+"""Multi-agent debate with verifiable rewards: the env, its protocol, simulated debaters, experiments."""
+
+from rlvr.envs.debate.env import DebateParallelEnv, format_transcript, load_task
+from rlvr.envs.debate.protocol import (
+    DebateReward,
+    Message,
+    RewardWeights,
+    answer_key,
+    debate_reward,
+    majority_vote,
+    parse_message,
+    select_diverse,
+)
+
+__all__ = [
+    "DebateParallelEnv",
+    "DebateReward",
+    "Message",
+    "RewardWeights",
+    "answer_key",
+    "debate_reward",
+    "format_transcript",
+    "load_task",
+    "majority_vote",
+    "parse_message",
+    "select_diverse",
+]

@@ -1,0 +1,233 @@
+"""The debate experiment: seeded debates of simulated debaters through `rlvr/Debate-v0`.
+
+Every protocol plays the same questions and the same initial debaters (debate i draws its
+debaters from `SeedSequence([seed, i])`), so protocols differ only in how they debate. For each
+protocol it reports final majority-vote accuracy, the round-0 majority-vote baseline, and the
+mean belief in the truth per round, each with a 95% interval (mean +- 1.96 standard errors over
+debates), plus the paired change in mean belief from the first to the last round. Two claims
+are checked: under vanilla updates the mean belief in the truth stays put across rounds (a
+martingale); confidence-weighted updates raise it, and the final accuracy above majority vote.
+
+    from rlvr.envs.debate.experiment import run_scenario
+    print(run_scenario("scenarios/debate_confidence.yaml", "runs/debate"))
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from rlvr.envs.debate.env import DebateParallelEnv, format_transcript
+from rlvr.envs.debate.png import PALETTE, write_line_chart
+from rlvr.envs.debate.protocol import answer_key
+from rlvr.envs.debate.simulated import SimulatedDebaters, SimulationConfig, numeric_candidates
+
+PROTOCOLS: Mapping[str, dict[str, Any]] = {
+    "majority_vote": {"init": "vanilla", "update": "vanilla", "debate": False},
+    "vanilla": {"init": "vanilla", "update": "vanilla", "debate": True},
+    "diverse": {"init": "diverse", "update": "vanilla", "debate": True},
+    "confidence": {"init": "vanilla", "update": "confidence", "debate": True},
+    "diverse_confidence": {"init": "diverse", "update": "confidence", "debate": True},
+}
+"""Protocol name -> how the env is configured; majority_vote is a single round (no debate)."""
+Z_95 = 1.959963984540054
+
+
+def mean_ci(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
+    """(mean, low, high): the normal-approximation 95% interval of the mean.
+
+    >>> mean_ci([0.0, 1.0, 0.0, 1.0])[0]
+    0.5
+    """
+    data = np.asarray(values, dtype=float)
+    mean = float(data.mean())
+    half = Z_95 * float(data.std(ddof=1)) / np.sqrt(len(data)) if len(data) > 1 else float("nan")
+    return mean, mean - half, mean + half
+
+
+@dataclass
+class ProtocolResult:
+    name: str
+    accuracy: tuple[float, float, float]
+    baseline_accuracy: tuple[float, float, float]
+    belief: list[tuple[float, float, float]]
+    """Mean belief in the truth (over debaters and debates) at each round's announcement."""
+    belief_change: tuple[float, float, float]
+    """Paired per-debate change of that mean from the first to the last round."""
+    confidence_right: float
+    confidence_wrong: float
+    transcript: str = ""
+
+
+@dataclass
+class ExperimentResult:
+    settings: dict[str, Any]
+    protocols: list[ProtocolResult] = field(default_factory=list)
+
+
+def _debate(env: DebateParallelEnv, protocol: Mapping[str, Any], rng: np.random.Generator,
+            config: SimulationConfig, samples: int, reset_kwargs: Mapping[str, Any]) -> dict[str, Any]:
+    """Play one debate with simulated debaters; returns per-round beliefs and outcomes."""
+    _, infos = env.reset(**reset_kwargs)
+    problem = env.problem
+    n = env.num_debaters
+    candidates = numeric_candidates(problem.answer, config.num_candidates, rng)
+    index_of = {answer_key(c): k for k, c in enumerate(candidates)}
+    # Draw the diverse pool even for vanilla runs: debaters 0..n-1 are then the same in both.
+    pool = SimulatedDebaters.draw(n * samples, config, rng)
+    group = pool.subset(list(range(n))) if protocol["init"] == "vanilla" else pool
+    beliefs, right, confidences = [], [], []
+    actions: dict[str, Any]
+    for round_number in range(env.rounds):
+        answers, stated = group.announce(rng)
+        if round_number == 0 and protocol["init"] == "diverse":
+            actions = {
+                agent: [{"answer": candidates[a], "confidence": float(c)}
+                        for a, c in zip(answers[i * samples:(i + 1) * samples], stated[i * samples:(i + 1) * samples], strict=True)]
+                for i, agent in enumerate(env.possible_agents)
+            }
+        else:
+            actions = {agent: {"answer": candidates[a], "confidence": float(c)}
+                       for agent, a, c in zip(env.possible_agents, answers, stated, strict=True)}
+        _, rewards, _, _, infos = env.step(actions)
+        if round_number == 0 and protocol["init"] == "diverse":
+            kept = [infos[a]["round0_source"]["agent"] * samples + infos[a]["round0_source"]["sample"]
+                    for a in env.possible_agents]
+            group, answers, stated = group.subset(kept), answers[kept], stated[kept]
+        beliefs.append(float(group.beliefs[:, 0].mean()))
+        right.extend(bool(a == 0) for a in answers)
+        confidences.extend(float(c) for c in stated)
+        records = infos[env.possible_agents[0]]["transcript"][-1]
+        heard = np.array([index_of.get(r["key"], -1) if r["valid"] else -1 for r in records])
+        group.update(heard, np.array([r["confidence"] for r in records]), protocol["update"])
+    info = infos[env.possible_agents[0]]
+    return {"beliefs": beliefs, "correct": bool(info["vote"]["correct"]),
+            "baseline": bool(info["baseline_vote_correct"]), "right": right, "confidences": confidences,
+            "transcript": format_transcript(problem.prompt, env.transcript)}
+
+
+def run_experiment(
+    num_debates: int = 1000,
+    *,
+    num_debaters: int = 3,
+    rounds: int = 3,
+    samples_per_debater: int = 2,
+    protocols: Sequence[str] = tuple(PROTOCOLS),
+    task: str = "rlvr/RandomCalc-v0",
+    difficulty: Mapping[str, Any] | None = None,
+    simulation: SimulationConfig | Mapping[str, Any] | None = None,
+    seed: int = 0,
+) -> ExperimentResult:
+    """Run `num_debates` seeded debates per protocol and summarise them with 95% intervals."""
+    config = simulation if isinstance(simulation, SimulationConfig) else SimulationConfig(**dict(simulation or {}))
+    unknown = [p for p in protocols if p not in PROTOCOLS]
+    if unknown:
+        raise KeyError(f"unknown protocol {unknown[0]!r}; expected some of {list(PROTOCOLS)}")
+    settings = {"num_debates": num_debates, "num_debaters": num_debaters, "rounds": rounds,
+                "samples_per_debater": samples_per_debater, "task": task, "difficulty": dict(difficulty or {}),
+                "simulation": asdict(config), "seed": seed}
+    result = ExperimentResult(settings)
+    for name in protocols:
+        protocol = PROTOCOLS[name]
+        env = DebateParallelEnv(task, num_debaters=num_debaters, rounds=rounds if protocol["debate"] else 1,
+                                init=protocol["init"], update=protocol["update"], difficulty=difficulty)
+        runs = []
+        for i in range(num_debates):
+            rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
+            reset_kwargs = {"seed": seed} if i == 0 else {}
+            runs.append(_debate(env, protocol, rng, config, samples_per_debater, reset_kwargs))
+        beliefs = np.array([r["beliefs"] for r in runs])
+        right = np.concatenate([r["right"] for r in runs])
+        confidences = np.concatenate([r["confidences"] for r in runs])
+        result.protocols.append(ProtocolResult(
+            name=name,
+            accuracy=mean_ci([r["correct"] for r in runs]),
+            baseline_accuracy=mean_ci([r["baseline"] for r in runs]),
+            belief=[mean_ci(beliefs[:, k]) for k in range(beliefs.shape[1])],
+            belief_change=mean_ci(beliefs[:, -1] - beliefs[:, 0]),
+            confidence_right=float(confidences[right].mean()) if right.any() else float("nan"),
+            confidence_wrong=float(confidences[~right].mean()) if (~right).any() else float("nan"),
+            transcript=runs[0]["transcript"],
+        ))
+    return result
+
+
+def _ci(value: tuple[float, float, float], digits: int = 3) -> str:
+    mean, low, high = value
+    return f"{mean:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
+
+
+def format_table(result: ExperimentResult) -> str:
+    """A Markdown table: one row per protocol, 95% intervals in brackets."""
+    s = result.settings
+    lines = [
+        f"Debate experiment: {s['num_debates']} debates per protocol, {s['num_debaters']} debaters, "
+        f"{s['rounds']} rounds, task {s['task']}, seed {s['seed']}, simulation {s['simulation']}",
+        "",
+        "| protocol | final accuracy | round-0 majority vote | belief in truth, round 1 -> last | change | "
+        "confidence right / wrong |",
+        "|---|---|---|---|---|---|",
+    ]
+    for p in result.protocols:
+        lines.append(
+            f"| {p.name} | {_ci(p.accuracy)} | {_ci(p.baseline_accuracy)} | "
+            f"{' -> '.join(f'{b[0]:.3f}' for b in p.belief)} | {_ci(p.belief_change, 4)} | "
+            f"{p.confidence_right:.3f} / {p.confidence_wrong:.3f} |"
+        )
+    lines.append("")
+    lines.append("Per-round mean belief in the truth (95% interval):")
+    for p in result.protocols:
+        lines.append(f"- {p.name}: " + "; ".join(f"round {k + 1}: {_ci(b)}" for k, b in enumerate(p.belief)))
+    return "\n".join(lines)
+
+
+def write_outputs(result: ExperimentResult, out_dir: str) -> dict[str, str]:
+    """table.md, results.json, beliefs.png (mean belief per round, one line per debating
+    protocol, colours in table order) and transcripts.txt (the first debate of each protocol)."""
+    os.makedirs(out_dir, exist_ok=True)
+    paths = {name: os.path.join(out_dir, name) for name in ("table.md", "results.json", "beliefs.png", "transcripts.txt")}
+    debating = [p for p in result.protocols if len(p.belief) > 1]
+    colours = ", ".join(f"{p.name}=rgb{PALETTE[k % len(PALETTE)]}" for k, p in enumerate(debating))
+    with open(paths["table.md"], "w") as handle:
+        handle.write(format_table(result) + f"\n\nbeliefs.png: x = round, y = mean belief in the truth (0..1, "
+                     f"gridlines every 0.1), shaded = 95% interval; lines: {colours}\n")
+    with open(paths["results.json"], "w") as handle:
+        json.dump(asdict(result), handle, indent=1)
+    if debating:
+        lows = [min(b[1] for b in p.belief) for p in debating]
+        highs = [max(b[2] for b in p.belief) for p in debating]
+        y_range = (max(0.0, np.floor(min(lows) * 10) / 10 - 0.1), min(1.0, np.ceil(max(highs) * 10) / 10 + 0.1))
+        write_line_chart(paths["beliefs.png"], [[b[0] for b in p.belief] for p in debating],
+                         bands=[([b[1] for b in p.belief], [b[2] for b in p.belief]) for p in debating],
+                         y_range=y_range)
+    with open(paths["transcripts.txt"], "w") as handle:
+        for p in result.protocols:
+            handle.write(f"===== {p.name}\n{p.transcript}\n\n")
+    return paths
+
+
+SCENARIO_KEYS = ("experiment", "num_debates", "num_debaters", "rounds", "samples_per_debater", "protocols",
+                 "task", "difficulty", "simulation", "seed")
+
+
+def run_scenario(path: str, out_dir: str) -> str:
+    """Run a debate scenario file, write its outputs to `out_dir`, print and return the table."""
+    import yaml
+
+    with open(path) as handle:
+        scenario = yaml.safe_load(handle) or {}
+    unknown = [k for k in scenario if k not in SCENARIO_KEYS]
+    if unknown:
+        raise KeyError(f"{path}: unknown key {unknown[0]!r}; a debate scenario takes {list(SCENARIO_KEYS)}")
+    if scenario.pop("experiment", "debate") != "debate":
+        raise ValueError(f"{path}: experiment must be 'debate'")
+    result = run_experiment(**scenario)
+    write_outputs(result, out_dir)
+    table = format_table(result)
+    print(table)
+    return table

@@ -1,0 +1,314 @@
+"""`KGPathTask` and `KGPathEnv` (`rlvr/KGPath-v0`): multi-hop questions over a fictional graph.
+
+Each problem draws its own small graph from the problem rng (`entities_per_type` entities of
+each type, see `graph.py`), so a problem is fully defined by its content and its id is a hash of
+that content, with no shared state. An L-hop relation path is sampled from a random head E0:
+each step takes a relation that leads from the current entity to exactly one entity not yet on
+the path (so following the relation sequence from E0 reaches exactly one tail, and every
+intermediate entity is determined too). The question nests each relation's phrase: "What is the
+country where the birthplace of the founder of Kobo Labs is located?".
+
+The prompt is self-contained: it lists the path's facts and `distractor_facts` other facts of the
+same graph (facts about entities on the path first, then others), shuffled with the problem rng.
+With `answer_format="multiple_choice"` it also lists `choices` options: the answer and entities of
+the same type (those the facts mention first), in a random order, labelled A, B, ...; the answer may be the letter, "B) name" or
+the option's text, and what is scored is the entity chosen, never its position.
+
+Hops: `hops` is a tuple of path lengths drawn uniformly (an int means one length). Defaults train
+on 1-3 hops; `hops=(4, 5)` is the held-out longer-path test (registered as `rlvr/KGPathLong-v0`).
+
+Reward modes (`reward_mode=`), every one logging the components correct, path_coverage,
+entity_coverage, path_alignment and repetition (formulas in `scoring.py`):
+- "binary" (default): 1 if the answer is the gold entity, else 0;
+- "paper": (+0.1 if correct else -1.0) + path_alignment, in [-1, 1.6];
+- "paper_entity": the same mix with entity coverage in place of path coverage (and, for the
+  hits bonus, the length of the in-order run of entities in place of hits);
+- "entity": correct * (0.5 + 0.5 * entity_coverage), in [0, 1].
+In the paper modes an unreadable answer is a wrong answer (-1.0 + alignment), so refusing to
+answer never beats answering.
+
+>>> import numpy as np
+>>> task = KGPathTask()
+>>> problem = task.sample(np.random.default_rng(0), {"hops": 2})
+>>> task.score(problem, task.solve(problem)).reward
+1.0
+>>> task.score(problem, "<answer>nobody</answer>").reward
+0.0
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import networkx as nx
+import numpy as np
+
+from rlvr.core.difficulty import Knob
+from rlvr.core.problem import Problem, Score
+from rlvr.core.task import Task
+from rlvr.core.templates import PromptTemplate
+from rlvr.core.text_env import TextEnv
+from rlvr.envs.kg import scoring
+from rlvr.envs.kg.graph import RELATIONS_BY_NAME, describe_triple, entities_of_type, generate_graph, triples
+
+REWARD_MODES = ("binary", "paper", "paper_entity", "entity")
+ANSWER_FORMATS = ("free", "multiple_choice")
+CORRECT_BONUS, WRONG_PENALTY = 0.1, -1.0
+PATH_ATTEMPTS_PER_GRAPH = 50
+MAX_GRAPHS = 50
+LETTERS = "ABCDEFGHIJ"
+MAX_HOPS = 8
+_LETTER = re.compile(r"^\(?([A-Za-z])(?:[).:]|\s|$)[\s.):]*(.*)$", re.DOTALL)
+
+
+def _answer_key(text: str) -> str:
+    """What two answers must share to name the same entity: normalised words, no leading 'the'."""
+    return scoring.normalise(text).removeprefix(" the ").strip()
+
+
+def _lower_first(sentence: str) -> str:
+    return sentence[:1].lower() + sentence[1:] if sentence.startswith("The ") else sentence
+
+
+class HopsKnob(Knob):
+    """Path lengths to draw from: an int or a non-empty tuple of ints in [1, MAX_HOPS], sorted."""
+
+    def check(self, value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = (value,)
+        value = super().check(value)
+        if not value or any(not isinstance(h, int) or isinstance(h, bool) or not 1 <= h <= MAX_HOPS for h in value):
+            raise ValueError(f"difficulty knob {self.name!r} expects an int or a non-empty tuple of ints in "
+                             f"[1, {MAX_HOPS}], got {value!r}")
+        return tuple(sorted(set(value)))
+
+
+Path = list[tuple[str, str, str]]
+
+
+def sample_path(rng: np.random.Generator, graph: nx.MultiDiGraph, hops: int) -> Path | None:
+    """An L-hop path whose every step leads to exactly one entity not yet on the path, or None."""
+    heads = [node for node in graph.nodes if graph.out_degree(node)]
+    if not heads:
+        return None
+    current = heads[int(rng.integers(len(heads)))]
+    visited, path = {current}, []
+    for _ in range(hops):
+        tails_by_relation: dict[str, set[str]] = {}
+        for _, tail, relation in graph.out_edges(current, keys=True):
+            tails_by_relation.setdefault(relation, set()).add(tail)
+        steps = sorted((r, next(iter(t))) for r, t in tails_by_relation.items()
+                       if len(t) == 1 and not t & visited)
+        if not steps:
+            return None
+        relation, tail = steps[int(rng.integers(len(steps)))]
+        path.append((current, relation, tail))
+        visited.add(tail)
+        current = tail
+    return path
+
+
+def render_question(head: str, relations: list[str]) -> str:
+    """'What is the r_L of ... the r_1 of E0?', each relation in its own phrasing.
+
+    >>> render_question("Ana Vel", ["born_in", "located_in"])
+    'What is the country where the birthplace of Ana Vel is located?'
+    """
+    phrase = head
+    for relation in relations:
+        phrase = RELATIONS_BY_NAME[relation].question.format(x=phrase)
+    return f"What is {phrase}?"
+
+
+def relation_forms(relation: str) -> tuple[str, ...]:
+    """The phrases that count as mentioning a relation: its name, then its aliases."""
+    return (relation, *RELATIONS_BY_NAME[relation].aliases)
+
+
+class KGPathTask(Task):
+    """Answer a multi-hop question from the facts in the prompt (see the module doc)."""
+
+    name: ClassVar[str] = "kg-path"
+    version: ClassVar[int] = 0
+    knobs: ClassVar[tuple[Knob, ...]] = (
+        HopsKnob("hops", (1, 2, 3), "path lengths to draw from (train 1-3; (4, 5) for the long-path test)"),
+        Knob("distractor_facts", 8, "facts shown besides the path's (fewer when the graph has fewer)",
+             low=0, high=500),
+        Knob("entities_per_type", 6, "entities of each type in the problem's graph", low=2, high=200),
+        Knob("answer_format", "free", "free-form name or lettered options", choices=ANSWER_FORMATS),
+        Knob("choices", 4, "options shown in multiple_choice format", low=2, high=len(LETTERS)),
+    )
+    default_template: ClassVar[PromptTemplate] = PromptTemplate(
+        instruction="Reason step by step through the facts, naming each entity and relation you use, then "
+        "give only the final answer (the entity's name, or the option's letter when options are listed) "
+        "in <answer> </answer> tags."
+    )
+
+    def __init__(self, template: PromptTemplate | None = None, *, reward_mode: str = "binary") -> None:
+        super().__init__(template)
+        if reward_mode not in REWARD_MODES:
+            raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
+        self.reward_mode = reward_mode
+
+    # ------------------------------------------------------------------ generation
+    def generate(self, rng: np.random.Generator, difficulty: Mapping[str, Any]) -> Problem:
+        d = difficulty
+        if d["answer_format"] == "multiple_choice" and d["choices"] > d["entities_per_type"]:
+            raise ValueError(f"choices={d['choices']} needs entities_per_type >= choices, got "
+                             f"entities_per_type={d['entities_per_type']}")
+        for _ in range(MAX_GRAPHS):
+            graph = generate_graph(rng, d["entities_per_type"])
+            hops = d["hops"][int(rng.integers(len(d["hops"])))]
+            for _ in range(PATH_ATTEMPTS_PER_GRAPH):
+                path = sample_path(rng, graph, hops)
+                if path is not None:
+                    return self._build(rng, graph, path, d)
+        raise RuntimeError(f"{self.name}: no {d['hops']}-hop path with a unique tail in {MAX_GRAPHS} graphs of "
+                           f"{d['entities_per_type']} entities per type; use more entities or fewer hops")
+
+    def _build(self, rng: np.random.Generator, graph: nx.MultiDiGraph, path: Path,
+               d: Mapping[str, Any]) -> Problem:
+        gold = set(path)
+        on_path = {e for h, _, t in path for e in (h, t)}
+        others = [f for f in triples(graph) if f not in gold]
+        near = [f for f in others if f[0] in on_path or f[2] in on_path]
+        far = [f for f in others if not (f[0] in on_path or f[2] in on_path)]
+        # facts about path entities are the confusable ones, so they come first
+        distractors = ([near[int(i)] for i in rng.permutation(len(near))]
+                       + [far[int(i)] for i in rng.permutation(len(far))])[: d["distractor_facts"]]
+        facts = list(path) + distractors
+        facts = [facts[int(i)] for i in rng.permutation(len(facts))]
+        head, answer = path[0][0], path[-1][2]
+        relations = [r for _, r, _ in path]
+        question = render_question(head, relations)
+        fact_lines = "\n".join(f"- {describe_triple(*f)}" for f in facts)
+        content: dict[str, Any] = {
+            "facts": [list(f) for f in facts],
+            "path": [list(f) for f in path],
+            "question": question,
+            "answer_format": d["answer_format"],
+        }
+        text = f"Facts:\n{fact_lines}\n\nQuestion: {question}"
+        gold_answer = answer
+        if d["answer_format"] == "multiple_choice":
+            answer_type = graph.nodes[answer]["type"]
+            shown = {e for h, _, t in facts for e in (h, t)}
+            pool = [e for e in entities_of_type(graph, answer_type) if e != answer]
+            # entities the facts mention first, so options cannot be ruled out by absence alone
+            seen, unseen = [e for e in pool if e in shown], [e for e in pool if e not in shown]
+            picks = ([seen[int(i)] for i in rng.permutation(len(seen))]
+                     + [unseen[int(i)] for i in rng.permutation(len(unseen))])[: d["choices"] - 1]
+            options = [picks[int(i)] for i in rng.permutation(len(picks))]
+            options.insert(int(rng.integers(len(options) + 1)), answer)
+            content["options"] = options
+            text += "\n\nOptions:\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
+            gold_answer = LETTERS[options.index(answer)]
+        metadata = {"answer_entity": answer, "hops": len(path), "path_entities": [head, *(t for _, _, t in path)]}
+        return self.make_problem(text, content, gold_answer, d, metadata)
+
+    def with_options(self, problem: Problem, options: list[str]) -> Problem:
+        """The same multiple-choice problem with its options in another order."""
+        old = list(problem.content.get("options") or [])
+        if sorted(old) != sorted(options):
+            raise ValueError(f"options must be a reordering of {old}, got {options}")
+        content = {**problem.content, "options": list(options)}
+        text = problem.metadata["question"].split("\n\nOptions:\n")[0]
+        text += "\n\nOptions:\n" + "\n".join(f"{LETTERS[i]}. {o}" for i, o in enumerate(options))
+        answer = LETTERS[options.index(problem.metadata["answer_entity"])]
+        metadata = {k: v for k, v in problem.metadata.items() if k != "question"}
+        return self.make_problem(text, content, answer, problem.difficulty, metadata)
+
+    # ------------------------------------------------------------------ scoring
+    def choose_entity(self, problem: Problem, answer: str) -> tuple[str | None, str | None]:
+        """(entity the answer names, None) or (None, why it names none)."""
+        options = problem.content.get("options")
+        said = _answer_key(answer)
+        if not options:
+            return (answer, None) if said else (None, "empty answer")
+        named = [o for o in options if _answer_key(o) == said]
+        if named:
+            return named[0], None
+        letters = LETTERS[: len(options)]
+        match = _LETTER.match(answer.strip())
+        if match and match.group(1).upper() in letters:
+            option = options[letters.index(match.group(1).upper())]
+            rest = match.group(2)
+            if rest.strip() and _answer_key(rest) != _answer_key(option):
+                return None, f"the letter picks {option!r} but the text says {rest[:40]!r}"
+            return option, None
+        return None, f"expected an option letter (A-{letters[-1]}) or an option's text, got {answer[:40]!r}"
+
+    def score(self, problem: Problem, response: str) -> Score:
+        if not isinstance(response, str):
+            return self._combine(False, None, f"response must be a string, got {type(response).__name__}", None)
+        if len(response) > scoring.MAX_RESPONSE_CHARS:
+            return self._combine(False, None, f"response has {len(response)} characters, more than the limit "
+                                 f"{scoring.MAX_RESPONSE_CHARS}", None)
+        split = scoring.split_answer(response)
+        chosen, error = (None, split.error) if split.answer is None else self.choose_entity(problem, split.answer)
+        gold = problem.metadata["answer_entity"]
+        correct = chosen is not None and _answer_key(chosen) == _answer_key(gold)
+        if chosen is not None and not correct:
+            error = f"the answer names {chosen[:60]!r}, not the gold entity"
+        return self._combine(correct, split.answer, error, (problem, split.reasoning))
+
+    def _combine(self, correct: bool, parsed: str | None, error: str | None, reasoning: Any) -> Score:
+        coverage = entity_coverage = alignment = 0.0
+        repetition = 1.0
+        if reasoning is not None:
+            problem, text = reasoning
+            normalised = scoring.normalise(text)
+            entities = list(problem.metadata["path_entities"])
+            relations = [relation_forms(r) for _, r, _ in problem.content["path"]]
+            hits, items = scoring.path_hits(normalised, entities, relations)
+            coverage = hits / items
+            repetition = scoring.repetition_factor(text)
+            alignment = scoring.path_alignment(coverage, hits, repetition)
+            entity_coverage = scoring.entity_order_coverage(text, entities, normalised)
+        components = {"correct": float(correct), "path_coverage": coverage, "entity_coverage": entity_coverage,
+                      "path_alignment": alignment, "repetition": repetition}
+        outcome = CORRECT_BONUS if correct else WRONG_PENALTY
+        if self.reward_mode == "paper":
+            reward = outcome + alignment
+        elif self.reward_mode == "paper_entity":
+            hits_bonus = int(entity_coverage * len(problem.metadata["path_entities"])) if reasoning else 0
+            reward = outcome + scoring.path_alignment(entity_coverage, hits_bonus, repetition)
+        elif self.reward_mode == "entity":
+            reward = float(correct) * (0.5 + 0.5 * entity_coverage)
+        else:
+            reward = float(correct)
+        return Score(round(reward, 12), components, parsed, None if correct else error)
+
+    def solve(self, problem: Problem) -> str:
+        """Every hop spelled out (entity, relation name, entity and the fact), then the answer."""
+        lines = [f"Step {i}: {h} --{r}--> {t}, because {_lower_first(describe_triple(h, r, t))}"
+                 for i, (h, r, t) in enumerate(problem.content["path"], 1)]
+        gold = problem.metadata["answer_entity"]
+        lines.append(f"So the answer is {gold}.")
+        return "\n".join(lines) + f"\n<answer>{problem.answer}</answer>"
+
+
+class KGPathEnv(TextEnv):
+    """`rlvr/KGPath-v0`: one multi-hop question per episode, one response per episode."""
+
+    task_class: ClassVar[type[Task]] = KGPathTask
+
+    def __init__(
+        self,
+        task: KGPathTask | None = None,
+        *,
+        reward_mode: str = "binary",
+        difficulty: Mapping[str, Any] | None = None,
+        split: str | None = None,
+        template: PromptTemplate | None = None,
+        render_mode: str | None = None,
+        **knobs: Any,
+    ) -> None:
+        if task is None:
+            task = KGPathTask(template, reward_mode=reward_mode)
+        elif reward_mode != "binary":
+            raise TypeError("give reward_mode to the task, not the env, when passing a task")
+        super().__init__(task, difficulty=difficulty, split=split, template=template,
+                         render_mode=render_mode, **knobs)
