@@ -6,8 +6,9 @@ It owns the problem stream (seed, index), the split, and the difficulty knobs:
 - `reset(options={"difficulty": {...}})` changes knobs from this episode on (a curriculum sets a
   level and it stays); `options={"problem": p}` plays a given `Problem`; `options={"index": i}`
   jumps to problem i of the current stream.
-- Constructor keyword arguments that are not parameters are difficulty knobs; an unknown name is
-  an error listing close matches.
+- Constructor keyword arguments named in `task_options` go to the task's constructor; the other
+  keywords that are not parameters are difficulty knobs; an unknown name is an error listing
+  close matches.
 """
 
 from __future__ import annotations
@@ -32,6 +33,9 @@ class TaskEnv(gym.Env):
 
     task_class: ClassVar[type[Task] | None] = None
     """Subclasses name their task here so `gym.make` needs no task object."""
+    task_options: ClassVar[tuple[str, ...]] = ()
+    """Constructor keywords handed to `task_class(template=..., **options)` (reward settings such
+    as `format_reward`); giving one together with a ready-made `task` is an error."""
     oracle_is_exact: ClassVar[bool] = True
     """False where even the best policy can fail (e.g. a noisy answerer): the conformance check
     then asks the oracle for a high success rate instead of success on every episode."""
@@ -45,17 +49,22 @@ class TaskEnv(gym.Env):
         template: PromptTemplate | None = None,
         **knobs: Any,
     ) -> None:
+        options = {name: knobs.pop(name) for name in self.task_options if name in knobs}
         if task is None:
             if self.task_class is None:
                 raise TypeError(f"{type(self).__name__} needs a task")
-            task = self.task_class(template=template)
-        elif template is not None:
-            task.template = template
+            task = self.task_class(template=template, **options)
+        else:
+            if options:
+                raise TypeError(f"give {sorted(options)} to the task, not the env, when passing a task")
+            if template is not None:
+                task.template = template
         self.task = task
         known = {k.name for k in task.knobs}
         for name in knobs:
             if name not in known:
                 params = [p for p in inspect.signature(type(self).__init__).parameters if p not in ("self", "knobs")]
+                params += self.task_options
                 raise TypeError(
                     f"{type(self).__name__} got an unexpected keyword argument {name!r}; it takes "
                     f"{sorted(params)} and the difficulty knobs {sorted(known)}"

@@ -287,24 +287,4 @@ class RandomCalcEnv(TextEnv):
     """`rlvr/RandomCalc-v0`: one random expression per episode, one response per episode."""
 
     task_class: ClassVar[type[Task]] = RandomCalcTask
-
-    def __init__(
-        self,
-        task: RandomCalcTask | None = None,
-        *,
-        dense_reward: bool = False,
-        extraction: Sequence[str] = EXTRACTION_MODES,
-        timeout: float = 2.0,
-        difficulty: Mapping[str, Any] | None = None,
-        split: str | None = None,
-        template: PromptTemplate | None = None,
-        render_mode: str | None = None,
-        **knobs: Any,
-    ) -> None:
-        if task is None:
-            task = RandomCalcTask(template, dense_reward=dense_reward, extraction=extraction, timeout=timeout)
-        elif dense_reward or check_extraction(extraction) != EXTRACTION_MODES or timeout != 2.0:
-            raise TypeError("give dense_reward, extraction and timeout to the task, not the env, when passing a task")
-        super().__init__(
-            task, difficulty=difficulty, split=split, template=template, render_mode=render_mode, **knobs
-        )
+    task_options = ("dense_reward", "extraction", "timeout")

@@ -122,3 +122,22 @@ def test_text_env_under_async_vector_env_with_spawn():
 def test_text_env_subclass_without_task_is_an_error():
     with pytest.raises(TypeError, match="needs a task"):
         TextEnv()
+
+
+def test_task_options_reach_the_task_and_clash_with_a_given_task(add_task):
+    from tests.conftest import AddEnv, AddTask
+
+    class ScaledTask(AddTask):
+        def __init__(self, template=None, *, scale: float = 1.0):
+            super().__init__(template)
+            self.scale = scale
+
+    class ScaledEnv(AddEnv):
+        task_class = ScaledTask
+        task_options = ("scale",)
+
+    assert ScaledEnv(scale=0.5).task.scale == 0.5
+    with pytest.raises(TypeError, match="to the task, not the env"):
+        ScaledEnv(ScaledTask(), scale=0.5)
+    with pytest.raises(TypeError, match="did you mean: scale"):
+        ScaledEnv(scal=0.5)

@@ -226,21 +226,4 @@ class BlocksWorldEnv(TextEnv):
     """`rlvr/BlocksWorld-v0`: one BlocksWorld problem per episode, the whole plan in one response."""
 
     task_class: ClassVar[type[Task]] = BlocksWorldTask
-
-    def __init__(
-        self,
-        task: BlocksWorldTask | None = None,
-        *,
-        overlength_penalty: float = 0.0,
-        difficulty: Mapping[str, Any] | None = None,
-        split: str | None = None,
-        template: PromptTemplate | None = None,
-        render_mode: str | None = None,
-        **knobs: Any,
-    ) -> None:
-        if task is None:
-            task = BlocksWorldTask(template, overlength_penalty=overlength_penalty)
-        elif overlength_penalty:
-            raise TypeError("give overlength_penalty to the task, not the env, when passing a task")
-        super().__init__(task, difficulty=difficulty, split=split, template=template,
-                         render_mode=render_mode, **knobs)
+    task_options = ("overlength_penalty",)

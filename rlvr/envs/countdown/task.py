@@ -178,21 +178,4 @@ class CountdownEnv(TextEnv):
     """`rlvr/Countdown-v0`: one Countdown problem per episode, one response per episode."""
 
     task_class: ClassVar[type[Task]] = CountdownTask
-
-    def __init__(
-        self,
-        task: CountdownTask | None = None,
-        *,
-        format_reward: float = COUNTDOWN_FORMAT_REWARD,
-        difficulty: Mapping[str, Any] | None = None,
-        split: str | None = None,
-        template: PromptTemplate | None = None,
-        render_mode: str | None = None,
-        **knobs: Any,
-    ) -> None:
-        if task is None:
-            task = CountdownTask(template, format_reward=format_reward)
-        elif format_reward != COUNTDOWN_FORMAT_REWARD:
-            raise TypeError("give format_reward to the task, not the env, when passing a task")
-        super().__init__(task, difficulty=difficulty, split=split, template=template,
-                         render_mode=render_mode, **knobs)
+    task_options = ("format_reward",)

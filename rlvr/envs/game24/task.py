@@ -104,21 +104,4 @@ class Game24Env(TextEnv):
     """`rlvr/Game24-v0`: one Game24 problem per episode, the whole expression in one response."""
 
     task_class: ClassVar[type[Task]] = Game24Task
-
-    def __init__(
-        self,
-        task: Game24Task | None = None,
-        *,
-        format_reward: float = 0.0,
-        difficulty: Mapping[str, Any] | None = None,
-        split: str | None = None,
-        template: PromptTemplate | None = None,
-        render_mode: str | None = None,
-        **knobs: Any,
-    ) -> None:
-        if task is None:
-            task = Game24Task(template, format_reward=format_reward)
-        elif format_reward:
-            raise TypeError("give format_reward to the task, not the env, when passing a task")
-        super().__init__(task, difficulty=difficulty, split=split, template=template,
-                         render_mode=render_mode, **knobs)
+    task_options = ("format_reward",)

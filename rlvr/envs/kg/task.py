@@ -294,21 +294,4 @@ class KGPathEnv(TextEnv):
     """`rlvr/KGPath-v0`: one multi-hop question per episode, one response per episode."""
 
     task_class: ClassVar[type[Task]] = KGPathTask
-
-    def __init__(
-        self,
-        task: KGPathTask | None = None,
-        *,
-        reward_mode: str = "binary",
-        difficulty: Mapping[str, Any] | None = None,
-        split: str | None = None,
-        template: PromptTemplate | None = None,
-        render_mode: str | None = None,
-        **knobs: Any,
-    ) -> None:
-        if task is None:
-            task = KGPathTask(template, reward_mode=reward_mode)
-        elif reward_mode != "binary":
-            raise TypeError("give reward_mode to the task, not the env, when passing a task")
-        super().__init__(task, difficulty=difficulty, split=split, template=template,
-                         render_mode=render_mode, **knobs)
+    task_options = ("reward_mode",)

@@ -163,21 +163,4 @@ class ProntoQAEnv(TextEnv):
     """`rlvr/ProntoQA-v0`: one question per episode, proof and answer in one response."""
 
     task_class: ClassVar[type[Task]] = ProntoQATask
-
-    def __init__(
-        self,
-        task: ProntoQATask | None = None,
-        *,
-        proof_weight: float = 0.5,
-        difficulty: Mapping[str, Any] | None = None,
-        split: str | None = None,
-        template: PromptTemplate | None = None,
-        render_mode: str | None = None,
-        **knobs: Any,
-    ) -> None:
-        if task is None:
-            task = ProntoQATask(template, proof_weight=proof_weight)
-        elif proof_weight != 0.5:
-            raise TypeError("give proof_weight to the task, not the env, when passing a task")
-        super().__init__(task, difficulty=difficulty, split=split, template=template,
-                         render_mode=render_mode, **knobs)
+    task_options = ("proof_weight",)
