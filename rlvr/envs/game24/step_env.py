@@ -17,23 +17,20 @@ any state where it still is, found by exhaustive search over the (at most four) 
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from rlvr.core.problem import Problem, Score
+from rlvr.core.problem import Score
 from rlvr.core.spaces import UnicodeText
-from rlvr.core.task_env import TaskEnv
 from rlvr.core.templates import PromptTemplate
+from rlvr.envs.arithmetic_steps import MAX_OBSERVATION_CHARS, ArithmeticStepEnv
 from rlvr.envs.exact import apply_operator
 from rlvr.envs.game24.task import Game24Task
 from rlvr.envs.mathtree.grammar import format_number
 from rlvr.envs.mathtree.step_env import MAX_STEP_CHARS, parse_step
 
-MAX_OBSERVATION_CHARS = 1 << 16
 _LEFT_NOTE = re.compile(r"\(\s*left\s*:([^()]*)\)\s*$", re.IGNORECASE)
 _NOTE_NUMBER = re.compile(r"-?[0-9]{1,30}(?:/[0-9]{1,30})?")
 
@@ -88,20 +85,10 @@ def _reachable(values: tuple[Fraction, ...], target: Fraction, operators: str) -
     return next_step(values, target, operators) is not None
 
 
-@dataclass(frozen=True)
-class Game24StepState:
-    problem: Problem | None
-    remaining: tuple[Fraction, ...]
-    lines: tuple[str, ...]
-    done: bool
-    score: Score | None
-
-
-class Game24StepEnv(TaskEnv):
+class Game24StepEnv(ArithmeticStepEnv):
     """Step-level Game24 over `Game24Task` problems (see the module doc)."""
 
     task_class = Game24Task
-    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -191,32 +178,3 @@ class Game24StepEnv(TaskEnv):
         rest.remove(b)
         left = " ".join(format_number(v) for v in (*rest, c))
         return f"{format_number(a)} {op} {format_number(b)} = {format_number(c)} (left: {left})"
-
-    def _finish(self, score: Score):
-        self._done, self._score = True, score
-        info = {**self._problem_info(), "gold": self.problem.answer, **score.info(), "steps": list(self._lines)}
-        return self._observation(), float(score.reward), True, False, info
-
-    def _observation(self) -> str:
-        text = self.problem.prompt
-        if self._lines:
-            text += "\n\nSteps so far:\n" + "\n".join(self._lines)
-        return text[-MAX_OBSERVATION_CHARS:]
-
-    def render(self) -> str | None:
-        if self.render_mode != "ansi" or self.problem is None:
-            return None
-        return self._observation()
-
-    # ------------------------------------------------------------------ tree search
-    def get_state(self) -> Game24StepState:
-        return Game24StepState(self.problem, self._remaining, self._lines, self._done, self._score)
-
-    def set_state(self, state: Game24StepState) -> None:
-        self.problem, self._remaining, self._lines = state.problem, state.remaining, state.lines
-        self._done, self._score = state.done, state.score
-
-    def clone(self) -> Game24StepEnv:
-        twin = copy.copy(self)
-        twin._np_random = copy.deepcopy(self._np_random)
-        return twin

@@ -14,23 +14,20 @@ available, wrong arithmetic, division by zero) ends the episode with reward 0 an
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 from rlvr.core.problem import Problem, Score
 from rlvr.core.spaces import UnicodeText
-from rlvr.core.task_env import TaskEnv
 from rlvr.core.templates import PromptTemplate
+from rlvr.envs.arithmetic_steps import MAX_OBSERVATION_CHARS, ArithmeticStepEnv
 from rlvr.envs.exact import apply_operator
 from rlvr.envs.mathtree.grammar import expression_tree, format_number
 from rlvr.envs.mathtree.task import MathTreeTask
 
 MAX_STEP_CHARS = 1000
-MAX_OBSERVATION_CHARS = 1 << 16
 _NUMBER = r"-?[0-9]{1,30}(?:/[0-9]{1,30})?"
 _INTEGER = r"-?[0-9]{1,30}"
 _TAIL = r"\s*(?:\(left:[^()]*\))?\s*$"
@@ -83,21 +80,11 @@ def solution_steps(problem: Problem) -> list[str]:
     return steps
 
 
-@dataclass(frozen=True)
-class StepState:
-    problem: Problem | None
-    remaining: tuple[Fraction, ...]
-    lines: tuple[str, ...]
-    done: bool
-    score: Score | None
-
-
-class MathTreeStepEnv(TaskEnv):
+class MathTreeStepEnv(ArithmeticStepEnv):
     """Step-level countdown over `MathTreeTask` problems (see the module doc). Defaults: countdown
     mode, 4 numbers, horizon 64 (the token horizon only limits the solution's length here)."""
 
     task_class = MathTreeTask
-    metadata = {"render_modes": ["ansi"], "render_fps": 1}
 
     def __init__(
         self,
@@ -191,33 +178,3 @@ class MathTreeStepEnv(TaskEnv):
         left = " ".join(format_number(v) for v in self._remaining)
         self._lines = (*self._lines, f"{format_number(a)} {op} {format_number(b)} = {format_number(c)} (left: {left})")
         return None
-
-    def _finish(self, score: Score):
-        self._done, self._score = True, score
-        info = {**self._problem_info(), "gold": self.problem.answer, **score.info(), **score.components,
-                "steps": list(self._lines)}
-        return self._observation(), float(score.reward), True, False, info
-
-    def _observation(self) -> str:
-        text = self.problem.prompt
-        if self._lines:
-            text += "\n\nSteps so far:\n" + "\n".join(self._lines)
-        return text[-MAX_OBSERVATION_CHARS:]
-
-    def render(self) -> str | None:
-        if self.render_mode != "ansi" or self.problem is None:
-            return None
-        return self._observation()
-
-    # ------------------------------------------------------------------ tree search
-    def get_state(self) -> StepState:
-        return StepState(self.problem, self._remaining, self._lines, self._done, self._score)
-
-    def set_state(self, state: StepState) -> None:
-        self.problem, self._remaining, self._lines = state.problem, state.remaining, state.lines
-        self._done, self._score = state.done, state.score
-
-    def clone(self) -> MathTreeStepEnv:
-        twin = copy.copy(self)
-        twin._np_random = copy.deepcopy(self._np_random)
-        return twin
