@@ -268,6 +268,59 @@ ENTRIES: tuple[EnvEntry, ...] = (
         ),
     ),
     EnvEntry(
+        id="rlvr/Pluralistic-v0",
+        entry_point="rlvr.envs.preference.pluralistic:PluralisticEnv",
+        card=EnvCard(
+            summary="One reply read by K synthetic user groups with conflicting tastes (weights in [-1, 1] over "
+            "code-computed features: content words, politeness markers, bullet lines, numerals); modes mean, "
+            "maxmin (egalitarian, MaxMin-RLHF) or routed by a one-hot context.",
+            observation="text prompt: topic, each group's weights (describe_groups=True), the mode, the one-hot context when routed",
+            action="text response with the reply inside <response> </response> tags",
+            reward="mean | min | routed group's r_k, each r_k in [0, 1]; correct = the optimum over the feature grid; "
+            "components: correct, format, group_<k>, mean, min",
+            task="rlvr.envs.preference.pluralistic:PluralisticTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/GTAlign-v0",
+        entry_point="rlvr.envs.preference.gtalign:GTAlignEnv",
+        card=EnvCard(
+            summary="Game-theoretic alignment: a (user utility U, assistant utility L) table over user types x "
+            "response strategies; name the strategy with the best welfare W = sqrt(U*L) for the current user.",
+            observation="text prompt: the payoff table and the current user type",
+            action="text response: a strategy code or name in <answer></answer> tags",
+            reward="W(chosen) / max W for the user's type; correct = the unique welfare-best strategy; "
+            "components: correct, format, welfare, user_utility, assistant_utility",
+            task="rlvr.envs.preference.gtalign:GTAlignTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/MicroEcon-v0",
+        entry_point="rlvr.envs.preference.microecon:MicroEconEnv",
+        card=EnvCard(
+            summary="Linear supply and demand with exact rational answers: equilibrium price and quantity, buyer "
+            "price and incidence under a per-unit tax, consumer surplus, deadweight loss.",
+            observation="text prompt",
+            action="text response (answer in \\boxed{}, an 'Answer:' line or the last number)",
+            reward="1 if the answer equals the exact fraction (exact fast path, then math-verify), else 0 with the reason; "
+            "components: correct, format",
+            task="rlvr.envs.preference.microecon:MicroEconTask",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/AbstainQA-v0",
+        entry_point="rlvr.envs.preference.abstain:AbstainQAEnv",
+        card=EnvCard(
+            summary="Multiple choice with an 'I don't know' option: arithmetic or fictional-fact questions, some "
+            "unanswerable from the prompt; the Distributional Correctness Score is available as a metric from option log-probs.",
+            observation="text prompt: question and lettered options, the last being \"I don't know\"",
+            action="text response: one option letter (or the option's text) in <answer></answer> tags",
+            reward="reward_correct (1) for the gold option, -penalty_wrong (-1) for another or an unreadable answer, "
+            "0 for \"I don't know\"; components: correct, abstained, wrong, format, answerable",
+            task="rlvr.envs.preference.abstain:AbstainQATask",
+        ),
+    ),
+    EnvEntry(
         id="rlvr/Debate-v0",
         entry_point="rlvr.envs.debate_v0",
         kind="pettingzoo",

@@ -16,6 +16,7 @@ _LAZY_EXPORTS = {
     "TransformersPolicy": "rlvr.agents.hf",
     "build_tiny_model": "rlvr.agents.tiny",
     "build_char_tokenizer": "rlvr.agents.tiny",
+    "policy_judge": "rlvr.agents.judge_adapter",
 }
 
 __all__ = ["Agent", "OracleAgent", "RandomAgent", *_LAZY_EXPORTS]

@@ -1,0 +1,150 @@
+"""Evaluation metrics over sampled answers: pass@k, maj@k, distinct-n, E^3, semantic entropy.
+
+Plain Python (no torch), so evaluation scripts can use them without the training stack.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Hashable, Iterable, Sequence
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples of which c are correct: 1 - C(n-c, k) / C(n, k).
+
+    The chance that k samples drawn without replacement from the n contain a correct one.
+    Computed as 1 - prod_{i=n-c+1}^{n} (1 - k/i), which avoids the huge binomials; it is exactly 1
+    when n - c < k (every k-subset must contain a correct sample).
+
+    >>> pass_at_k(10, 0, 1), round(pass_at_k(10, 3, 1), 6), pass_at_k(4, 2, 3)
+    (0.0, 0.3, 1.0)
+    >>> round(pass_at_k(5, 1, 2), 6)
+    0.4
+    """
+    if not 0 <= c <= n or not 1 <= k <= n:
+        raise ValueError(f"expected 0 <= c <= n and 1 <= k <= n, got n={n}, c={c}, k={k}")
+    if n - c < k:
+        return 1.0
+    miss = 1.0
+    for i in range(n - c + 1, n + 1):
+        miss *= 1.0 - k / i
+    return 1.0 - miss
+
+
+def mean_pass_at_k(counts: Iterable[tuple[int, int]], k: int) -> float:
+    """Mean pass@k over problems given as (n samples, c correct) pairs.
+
+    >>> mean_pass_at_k([(4, 0), (4, 4)], k=2)
+    0.5
+    """
+    values = [pass_at_k(n, c, k) for n, c in counts]
+    if not values:
+        raise ValueError("expected at least one (n, c) pair, got none")
+    return sum(values) / len(values)
+
+
+def majority_answer(answers: Sequence[Hashable | None]) -> Hashable | None:
+    """The most frequent answer, ignoring None (unparsable); ties go to the earliest seen.
+
+    >>> majority_answer(["3", None, "4", "4", "3"]), majority_answer([None, None])
+    ('3', None)
+    """
+    counts = Counter(answer for answer in answers if answer is not None)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(answer for answer in answers if answer is not None and counts[answer] == best)
+
+
+def maj_at_k(answers: Sequence[Hashable | None], correct: Sequence[bool], k: int | None = None) -> float:
+    """maj@k: 1.0 if the majority answer among the first k samples is correct, else 0.0.
+
+    `answers` are canonical answer keys (equal when the verifier deems them equal; None when
+    unparsable), `correct[i]` the verifier's verdict on sample i. k defaults to all samples.
+
+    >>> maj_at_k(["4", "5", "5", None], [True, False, False, False])
+    0.0
+    >>> maj_at_k(["4", "5", "5", "4", "4"], [True, False, False, True, True])
+    1.0
+    >>> maj_at_k(["4", "5", "5", "4", "4"], [True, False, False, True, True], k=3)
+    0.0
+    """
+    if len(answers) != len(correct):
+        raise ValueError(
+            f"expected one verdict per answer, got {len(answers)} answers and {len(correct)} verdicts"
+        )
+    k = len(answers) if k is None else k
+    if not 1 <= k <= len(answers):
+        raise ValueError(f"expected 1 <= k <= {len(answers)} samples, got k={k}")
+    winner = majority_answer(answers[:k])
+    if winner is None:
+        return 0.0
+    return float(any(ok for answer, ok in zip(answers[:k], correct[:k], strict=True) if answer == winner))
+
+
+def ngrams(tokens: Sequence[Hashable], n: int) -> list[tuple]:
+    """All contiguous n-grams of a token sequence."""
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
+
+
+def distinct_n(texts: Iterable[str | Sequence[Hashable]], n: int = 2) -> float:
+    """distinct-n: unique n-grams / all n-grams, pooled over the texts (0.0 when there are none).
+
+    Strings are split on whitespace; token-id sequences are used as they are.
+
+    >>> distinct_n(["a b a b"], n=2)
+    0.6666666666666666
+    >>> distinct_n(["a b c", "a b c"], n=1), distinct_n([[1, 2], [2, 1]], n=2)
+    (0.5, 1.0)
+    """
+    if n < 1:
+        raise ValueError(f"expected n >= 1, got {n}")
+    grams: list[tuple] = []
+    for text in texts:
+        tokens = text.split() if isinstance(text, str) else list(text)
+        grams.extend(ngrams(tokens, n))
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def e3_score(accuracy: float, mean_tokens: float) -> float:
+    """E^3 = accuracy^2 / mean tokens per response: accuracy bought with fewer tokens scores higher.
+
+    >>> e3_score(0.5, 100.0)
+    0.0025
+    """
+    if not 0.0 <= accuracy <= 1.0:
+        raise ValueError(f"expected accuracy in [0, 1], got {accuracy}")
+    if mean_tokens <= 0:
+        raise ValueError(f"expected a positive mean token count, got {mean_tokens}")
+    return accuracy**2 / mean_tokens
+
+
+def semantic_entropy(answers: Sequence[Hashable | None]) -> float:
+    """Entropy (nats) of the answers' equivalence classes: 0 when all G answers agree.
+
+    Answers equal as keys are one class (pass canonical forms the verifier deems equivalent);
+    each None (unparsable) is a class of its own, since nothing says two failures agree.
+
+    >>> semantic_entropy(["1", "1", "1"]), round(semantic_entropy(["1", "2"]), 4)
+    (0.0, 0.6931)
+    """
+    if not answers:
+        raise ValueError("expected at least one answer, got none")
+    counts = Counter(answer for answer in answers if answer is not None)
+    sizes = list(counts.values()) + [1] * sum(answer is None for answer in answers)
+    total = len(answers)
+    return -sum(size / total * math.log(size / total) for size in sizes) + 0.0
+
+
+def distinct_correct(answers: Sequence[Hashable | None], correct: Sequence[bool]) -> int:
+    """Number of distinct canonical forms among the correct answers.
+
+    >>> distinct_correct(["x+1", "1+x", "x+1", "2"], [True, True, True, False])
+    2
+    """
+    if len(answers) != len(correct):
+        raise ValueError(
+            f"expected one verdict per answer, got {len(answers)} answers and {len(correct)} verdicts"
+        )
+    return len({answer for answer, ok in zip(answers, correct, strict=True) if ok and answer is not None})

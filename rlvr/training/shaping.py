@@ -1,0 +1,79 @@
+"""Reward shaping and batch filters applied between the verifier's rewards and the advantages.
+
+- DAPO [paper]: the soft overlong penalty and dynamic sampling (drop groups that teach nothing);
+- unlikeliness reward [code]: scale correct rewards down for the likelier rollouts of a group.
+
+Shapes follow `rlvr.training.advantages`: rewards are [B, G] (B prompts, G rollouts each).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from rlvr.training.advantages import as_groups
+
+
+def overlong_penalty(lengths: Tensor, max_len: int, cache_len: int) -> Tensor:
+    """DAPO soft overlong punishment [paper], added to the reward of each response.
+
+    penalty(|y|) = 0                                  if |y| <= L_max - L_cache
+                 = ((L_max - L_cache) - |y|) / L_cache if L_max - L_cache < |y| <= L_max
+                 = -1                                 if |y| > L_max
+    The ramp tells the policy a response is running long before the hard cut at L_max, rather
+    than giving a truncated but otherwise sound response the same zero as a wrong one.
+
+    >>> overlong_penalty(torch.tensor([10, 16, 18, 20, 25]), max_len=20, cache_len=4)
+    tensor([ 0.0000,  0.0000, -0.5000, -1.0000, -1.0000])
+    """
+    if not 0 < cache_len <= max_len:
+        raise ValueError(f"expected 0 < cache_len <= max_len, got cache_len={cache_len}, max_len={max_len}")
+    lengths = torch.as_tensor(lengths).to(torch.float32)
+    soft_start = max_len - cache_len
+    return ((soft_start - lengths) / cache_len).clamp(min=-1.0, max=0.0)
+
+
+def dynamic_sampling_mask(rewards: Tensor, tol: float = 0.0) -> Tensor:
+    """DAPO dynamic sampling [paper]: True for the groups to keep, [B] bool.
+
+    A group whose rewards are all equal (all right or all wrong) has zero advantage under every
+    mean-centred estimator, so it adds no gradient and only dilutes the batch; DAPO drops it and
+    samples more prompts until the batch is full (that loop is the trainer's).
+
+    >>> dynamic_sampling_mask(torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]))
+    tensor([ True, False, False])
+    """
+    rewards = as_groups(rewards)
+    spread = rewards.amax(dim=1) - rewards.amin(dim=1)
+    return spread > tol
+
+
+def unlikeliness_rewards(rewards: Tensor, mean_logprobs: Tensor, beta_rank: float = 0.25) -> Tensor:
+    """Unlikeliness reward [code]: r~_i = r_i * (1 - beta_rank * rank_i / G).
+
+    rank_i orders the group by ascending mean token log-prob under pi_old: the least likely
+    rollout has rank 0 and keeps its full reward, the likeliest correct ones get less. This pushes
+    probability towards correct answers the policy would rarely sample, which is what raises
+    pass@k for large k. Ties keep the rollouts' order (stable sort). Wrong answers (r = 0) stay 0.
+
+    >>> unlikeliness_rewards(torch.tensor([[1.0, 1, 0, 0]]), torch.tensor([[-0.1, -0.5, -0.3, -0.9]]))
+    tensor([[0.8125, 0.9375, 0.0000, 0.0000]])
+    """
+    rewards = as_groups(rewards)
+    mean_logprobs = torch.as_tensor(mean_logprobs, dtype=rewards.dtype)
+    if mean_logprobs.shape != rewards.shape:
+        raise ValueError(
+            f"expected mean_logprobs shaped like rewards {tuple(rewards.shape)}, got {tuple(mean_logprobs.shape)}"
+        )
+    group_size = rewards.shape[1]
+    order = torch.sort(mean_logprobs, dim=1, stable=True).indices
+    # Invert the permutation: rank[b, order[b, k]] = k.
+    ranks = torch.empty_like(order)
+    ranks.scatter_(1, order, torch.arange(group_size).expand_as(order).contiguous())
+    return rewards * (1.0 - beta_rank * ranks.to(rewards.dtype) / group_size)
+
+
+def mean_token_logprob(logprobs: Tensor, mask: Tensor) -> Tensor:
+    """Mean log-prob over each row's generated tokens, [N] (0 for an empty row)."""
+    weights = mask.to(logprobs.dtype)
+    return (logprobs * weights).sum(dim=-1) / weights.sum(dim=-1).clamp_min(1.0)
