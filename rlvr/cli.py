@@ -4,6 +4,7 @@
     rlvr list rlvr/MathTree-v0      the id's doc card
     rlvr play rlvr/MathTree-v0 --agent oracle --episodes 100 --seed 0 --set horizon=6
     rlvr run scenarios/debate_confidence.yaml --out runs/debate
+    rlvr export rlvr/Countdown-v0 --n 1000 --seed 0 --out countdown.parquet
 """
 
 from __future__ import annotations
@@ -129,6 +130,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from rlvr.export import export_dataset
+
+    difficulty = _parse_sets(args.set) or None
+    rows = export_dataset(args.id, args.n, args.seed, args.out, split=args.split, difficulty=difficulty)
+    print(f"wrote {rows} problems of {args.id} to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rlvr", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -146,6 +156,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="a scenario file, or the name of one in ./scenarios")
     run.add_argument("--out", help="output folder (default runs/<scenario name>)")
     run.set_defaults(func=cmd_run)
+    export = sub.add_parser("export", help="write problems of an env id to a .jsonl or .parquet file")
+    export.add_argument("id", help="a single-agent env id, e.g. rlvr/Countdown-v0")
+    export.add_argument("--n", type=int, default=1000, help="number of problems")
+    export.add_argument("--seed", type=int, default=0)
+    export.add_argument("--out", required=True, help="output file, .jsonl or .parquet")
+    export.add_argument("--split", choices=("train", "eval", "test"), help="only problems of this split")
+    export.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a difficulty knob")
+    export.set_defaults(func=cmd_export)
     return parser
 
 

@@ -80,3 +80,16 @@ def test_run_debate_scenario(tmp_path, capsys):
 def test_run_and_play_errors(capsys, argv, message):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_export_writes_the_task_stream(tmp_path, capsys):
+    import json
+
+    import rlvr
+
+    out = tmp_path / "countdown.jsonl"
+    assert main(["export", "rlvr/Countdown-v0", "--n", "5", "--seed", "3", "--out", str(out), "--set", "number_count=3"]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    task = rlvr.registration.load(rlvr.entry("rlvr/Countdown-v0").card.task)()
+    expected = [task.problem_at(3, i, {"number_count": 3}).problem_id for i in range(5)]
+    assert [row["problem_id"] for row in rows] == expected
