@@ -5,6 +5,7 @@
     rlvr play rlvr/MathTree-v0 --agent oracle --episodes 100 --seed 0 --set horizon=6
     rlvr run scenarios/debate_confidence.yaml --out runs/debate
     rlvr export rlvr/Countdown-v0 --n 1000 --seed 0 --out countdown.parquet
+    rlvr train scenarios/quickstart.yaml --set rl_steps=100 [--resume]
 """
 
 from __future__ import annotations
@@ -130,6 +131,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace) -> int:
+    from rlvr.training.trainer import train_from_scenario
+
+    overrides = list(args.set) + (["resume=true"] if args.resume else [])
+    summary = train_from_scenario(resolve_scenario(args.scenario), overrides, args.out)
+    print(yaml.safe_dump(summary, sort_keys=False) if isinstance(summary, dict) else summary)
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from rlvr.export import export_dataset
 
@@ -156,6 +166,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", help="a scenario file, or the name of one in ./scenarios")
     run.add_argument("--out", help="output folder (default runs/<scenario name>)")
     run.set_defaults(func=cmd_run)
+    train = sub.add_parser("train", help="train a policy from a scenario (YAML), e.g. scenarios/quickstart.yaml")
+    train.add_argument("scenario", help="a scenario file, or the name of one in ./scenarios")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
+    train.add_argument("--out", help="run folder (default: the scenario's out_dir)")
+    train.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    train.set_defaults(func=cmd_train)
     export = sub.add_parser("export", help="write problems of an env id to a .jsonl or .parquet file")
     export.add_argument("id", help="a single-agent env id, e.g. rlvr/Countdown-v0")
     export.add_argument("--n", type=int, default=1000, help="number of problems")

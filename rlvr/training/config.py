@@ -1,0 +1,262 @@
+"""`TrainConfig`: every setting of a training run, loadable from YAML with clear errors.
+
+One flat dataclass, a docstring under each field, so `--set key=value` names a field directly and
+a scenario file reads like the field list. `load_config` validates before any work starts: an
+unknown key names its close matches, a value of the wrong type or out of range says what was
+expected and what came.
+
+>>> config = load_config({"rl_steps": 3}, ["group_size=4", "lr=1e-4"])
+>>> config.rl_steps, config.group_size, config.lr
+(3, 4, 0.0001)
+>>> load_config({"grup_size": 4})
+Traceback (most recent call last):
+...
+ValueError: unknown config key 'grup_size' (did you mean: group_size?)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import typing
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rlvr.core.difficulty import close_matches
+
+LOSS_AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_norm")
+"""The aggregations `rlvr.training.losses.ppo_clip_loss` accepts (GRPO, DAPO, Dr. GRPO)."""
+EVAL_SPLITS = ("eval", "test", "heldout")
+SFT_TARGETS = ("solve", "answer")
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+@dataclass
+class TrainConfig:
+    """A GRPO run: the task, the model, an optional SFT warm-up, the RL loop and its evaluations."""
+
+    # ---- task -----------------------------------------------------------------------------------
+    env_id: str = "rlvr/RandomCalc-v0"
+    """Registered single-agent text env whose task supplies problems and the verifier."""
+    difficulty: dict[str, Any] = field(default_factory=dict)
+    """Difficulty knobs of the task (e.g. `{num_ops: 1, operators: ['+']}`); unset knobs keep defaults."""
+    prompt_template: str | None = None
+    """Prompt format string with `{question}`, `{instruction}` and the task's fields (RandomCalc:
+    `{expression}`); None keeps the task's own template. A tiny model learns far faster from a
+    short prompt such as `'{expression}='`."""
+    sft_target: str = "solve"
+    """What SFT imitates: 'solve' (the task's oracle text) or 'answer' (the bare gold answer)."""
+
+    # ---- model ----------------------------------------------------------------------------------
+    model: str = "tiny"
+    """'tiny' builds the tiny Llama-style model from scratch (no download); else a local HF path."""
+    model_seed: int = 0
+    """Seed of the tiny model's random initial weights."""
+    tiny_hidden_size: int = 128
+    """Tiny model: width of the residual stream."""
+    tiny_num_layers: int = 4
+    """Tiny model: number of decoder blocks."""
+    tiny_num_heads: int = 4
+    """Tiny model: attention heads per block."""
+    tiny_intermediate_size: int = 512
+    """Tiny model: width of the MLP."""
+    device: str = "auto"
+    """'auto' (CUDA when visible, else CPU), 'cpu' or 'cuda[:n]'."""
+    dtype: str = "auto"
+    """'auto' (bfloat16 on CUDA, float32 on CPU), 'bfloat16', 'float16' or 'float32'."""
+    num_threads: int | None = None
+    """torch CPU threads; None leaves torch's default."""
+
+    # ---- SFT warm-up ----------------------------------------------------------------------------
+    sft_steps: int = 0
+    """Teacher-forced steps on oracle solutions before RL (0: none). Below ~25% accuracy most
+    groups are all-wrong and GRPO has no signal, so a model from scratch needs a warm-up."""
+    sft_lr: float = 1e-3
+    """AdamW learning rate of the warm-up."""
+    sft_batch_size: int = 64
+    """Problems per warm-up step."""
+
+    # ---- RL -------------------------------------------------------------------------------------
+    rl_steps: int = 100
+    """Policy-gradient steps (each: sample, score, advantages, update)."""
+    prompts_per_step: int = 16
+    """Problems per RL step (B)."""
+    group_size: int = 8
+    """Completions sampled per problem (G); the advantage compares them with each other."""
+    lr: float = 5e-5
+    """AdamW learning rate of the RL updates."""
+    weight_decay: float = 0.0
+    """AdamW weight decay (both phases)."""
+    max_grad_norm: float = 1.0
+    """Clip the gradient's global norm to this (0 disables); without it RL can collapse."""
+    updates_per_batch: int = 1
+    """Optimizer steps per sampled batch; with 1 the importance ratio is 1 and clipping is inert."""
+    temperature: float = 1.0
+    """Sampling temperature of RL rollouts."""
+    top_p: float = 1.0
+    """Nucleus cut-off of RL rollouts."""
+    max_new_tokens: int = 64
+    """Longest completion; a completion cut here is scored as it stands."""
+    advantage: str = "grpo"
+    """Advantage estimator, a name in `rlvr.training.advantages.ADVANTAGES`."""
+    loss_aggregation: str = "seq_mean_token_mean"
+    """How per-token losses become a scalar; one of `LOSS_AGGREGATIONS`."""
+    clip_eps_low: float = 0.2
+    """PPO clip range below 1 for the importance ratio."""
+    clip_eps_high: float = 0.2
+    """PPO clip range above 1 (DAPO's clip-higher raises it)."""
+    kl_beta: float = 0.0
+    """Weight of the KL penalty to the policy as it was when RL started (0: no reference model)."""
+
+    # ---- evaluation -----------------------------------------------------------------------------
+    eval_every: int = 20
+    """Greedy evaluation every this many RL steps (0: only before and after RL)."""
+    eval_problems: int = 200
+    """Distinct held-out problems per evaluation."""
+    eval_split: str = "eval"
+    """Held-out problems: 'eval', 'test', or 'heldout' (both: every problem outside 'train')."""
+    eval_samples: int = 8
+    """Samples per problem for pass@k and maj@k (before and after RL only: they cost n passes)."""
+    eval_k: list[int] = field(default_factory=lambda: [1, 8])
+    """The k of pass@k and maj@k (each <= eval_samples)."""
+    eval_batch_size: int = 1024
+    """Prompts per generation batch during evaluation."""
+
+    # ---- run ------------------------------------------------------------------------------------
+    seed: int = 0
+    """Seed of problem streams and sampling; a run is reproducible from it."""
+    out_dir: str = "runs/train"
+    """Run folder: config, metrics.jsonl, checkpoints."""
+    checkpoint_every: int = 50
+    """Save a checkpoint every this many RL steps (and at the end; 0: only at the end)."""
+    resume: bool = False
+    """Continue from the newest checkpoint in `out_dir` when there is one."""
+    progress: bool = True
+    """Show progress bars."""
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError naming the first invalid value; return self."""
+        positive = ("prompts_per_step", "group_size", "max_new_tokens", "sft_batch_size", "updates_per_batch",
+                    "eval_problems", "eval_samples", "eval_batch_size", "tiny_hidden_size", "tiny_num_layers",
+                    "tiny_num_heads", "tiny_intermediate_size")
+        for name in positive:
+            if getattr(self, name) < 1:
+                raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)!r}")
+        for name in ("sft_steps", "rl_steps", "eval_every", "checkpoint_every", "max_grad_norm", "kl_beta",
+                     "temperature", "clip_eps_low", "clip_eps_high", "weight_decay"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"config {name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("lr", "sft_lr"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"config {name} must be > 0, got {getattr(self, name)!r}")
+        if not 0 < self.top_p <= 1:
+            raise ValueError(f"config top_p must be in (0, 1], got {self.top_p!r}")
+        _check_choice("sft_target", self.sft_target, SFT_TARGETS)
+        _check_choice("loss_aggregation", self.loss_aggregation, LOSS_AGGREGATIONS)
+        _check_choice("eval_split", self.eval_split, EVAL_SPLITS)
+        from rlvr.training.advantages import ADVANTAGES
+
+        _check_choice("advantage", self.advantage, tuple(ADVANTAGES))
+        bad_k = [k for k in self.eval_k if not 1 <= k <= self.eval_samples]
+        if not self.eval_k or bad_k:
+            raise ValueError(f"config eval_k must be a non-empty list of k in [1, eval_samples={self.eval_samples}], "
+                             f"got {self.eval_k!r}")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
+    if value not in choices:
+        raise ValueError(f"config {name} must be one of {list(choices)}, got {value!r}" + close_matches(str(value), choices))
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Check `value` against a field's annotation (string form, from `from __future__`)."""
+    hint = typing.get_type_hints(TrainConfig)[name]
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, _union_type()) else (hint,)
+    for option in options:
+        origin = typing.get_origin(option) or option
+        if option is type(None) and value is None:
+            return None
+        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+        if origin in (int, float) and isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+            # YAML 1.1 reads '1e-4' (no dot) as text; accept the number it spells
+            number = float(value)
+            if origin is float:
+                return number
+            if number.is_integer():
+                return int(number)
+        if origin is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if origin in (str, bool) and isinstance(value, origin):
+            return value
+        if origin is dict and isinstance(value, Mapping):
+            return dict(value)
+        if origin is list and isinstance(value, (list, tuple)):
+            return list(value)
+    expected = " or ".join(getattr(option, "__name__", str(option)) for option in options)
+    raise ValueError(f"config {name} expects {expected}, got {value!r} ({type(value).__name__})")
+
+
+def _union_type() -> Any:
+    import types
+
+    return types.UnionType
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'key=value' -> (key, value): text for text fields, else the value read as YAML (typed).
+
+    >>> parse_override("eval_k=[1, 4]"), parse_override("prompt_template={expression}=")
+    (('eval_k', [1, 4]), ('prompt_template', '{expression}='))
+    """
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise ValueError(f"an override must look like key=value, got {text!r}")
+    hints = typing.get_type_hints(TrainConfig)
+    # a text field takes the text as written: YAML would read '{expression}' as a mapping
+    hint = hints.get(key)
+    is_text = hint is str or (typing.get_origin(hint) in (typing.Union, _union_type()) and str in typing.get_args(hint))
+    if is_text and raw.strip() not in ("null", "~"):
+        return key, raw
+    try:
+        return key, yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        return key, raw
+
+
+def load_config(source: str | Path | Mapping[str, Any] | None = None, overrides: Sequence[str] = ()) -> TrainConfig:
+    """A validated `TrainConfig` from a YAML file or a mapping, then `key=value` overrides in order."""
+    if source is None:
+        values: dict[str, Any] = {}
+    elif isinstance(source, Mapping):
+        values = dict(source)
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"config file not found: {path}")
+        loaded = yaml.safe_load(path.read_text())
+        if loaded is None:
+            loaded = {}
+        if not isinstance(loaded, Mapping):
+            raise ValueError(f"{path}: expected a mapping of config keys, got {type(loaded).__name__}")
+        values = dict(loaded)
+    for text in overrides:
+        key, value = parse_override(text)
+        values[key] = value
+    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    checked = {}
+    for key, value in values.items():
+        if key not in known:
+            raise ValueError(f"unknown config key {key!r}" + (close_matches(str(key), known) or
+                             f"; known keys: {', '.join(sorted(known))}"))
+        checked[key] = _coerce(key, value)
+    return TrainConfig(**checked).validate()

@@ -1,0 +1,148 @@
+"""Group rollouts: G completions per problem, each scored by the task's verifier.
+
+    problems = ProblemStream(task, seed=0, split="train").take(16)
+    batch = collect_group_rollouts(policy, task, problems, group_size=8, max_new_tokens=8, seed=1)
+    batch.rewards          # float32 [16, 8]: task.score(problem, text).reward
+    batch.sample.logprobs  # [128, T]: pi_old of each sampled token, rows grouped by problem
+
+The verifier sees the decoded text of each completion, EOS and padding left out. A completion that
+hit `max_new_tokens` before its EOS is scored as it stands, exactly like a finished one: the text
+"42" of a cut-off "42..." and of "42<EOS>" is the same string, so a cut-off answer can earn the
+reward. `batch.finished` keeps the difference visible (the metrics log the truncated fraction),
+and shaping that wants to punish truncation can read it.
+
+Problems come from the task's seeded stream (`task.problem_at(seed, index, ...)`), so problem `i`
+of a run is a pure function of (seed, i): a resumed run picks the stream up at the right index
+with no sampler state beyond that index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from rlvr.agents.policy import SampleBatch
+from rlvr.core.problem import Problem
+from rlvr.core.task import Task
+
+
+class ProblemStream:
+    """Problems `index, index + 1, ...` of the task's seeded stream, restricted to a split."""
+
+    def __init__(
+        self,
+        task: Task,
+        seed: int,
+        difficulty: Mapping[str, Any] | None = None,
+        split: str | None = "train",
+        index: int = 0,
+    ) -> None:
+        self.task, self.seed, self.split, self.index = task, int(seed), split, int(index)
+        # resolve once: an invalid knob fails here, not in the middle of a run
+        self.difficulty = task.difficulty(difficulty)
+
+    def take(self, count: int) -> list[Problem]:
+        """The next `count` problems; advances the stream."""
+        problems = [
+            self.task.problem_at(self.seed, self.index + offset, self.difficulty, self.split) for offset in range(count)
+        ]
+        self.index += count
+        return problems
+
+    def distinct(self, count: int, max_draws: int | None = None) -> list[Problem]:
+        """The first `count` distinct problems (by id) of the stream, for held-out sets.
+
+        Stops after `max_draws` draws (default 20x count) with what it has, so a problem space
+        smaller than `count` gives all of its problems instead of a hang.
+        """
+        max_draws = 20 * count if max_draws is None else max_draws
+        seen: dict[str, Problem] = {}
+        for _ in range(max_draws):
+            if len(seen) >= count:
+                break
+            problem = self.take(1)[0]
+            seen.setdefault(problem.problem_id, problem)
+        return list(seen.values())
+
+    def state_dict(self) -> dict[str, int]:
+        return {"seed": self.seed, "index": self.index}
+
+    def load_state_dict(self, state: Mapping[str, int]) -> None:
+        self.seed, self.index = int(state["seed"]), int(state["index"])
+
+
+@dataclass
+class RolloutBatch:
+    """G scored completions for each of B problems; row `b * G + g` is completion g of problem b."""
+
+    problems: list[Problem]
+    """The B problems, in order."""
+    group_size: int
+    """G, completions per problem."""
+    sample: SampleBatch
+    """Prompt ids, completion ids and mask, pi_old log-probs, decoded texts, finished flags."""
+    rewards: torch.Tensor
+    """Float32 [B, G]: the verifier's reward of each completion."""
+    components: dict[str, torch.Tensor] = field(default_factory=dict)
+    """Float32 [B, G] per reward component the verifier reported (always 'correct')."""
+    errors: list[str | None] = field(default_factory=list)
+    """Why each completion (flat, B * G) earned nothing, where the verifier said."""
+
+    @property
+    def finished(self) -> torch.Tensor:
+        """Bool [B, G]: true where the completion ended with a stop token."""
+        return torch.tensor(self.sample.finished, dtype=torch.bool).view(len(self.problems), self.group_size)
+
+    @property
+    def lengths(self) -> torch.Tensor:
+        """Long [B, G]: generated tokens per completion (EOS counted)."""
+        return self.sample.completion_mask.sum(-1).cpu().view(len(self.problems), self.group_size)
+
+
+def score_texts(task: Task, problems: Sequence[Problem], texts: Sequence[str], group_size: int):
+    """Rewards [B, G], components {name: [B, G]} and errors (flat) of `texts` (rows grouped by problem)."""
+    if len(texts) != len(problems) * group_size:
+        raise ValueError(f"expected {len(problems)} x {group_size} texts, got {len(texts)}")
+    scores = [task.score(problems[row // group_size], text) for row, text in enumerate(texts)]
+    shape = (len(problems), group_size)
+    rewards = torch.tensor([float(score.reward) for score in scores], dtype=torch.float32).view(shape)
+    names = sorted({name for score in scores for name in score.components} | {"correct"})
+    components = {
+        name: torch.tensor([float(score.components.get(name, 0.0)) for score in scores], dtype=torch.float32).view(shape)
+        for name in names
+    }
+    return rewards, components, [score.error for score in scores]
+
+
+def collect_group_rollouts(
+    policy: Any,
+    task: Task,
+    problems: Sequence[Problem],
+    group_size: int,
+    *,
+    max_new_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+) -> RolloutBatch:
+    """Sample `group_size` completions per problem with `policy` and score each with `task`."""
+    if not problems:
+        raise ValueError("collect_group_rollouts needs at least one problem")
+    sample = policy.sample(
+        [problem.prompt for problem in problems],
+        num_samples=group_size,
+        max_new_tokens=max_new_tokens,
+        temperature=temperature,
+        top_p=top_p,
+        seed=seed,
+    )
+    return score_rollouts(task, problems, sample, group_size)
+
+
+def score_rollouts(task: Task, problems: Sequence[Problem], sample: SampleBatch, group_size: int) -> RolloutBatch:
+    """Score an already sampled batch (rows grouped by problem) into a `RolloutBatch`."""
+    rewards, components, errors = score_texts(task, problems, sample.texts, group_size)
+    return RolloutBatch(list(problems), group_size, sample, rewards, components, errors)

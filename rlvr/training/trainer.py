@@ -1,0 +1,375 @@
+"""The GRPO loop, top to bottom: sample -> score -> advantages -> clipped policy-gradient update.
+
+    trainer = Trainer(load_config("scenarios/quickstart.yaml"))
+    summary = trainer.train()        # SFT warm-up, evaluation, RL steps, final evaluation
+
+One RL step:
+1. take B problems from the train split's seeded stream and sample G completions each
+   (pi_old log-probs come with the samples, so no extra pass computes them);
+2. score every completion with the task's verifier -> rewards [B, G];
+3. advantages per group (GRPO: (r - mean) / (std + eps)); a group whose rewards are all equal
+   gets zero advantage, hence no gradient: it carries no information about which answer is better;
+4. `updates_per_batch` times: re-score the completions with gradients, PPO-clip loss, backward,
+   clip the gradient norm, AdamW step. A non-finite loss or gradient skips the step (logged).
+
+Everything random is a function of (seed, step): problem i of the stream, the sampler's seed of
+step s. With the weights, the optimizer state and the torch RNG saved in a checkpoint, a resumed
+run repeats the uninterrupted run's steps exactly (on the same device).
+
+Run folder: `config.yaml`, `metrics.jsonl` (one line per RL step, plus `eval` lines),
+`checkpoint.pt` (newest state, replaced atomically).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+
+from rlvr.training.advantages import ADVANTAGES
+from rlvr.training.config import TrainConfig
+from rlvr.training.evaluate import evaluate
+from rlvr.training.losses import ppo_clip_loss
+from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts
+from rlvr.training.sft import run_sft
+
+_SFT_STREAM_OFFSET = 1_000_003
+"""SFT problems come from stream seed + this, so warm-up and RL draw different problem sequences."""
+_EVAL_STREAM_OFFSET = 2_000_003
+_SAMPLE_SEED_STRIDE = 1_000_033
+"""Step s samples with seed * stride + s: distinct per (seed, step), fixed across resumes."""
+
+
+def build_task(config: TrainConfig) -> Any:
+    """The task behind `config.env_id`, with the prompt template the config names."""
+    import gymnasium as gym
+
+    import rlvr  # noqa: F401  (registers the ids)
+    from rlvr.core.templates import PromptTemplate
+
+    kwargs = {}
+    if config.prompt_template is not None:
+        kwargs["template"] = PromptTemplate(instruction="", text=config.prompt_template)
+    env = gym.make(config.env_id, **kwargs)
+    task = env.unwrapped.task
+    env.close()
+    task.difficulty(config.difficulty)  # unknown knobs fail now, naming close matches
+    return task
+
+
+def build_policy(config: TrainConfig) -> Any:
+    """The tiny model from scratch (`model: tiny`) or a local Hugging Face model, as a policy."""
+    from rlvr.agents.hf import TransformersPolicy
+
+    if config.num_threads:
+        torch.set_num_threads(config.num_threads)
+    if config.model == "tiny":
+        from rlvr.agents.tiny import TinyModelConfig, build_tiny_model
+
+        shape = TinyModelConfig(config.tiny_hidden_size, config.tiny_num_layers, config.tiny_num_heads,
+                                config.tiny_intermediate_size)
+        model, tokenizer = build_tiny_model(seed=config.model_seed, shape=shape)
+        return TransformersPolicy(model, tokenizer, device=config.device, dtype=config.dtype,
+                                  max_new_tokens=config.max_new_tokens)
+    return TransformersPolicy(config.model, device=config.device, dtype=config.dtype,
+                              max_new_tokens=config.max_new_tokens)
+
+
+def heldout_problems(task: Any, config: TrainConfig) -> list:
+    """`eval_problems` distinct held-out problems ('heldout': any split but train)."""
+    split = None if config.eval_split == "heldout" else config.eval_split
+    stream = ProblemStream(task, config.seed + _EVAL_STREAM_OFFSET, config.difficulty, split)
+    if split is not None:
+        return stream.distinct(config.eval_problems)
+    seen: dict[str, Any] = {}
+    for _ in range(20 * config.eval_problems):
+        if len(seen) >= config.eval_problems:
+            break
+        problem = stream.take(1)[0]
+        if problem.split != "train":
+            seen.setdefault(problem.problem_id, problem)
+    return list(seen.values())
+
+
+class Trainer:
+    """Owns the policy, its optimizer, the problem streams and the run folder."""
+
+    def __init__(self, config: TrainConfig, policy: Any = None, task: Any = None) -> None:
+        self.config = config.validate()
+        self.task = task if task is not None else build_task(config)
+        self.policy = policy if policy is not None else build_policy(config)
+        self.model = self.policy.model
+        self.out_dir = Path(config.out_dir)
+        self.train_stream = ProblemStream(self.task, config.seed, config.difficulty, "train")
+        self.sft_stream = ProblemStream(self.task, config.seed + _SFT_STREAM_OFFSET, config.difficulty, "train")
+        self.advantage_fn = ADVANTAGES[config.advantage]
+        self.optimizer = self._new_optimizer()
+        self.reference = None  # frozen copy for the KL penalty, made when RL starts
+        self.step = 0
+        self.sft_done = False
+        self.evaluations: list[dict[str, Any]] = []
+        self._eval_problems: list | None = None
+
+    def _new_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.AdamW(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+
+    # ---- logging -------------------------------------------------------------------------------
+    def log(self, record: dict[str, Any]) -> None:
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.out_dir / "metrics.jsonl", "a") as handle:
+            handle.write(json.dumps(record) + "\n")
+
+    def _say(self, text: str) -> None:
+        """Print a line; through tqdm when bars are shown, so the line does not break a bar."""
+        if self.config.progress:
+            from tqdm.auto import tqdm
+
+            tqdm.write(text)
+        else:
+            print(text, flush=True)
+
+    # ---- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, phase: str, with_samples: bool = False) -> dict[str, Any]:
+        """Greedy metrics on the held-out set (pass@k / maj@k too when `with_samples`); logged."""
+        config = self.config
+        if self._eval_problems is None:
+            self._eval_problems = heldout_problems(self.task, config)
+        metrics = evaluate(
+            self.policy, self.task, self._eval_problems,
+            num_samples=config.eval_samples if with_samples else 0, ks=config.eval_k,
+            max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
+            batch_size=config.eval_batch_size, seed=config.seed + _EVAL_STREAM_OFFSET,
+        )
+        record = {"eval": phase, "step": self.step, **metrics}
+        self.evaluations.append(record)
+        self.log(record)
+        return record
+
+    # ---- one RL step ---------------------------------------------------------------------------
+    def policy_loss(self, batch: RolloutBatch, advantages: torch.Tensor, ref_logp: Any = None) -> torch.Tensor:
+        """PPO-clip loss of `batch` under the current weights (with grad when enabled)."""
+        config, sample = self.config, batch.sample
+        mask = sample.completion_mask.to(self.policy.device)
+        logp = self.policy.score(sample.prompt_ids, sample.completion_ids, mask, need=("logprobs",))["logprobs"]
+        # pi_old is the sampler's log-prob: with one update per batch the ratio is 1 (up to rounding)
+        return ppo_clip_loss(
+            logp, sample.logprobs.to(logp.device), advantages.reshape(-1).to(logp.device), mask,
+            eps_low=config.clip_eps_low, eps_high=config.clip_eps_high, aggregation=config.loss_aggregation,
+            max_len=config.max_new_tokens, ref_logp=ref_logp, kl_coef=config.kl_beta,
+        )
+
+    def rl_step(self) -> dict[str, Any]:
+        """One sample -> score -> advantage -> update step; returns its metrics line."""
+        config = self.config
+        started = time.perf_counter()
+        problems = self.train_stream.take(config.prompts_per_step)
+        sample_start = time.perf_counter()
+        sample = self.policy.sample(
+            [p.prompt for p in problems], num_samples=config.group_size, max_new_tokens=config.max_new_tokens,
+            temperature=config.temperature, top_p=config.top_p, seed=config.seed * _SAMPLE_SEED_STRIDE + self.step,
+        )
+        sampled = time.perf_counter()
+        batch = score_rollouts(self.task, problems, sample, config.group_size)
+        scored = time.perf_counter()
+        advantages = self.advantage_fn(batch.rewards)
+        ref_logp = None
+        if config.kl_beta > 0:
+            with torch.no_grad():
+                ref_logp = self.reference.score(sample.prompt_ids, sample.completion_ids, sample.completion_mask)["logprobs"]
+        losses, norms, skipped, fwd_bwd, optimizer_time = [], [], 0, 0.0, 0.0
+        self.model.train()
+        for _ in range(config.updates_per_batch):
+            tick = time.perf_counter()
+            self.optimizer.zero_grad(set_to_none=True)
+            loss = self.policy_loss(batch, advantages, ref_logp)
+            finite = bool(torch.isfinite(loss))
+            if finite:
+                loss.backward()
+            tock = time.perf_counter()
+            fwd_bwd += tock - tick
+            norm = math.nan
+            if finite:
+                limit = config.max_grad_norm if config.max_grad_norm > 0 else math.inf
+                norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), limit))
+            # a non-finite loss or gradient would poison the weights and Adam's moments: skip the step
+            if finite and math.isfinite(norm):
+                self.optimizer.step()
+            else:
+                skipped += 1
+                self.optimizer.zero_grad(set_to_none=True)
+            optimizer_time += time.perf_counter() - tock
+            losses.append(float(loss.detach()))
+            norms.append(norm)
+        self.model.eval()
+        self.step += 1
+        elapsed = time.perf_counter() - started
+        rewards = batch.rewards
+        record = {
+            "step": self.step,
+            "reward_mean": float(rewards.mean()),
+            "accuracy": float(batch.components["correct"].mean()),
+            "loss": losses[-1],
+            "grad_norm": norms[-1],
+            "skipped_updates": skipped,
+            "groups_with_signal": float((rewards.max(1).values > rewards.min(1).values).float().mean()),
+            "mean_length": float(batch.lengths.float().mean()),
+            "truncated": float((~batch.finished).float().mean()),
+            "samples_per_s": rewards.numel() / elapsed,
+            "time_total": elapsed,
+            "time_problems": sample_start - started,
+            "time_sampling": sampled - sample_start,
+            "time_scoring": scored - sampled,
+            "time_fwd_bwd": fwd_bwd,
+            "time_optimizer": optimizer_time,
+        }
+        if skipped:
+            self._say(f"step {self.step}: non-finite loss or gradient, {skipped} update(s) skipped")
+        self.log(record)
+        return record
+
+    # ---- checkpoints ---------------------------------------------------------------------------
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / "checkpoint.pt"
+
+    def save_checkpoint(self) -> Path:
+        """Weights, optimizer, RNG, step and stream positions; written to a temp file then renamed."""
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        state = {
+            "step": self.step,
+            "sft_done": self.sft_done,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "reference": None if self.reference is None else self.reference.model.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "streams": {"train": self.train_stream.state_dict(), "sft": self.sft_stream.state_dict()},
+            "evaluations": self.evaluations,
+        }
+        temporary = self.checkpoint_path.with_suffix(".tmp")
+        torch.save(state, temporary)
+        os.replace(temporary, self.checkpoint_path)  # a kill mid-save leaves the old checkpoint whole
+        return self.checkpoint_path
+
+    def load_checkpoint(self) -> bool:
+        """Restore the newest checkpoint; drop metric lines logged after it. False when none."""
+        if not self.checkpoint_path.is_file():
+            return False
+        state = torch.load(self.checkpoint_path, map_location=self.policy.device, weights_only=False)
+        self.model.load_state_dict(state["model"])
+        self.step, self.sft_done = state["step"], state["sft_done"]
+        if state["reference"] is not None:
+            self.reference = self._frozen_copy()
+            self.reference.model.load_state_dict(state["reference"])
+        self.optimizer = self._new_optimizer()
+        self.optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        if state["cuda_rng"] is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.train_stream.load_state_dict(state["streams"]["train"])
+        self.sft_stream.load_state_dict(state["streams"]["sft"])
+        self.evaluations = list(state["evaluations"])
+        self._truncate_metrics()
+        return True
+
+    def _truncate_metrics(self) -> None:
+        """Keep the metric lines up to the checkpoint's step: a step logged after it will be redone."""
+        path = self.out_dir / "metrics.jsonl"
+        if path.is_file():
+            lines = [line for line in path.read_text().splitlines() if line.strip()]
+            kept = [line for line in lines if json.loads(line)["step"] <= self.step]
+            path.write_text("".join(line + "\n" for line in kept))
+
+    def _frozen_copy(self) -> Any:
+        import copy
+
+        reference = copy.copy(self.policy)
+        reference.model = copy.deepcopy(self.model).eval().requires_grad_(False)
+        return reference
+
+    # ---- the whole run -------------------------------------------------------------------------
+    def train(self) -> dict[str, Any]:
+        """SFT warm-up (if any), evaluate, RL steps with periodic evaluation, evaluate; a summary."""
+        config = self.config
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        resumed = config.resume and self.load_checkpoint()
+        if not resumed and (self.out_dir / "metrics.jsonl").exists():
+            (self.out_dir / "metrics.jsonl").unlink()  # a fresh run starts a fresh log
+        timings: dict[str, float] = {}
+        if not self.sft_done:
+            start = time.perf_counter()
+            if config.sft_steps:
+                run_sft(self.policy, self.task, self.sft_stream, config.sft_steps, lr=config.sft_lr,
+                        batch_size=config.sft_batch_size, weight_decay=config.weight_decay,
+                        max_grad_norm=config.max_grad_norm, target=config.sft_target, progress=config.progress)
+            self.sft_done = True
+            timings["sft_s"] = time.perf_counter() - start
+            after_sft = self.evaluate("after_sft", with_samples=True)
+            self._say(_describe("after SFT", after_sft, config.eval_k))
+            if config.kl_beta > 0:
+                self.reference = self._frozen_copy()
+            self.save_checkpoint()
+        if config.kl_beta > 0 and self.reference is None:
+            self.reference = self._frozen_copy()
+        start = time.perf_counter()
+        bar = None
+        if config.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=config.rl_steps, initial=self.step, desc="GRPO", dynamic_ncols=True)
+        while self.step < config.rl_steps:
+            record = self.rl_step()
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(reward=f"{record['reward_mean']:.2f}", sps=f"{record['samples_per_s']:.0f}")
+            if config.eval_every and self.step % config.eval_every == 0 and self.step < config.rl_steps:
+                evaluation = self.evaluate("rl")
+                if bar is not None:
+                    bar.set_postfix(reward=f"{record['reward_mean']:.2f}", eval=f"{evaluation['greedy_accuracy']:.3f}")
+            if config.checkpoint_every and self.step % config.checkpoint_every == 0:
+                self.save_checkpoint()
+        if bar is not None:
+            bar.close()
+        timings["rl_s"] = time.perf_counter() - start
+        final = self.evaluate("final", with_samples=True)
+        self.save_checkpoint()
+        return self.summary(final, timings)
+
+    def summary(self, final: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
+        """After-SFT and after-RL figures; the RL figure is the mean of the last three evaluations."""
+        after_sft = next((e for e in self.evaluations if e["eval"] == "after_sft"), None)
+        rl_evals = [e for e in self.evaluations if e["eval"] in ("rl", "final")]
+        last_three = [e["greedy_accuracy"] for e in rl_evals[-3:]]
+        result = {
+            "after_sft": after_sft,
+            "final": final,
+            "greedy_accuracy_after_sft": None if after_sft is None else after_sft["greedy_accuracy"],
+            "greedy_accuracy_after_rl": sum(last_three) / len(last_three),
+            "steps": self.step,
+            **timings,
+        }
+        self._say(_describe("after RL", final, self.config.eval_k))
+        (self.out_dir / "summary.json").write_text(json.dumps(result, indent=2))
+        return result
+
+
+def _describe(label: str, metrics: dict[str, Any], ks: list[int]) -> str:
+    parts = [f"greedy {metrics['greedy_accuracy']:.3f}"] + [f"pass@{k} {metrics.get(f'pass@{k}', math.nan):.3f}" for k in ks]
+    return f"{label} ({int(metrics['num_problems'])} held-out problems): " + ", ".join(parts)
+
+
+def train_from_scenario(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = (), out_dir: str | None = None) -> dict:
+    """Load a scenario YAML, apply `key=value` overrides (and `out_dir`), train; the summary."""
+    from rlvr.training.config import load_config
+
+    overrides = list(overrides)
+    if out_dir is not None:
+        overrides.append(f"out_dir={out_dir}")
+    return Trainer(load_config(path, overrides)).train()

@@ -1,0 +1,128 @@
+"""The GRPO loop on the tiny model, on CPU: SFT, RL steps, zero-signal groups, skips, exact resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from rlvr.training import trainer as trainer_module
+from rlvr.training.config import load_config
+from rlvr.training.rollout import ProblemStream, collect_group_rollouts
+from rlvr.training.sft import sft_batch, sft_loss
+from rlvr.training.trainer import Trainer, build_policy, build_task
+
+# a smaller model than the quickstart's keeps these tests quick; the loop is the same
+SMALL = [
+    "tiny_hidden_size=32", "tiny_num_layers=1", "tiny_num_heads=2", "tiny_intermediate_size=64",
+    "max_new_tokens=4", "prompts_per_step=4", "group_size=4", "eval_problems=16", "eval_samples=4",
+    "eval_k=[1, 4]", "eval_every=2", "progress=false", "checkpoint_every=1",
+]
+
+
+def small_config(tmp_path, *extra):
+    return load_config("scenarios/quickstart.yaml", [*SMALL, f"out_dir={tmp_path}", *extra])
+
+
+def step_lines(path):
+    lines = [json.loads(line) for line in (path / "metrics.jsonl").read_text().splitlines()]
+    return [line for line in lines if "eval" not in line]
+
+
+def test_sft_lowers_the_loss_on_a_fixed_batch(tmp_path):
+    config = small_config(tmp_path)
+    task, policy = build_task(config), build_policy(config)
+    prompt_ids, targets = sft_batch(policy, task, ProblemStream(task, 0, config.difficulty).take(16), "answer")
+    # the target is the answer's digits and EOS, nothing of the prompt
+    assert all(ids[-1] == policy.stop_token_ids[0] for ids in targets)
+    optimizer = torch.optim.AdamW(policy.model.parameters(), lr=3e-3)
+    with torch.no_grad():
+        before = float(sft_loss(policy, prompt_ids, targets))
+    for _ in range(15):
+        optimizer.zero_grad()
+        sft_loss(policy, prompt_ids, targets).backward()
+        optimizer.step()
+    with torch.no_grad():
+        after = float(sft_loss(policy, prompt_ids, targets))
+    assert after < before - 0.5, (before, after)
+
+
+def test_grpo_steps_give_finite_metrics_and_a_run_folder(tmp_path):
+    config = small_config(tmp_path, "sft_steps=2", "rl_steps=3")
+    summary = Trainer(config).train()
+    lines = step_lines(tmp_path)
+    assert [line["step"] for line in lines] == [1, 2, 3]
+    keys = ("reward_mean", "accuracy", "loss", "grad_norm", "samples_per_s", "time_sampling", "time_scoring",
+            "time_fwd_bwd", "time_optimizer")
+    for line in lines:
+        assert all(torch.isfinite(torch.tensor(float(line[key]))) for key in keys), line
+        assert 0.0 <= line["reward_mean"] <= 1.0 and line["skipped_updates"] == 0
+    assert {"pass@1", "pass@4", "maj@4", "greedy_accuracy", "mean_length"} <= set(summary["final"])
+    assert (tmp_path / "config.yaml").is_file() and (tmp_path / "checkpoint.pt").is_file()
+    assert load_config(tmp_path / "config.yaml") == config  # the saved config reloads to the same run
+
+
+def test_groups_with_equal_rewards_contribute_no_gradient(tmp_path):
+    config = small_config(tmp_path)
+    trainer = Trainer(config)
+    problems = trainer.train_stream.take(2)
+    batch = collect_group_rollouts(trainer.policy, trainer.task, problems, 4, max_new_tokens=4, seed=0)
+
+    def gradient(rewards):
+        batch.rewards = rewards
+        trainer.model.zero_grad()
+        trainer.policy_loss(batch, trainer.advantage_fn(rewards)).backward()
+        return torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
+
+    all_equal = gradient(torch.ones(2, 4))
+    assert torch.count_nonzero(all_equal) == 0
+    mixed = torch.tensor([[1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 0.0, 1.0]])
+    with_group = gradient(mixed)
+    assert torch.count_nonzero(with_group) > 0
+    # swapping the all-equal group's completions changes nothing: it contributes no gradient
+    ids = batch.sample.completion_ids
+    ids[:4] = ids[:4].flip(0)
+    batch.sample.logprobs[:4] = batch.sample.logprobs[:4].flip(0)
+    batch.sample.completion_mask[:4] = batch.sample.completion_mask[:4].flip(0)
+    torch.testing.assert_close(gradient(mixed), with_group, rtol=1e-5, atol=1e-7)
+
+
+def test_non_finite_loss_skips_the_update_and_is_logged(tmp_path, monkeypatch):
+    config = small_config(tmp_path, "sft_steps=0", "rl_steps=1", "eval_every=0")
+    trainer = Trainer(config)
+    before = [p.detach().clone() for p in trainer.model.parameters()]
+    real_loss = trainer_module.ppo_clip_loss
+    monkeypatch.setattr(trainer_module, "ppo_clip_loss", lambda *a, **k: real_loss(*a, **k) * float("nan"))
+    record = trainer.rl_step()
+    assert record["skipped_updates"] == 1
+    assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters(), strict=True))
+    assert step_lines(tmp_path)[0]["skipped_updates"] == 1
+
+
+def test_resume_repeats_the_uninterrupted_run_exactly(tmp_path):
+    compared = ("reward_mean", "accuracy", "loss", "grad_norm", "mean_length", "groups_with_signal")
+    straight = tmp_path / "straight"
+    Trainer(small_config(straight, "sft_steps=3", "rl_steps=4", "eval_every=0")).train()
+    interrupted = tmp_path / "interrupted"
+    Trainer(small_config(interrupted, "sft_steps=3", "rl_steps=2", "eval_every=0")).train()
+    # a step logged after the checkpoint (as after a kill) must be dropped and redone, not repeated
+    with open(interrupted / "metrics.jsonl", "a") as handle:
+        handle.write(json.dumps({"step": 3, "reward_mean": -1.0}) + "\n")
+    Trainer(small_config(interrupted, "sft_steps=3", "rl_steps=4", "eval_every=0", "resume=true")).train()
+    one, two = step_lines(straight), step_lines(interrupted)
+    assert [line["step"] for line in two] == [1, 2, 3, 4]
+    for a, b in zip(one, two, strict=True):
+        assert {key: a[key] for key in compared} == {key: b[key] for key in compared}
+
+
+def test_train_from_scenario_applies_overrides(tmp_path):
+    summary = trainer_module.train_from_scenario(
+        "scenarios/quickstart.yaml", [*SMALL, "sft_steps=1", "rl_steps=1"], out_dir=str(tmp_path)
+    )
+    assert summary["steps"] == 1 and (tmp_path / "summary.json").is_file()
+
+
+def test_unknown_difficulty_knob_fails_before_work(tmp_path):
+    with pytest.raises(KeyError, match="max_operand"):
+        build_task(load_config({"env_id": "rlvr/RandomCalc-v0", "difficulty": {"max_opernd": 5}}))
