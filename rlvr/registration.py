@@ -40,6 +40,8 @@ class EnvEntry:
     """'gymnasium' (single agent) or 'pettingzoo' (multi-agent, see `make_multi`)."""
     max_episode_steps: int | None = None
     vector_entry_point: str | None = None
+    modes: tuple[str, ...] = ("parallel", "aec")
+    """PettingZoo APIs a multi-agent env offers (turn-based games have no parallel form)."""
     kwargs: dict[str, Any] = field(default_factory=dict)
 
 
@@ -449,6 +451,22 @@ ENTRIES: tuple[EnvEntry, ...] = (
         ),
     ),
     EnvEntry(
+        id="rlvr/SearchQA-v0",
+        entry_point="rlvr.envs.search.env:SearchQAEnv",
+        card=EnvCard(
+            summary="Multi-hop questions answered by a search agent over a local BM25 corpus generated "
+            "from a fictional knowledge graph (one document per entity plus distractors), or the user's "
+            "own JSONL corpus and questions; tools search(query, k), open(doc_id), answer(text, citations).",
+            observation="text: prompt plus the transcript of calls and tool outputs (info['tool_output'] = latest output)",
+            action="text: one tool call, as Search-R1 tags (<search>, <open>, <answer> + <cite>) or an "
+            "OpenAI-style JSON function call",
+            reward="reward_mode em | f1 | entity (E-GRPO partial credit) | rubric (CaRR supported and connected "
+            "rubrics over cited, opened documents) | cgrpo (0 if wrong, else 0.7 + 0.3 * rubric); malformed calls "
+            "use the tool budget; a call beyond it ends the episode with 0",
+            task="rlvr.envs.search.task:SearchQATask",
+        ),
+    ),
+    EnvEntry(
         id="rlvr/Debate-v0",
         entry_point="rlvr.envs.debate_v0",
         kind="pettingzoo",
@@ -461,6 +479,25 @@ ENTRIES: tuple[EnvEntry, ...] = (
             "{answer, confidence, rationale}; under init='diverse' a list of samples in round 0",
             reward="at the last round: l1*[a_i = y] + l2*[vote = y] - l3*(c_i - [a_i = y])^2 (defaults 1, 1, 1); "
             "an unusable message earns 0 with the reason; info: round-0 majority-vote correctness, transcript",
+        ),
+    ),
+    EnvEntry(
+        id="rlvr/TwentyQuestions2P-v0",
+        entry_point="rlvr.envs.twenty_questions_v0",
+        kind="pettingzoo",
+        modes=("aec",),
+        card=EnvCard(
+            summary="Two-player twenty questions (PettingZoo AEC, turn-based, no parallel form): a questioner "
+            "asks about M yes/no attributes or guesses one of K entities; an answerer agent, who sees the hidden "
+            "entity, replies yes/no (truthfully or not).",
+            observation="questioner: Dict(prior, likelihood, answer_counts, questions_left) or prompt+transcript text; "
+            "answerer: Dict(entity_attributes, question one-hot) or text naming the entity and the question",
+            action="questioner Discrete(M + K) or 'ask: <attribute>' / 'guess: <entity>'; answerer Discrete(2) "
+            "(0 yes, 1 no) or 'yes' / 'no'",
+            reward="questioner: exact information gain (bits) of its eps-noise posterior per answer + bonus for a "
+            "right guess; answerer: 1 per answer true to the latent table (answerer_reward='truthful', default) or "
+            "the questioner's reward ('team'); unreadable actions earn 0 with the reason",
+            task="rlvr.envs.elicitation.tasks:TwentyQuestionsTask",
         ),
     ),
 )
@@ -497,8 +534,9 @@ def make_multi(env_id: str, mode: str = "parallel", **kwargs: Any) -> Any:
             f"unknown multi-agent env id {env_id!r}; registered: {sorted(MULTI_AGENT)}"
             + close_matches(env_id, MULTI_AGENT)
         )
-    if mode not in ("parallel", "aec"):
-        raise ValueError(f"mode must be 'parallel' or 'aec', got {mode!r}")
+    modes = MULTI_AGENT[env_id].modes
+    if mode not in modes:
+        raise ValueError(f"{env_id} offers mode {' or '.join(repr(m) for m in modes)}, got {mode!r}")
     module = load(MULTI_AGENT[env_id].entry_point)
     factory: Callable[..., Any] = module.parallel_env if mode == "parallel" else module.env
     return factory(**kwargs)

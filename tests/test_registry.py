@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
@@ -64,7 +65,12 @@ def test_every_id_has_a_card_and_a_loadable_entry_point():
 def test_multi_agent_conformance(env_id):
     from pettingzoo.test import api_test, parallel_api_test
 
-    parallel_api_test(rlvr.make_multi(env_id, mode="parallel"), num_cycles=3)
+    modes = rlvr.entry(env_id).modes
+    if "parallel" in modes:
+        parallel_api_test(rlvr.make_multi(env_id, mode="parallel"), num_cycles=3)
+    else:
+        with pytest.raises(ValueError, match="offers mode"):
+            rlvr.make_multi(env_id, mode="parallel")
     api_test(rlvr.make_multi(env_id, mode="aec"), num_cycles=3)
 
 
@@ -94,9 +100,23 @@ def test_unknown_keyword_suggests_close_matches():
         gym.make("rlvr/MathTree-v0", horizn=4)
 
 
+@pytest.mark.parametrize("hash_seed", ["1", "2"])
+def test_problem_streams_do_not_depend_on_string_hashing(hash_seed):
+    """Set iteration order changes with PYTHONHASHSEED; a stream that leaned on it would differ
+    between processes (and between a trainer's workers)."""
+    env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+    out = subprocess.run([sys.executable, __file__, "--print"], capture_output=True, text=True, timeout=300,
+                         env=env, cwd=pathlib.Path(__file__).parent.parent)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == json.loads(GOLDEN.read_text())
+
+
 if __name__ == "__main__":
+    if sys.argv[1:] == ["--print"]:
+        print(json.dumps({i: first_problem_ids(i) for i in GYM_IDS}))
+        raise SystemExit(0)
     if sys.argv[1:] != ["--update"]:
-        raise SystemExit("usage: python tests/test_registry.py --update")
+        raise SystemExit("usage: python tests/test_registry.py --update | --print")
     GOLDEN.parent.mkdir(exist_ok=True)
     GOLDEN.write_text(json.dumps({i: first_problem_ids(i) for i in GYM_IDS}, indent=1) + "\n")
     print(f"wrote {GOLDEN}")

@@ -1,6 +1,7 @@
 """Multi-agent debate with verifiable rewards: the env, its protocol, simulated debaters, experiments."""
 
 from rlvr.envs.debate.env import DebateParallelEnv, format_transcript, load_task
+from rlvr.envs.debate.hooks import Turn, agent_turns, response_text, transcript_spans
 from rlvr.envs.debate.protocol import (
     DebateReward,
     Message,
@@ -17,11 +18,15 @@ __all__ = [
     "DebateReward",
     "Message",
     "RewardWeights",
+    "Turn",
+    "agent_turns",
     "answer_key",
     "debate_reward",
     "format_transcript",
     "load_task",
     "majority_vote",
     "parse_message",
+    "response_text",
     "select_diverse",
+    "transcript_spans",
 ]

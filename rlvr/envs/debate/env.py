@@ -19,7 +19,9 @@ its info, and its answer counts as none in the vote. Earlier rounds pay 0; their
   confidences, which the final tie-break uses in both modes.
 `info` carries the round-0 majority-vote correctness ("baseline_vote_correct") and the transcript
 (one list per round of per-debater records). `info[agent]["messages"]` is the chat turn for that
-debater's next message, so a trainer can prompt each debater separately.
+debater's next message, so a trainer can prompt each debater separately; `agent_turns(agent)`
+and `transcript_spans()` give one debater's (prompt, response, reward) turns and the characters of
+the transcript it wrote (see `rlvr.envs.debate.hooks`).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rlvr.core.problem import Problem, check_split
 from rlvr.core.seeding import fresh_seed
 from rlvr.core.spaces import UnicodeText
 from rlvr.core.task import Task
+from rlvr.envs.debate.hooks import Turn, agent_turns, response_text, transcript_spans
 from rlvr.envs.debate.protocol import (
     DEFAULT_CONFIDENCE,
     MAX_MESSAGE_CHARS,
@@ -140,6 +143,8 @@ class DebateParallelEnv(ParallelEnv):
         self._rng = np.random.default_rng(seed)
         self.problem: Problem | None = None
         self.transcript: list[list[dict[str, Any]]] = []
+        self.turns: list[Turn] = []
+        self._prompts: dict[str, list[dict[str, str]]] = {}
         self.round = 0
 
     def observation_space(self, agent: str) -> UnicodeText:
@@ -172,9 +177,10 @@ class DebateParallelEnv(ParallelEnv):
             self._index = int(options["index"]) if "index" in options else self._index + 1
             self.problem = self.task.problem_at(self._stream_seed, self._index, self.difficulty, self.split)
         self.agents = list(self.possible_agents)
-        self.transcript, self.round = [], 0
+        self.transcript, self.turns, self.round = [], [], 0
         observations = {a: self._observation(a) for a in self.agents}
         infos = {a: self._base_info(a, observations[a]) for a in self.agents}
+        self._prompts = {a: infos[a]["messages"] for a in self.agents}
         if ignored:
             for info in infos.values():
                 info["ignored_reset_options"] = ignored
@@ -185,6 +191,7 @@ class DebateParallelEnv(ParallelEnv):
             raise RuntimeError("step() called on a finished debate; call reset() first")
         records: dict[str, dict[str, Any]] = {}
         sources: dict[str, dict[str, int]] = {}
+        turns = self._record_turns(actions)
         if self.round == 0 and self.init == "diverse":
             records, sources = self._diverse_round(actions)
         else:
@@ -216,9 +223,39 @@ class DebateParallelEnv(ParallelEnv):
             infos[agent] = info
         terminations = {a: final for a in self.agents}
         truncations = {a: False for a in self.agents}
+        self._prompts = {a: infos[a]["messages"] for a in self.agents}
+        for turn in turns:
+            turn.reward = rewards[turn.agent]
         if final:
+            for turn in self.turns:  # the return credited to a turn: its agent's rewards from then on
+                turn.return_ = turn.reward + sum(t.reward for t in self.turns if t.agent == turn.agent and t.round > turn.round)
             self.agents = []
         return observations, rewards, terminations, truncations, infos
+
+    # ------------------------------------------------------------------ training hooks
+    def _record_turns(self, actions: Mapping[str, Any]) -> list[Turn]:
+        """One `Turn` per message sent this round (one per sample for a diverse round-0 list)."""
+        turns = []
+        for agent in self.agents:
+            action = actions.get(agent)
+            if action is None:
+                continue
+            prompt = [dict(m) for m in self._prompts.get(agent, [])]
+            if self.round == 0 and self.init == "diverse" and isinstance(action, (list, tuple)) and action:
+                turns += [Turn(agent, self.round, prompt, response_text(sample), sample=j)
+                          for j, sample in enumerate(action[:MAX_SAMPLES])]
+            else:
+                turns.append(Turn(agent, self.round, prompt, response_text(action)))
+        self.turns.extend(turns)
+        return turns
+
+    def agent_turns(self, agent: str) -> list[Turn]:
+        """`agent`'s turns this episode: prompt messages, response text, reward, return."""
+        return agent_turns(self, agent)
+
+    def transcript_spans(self) -> tuple[str, dict[str, list[tuple[int, int]]]]:
+        """The episode as one text and each debater's character spans in it (see `hooks`)."""
+        return transcript_spans(self)
 
     # ------------------------------------------------------------------ pieces
     def _read(self, agent: str, action: Any, missing: str) -> dict[str, Any]:
