@@ -112,39 +112,4 @@ class MathEnv(TextEnv):
     """`rlvr/Math-v0`: one free-form math question per episode, one response per episode."""
 
     task_class: ClassVar[type[Task]] = MathTask
-
-    def __init__(
-        self,
-        task: MathTask | None = None,
-        *,
-        data_path: str | os.PathLike[str] | None = None,
-        question_column: str = "question",
-        answer_column: str = "answer",
-        extraction: Sequence[str] = EXTRACTION_MODES,
-        timeout: float = DEFAULT_TIMEOUT,
-        max_rows: int = MAX_ROWS,
-        max_bytes: int = MAX_FILE_BYTES,
-        difficulty: Mapping[str, Any] | None = None,
-        split: str | None = None,
-        template: PromptTemplate | None = None,
-        render_mode: str | None = None,
-        **knobs: Any,
-    ) -> None:
-        options = {
-            "data_path": data_path, "question_column": question_column, "answer_column": answer_column,
-            "extraction": check_extraction(extraction), "timeout": timeout, "max_rows": max_rows, "max_bytes": max_bytes,
-        }
-        if task is None:
-            task = MathTask(template, **options)
-        else:
-            defaults = {
-                "data_path": None, "question_column": "question", "answer_column": "answer",
-                "extraction": EXTRACTION_MODES, "timeout": DEFAULT_TIMEOUT, "max_rows": MAX_ROWS,
-                "max_bytes": MAX_FILE_BYTES,
-            }
-            changed = sorted(k for k, v in options.items() if v != defaults[k])
-            if changed:
-                raise TypeError(f"give {changed} to the task, not the env, when passing a task")
-        super().__init__(
-            task, difficulty=difficulty, split=split, template=template, render_mode=render_mode, **knobs
-        )
+    task_options = ("data_path", "question_column", "answer_column", "extraction", "timeout", "max_rows", "max_bytes")
