@@ -137,6 +137,9 @@ class TrainConfig:
     """Continue from the newest checkpoint in `out_dir` when there is one."""
     progress: bool = True
     """Show progress bars."""
+    sft_baseline: bool = False
+    """After the run, train the same starting model by SFT alone for the run's whole SFT + RL wall
+    time and report its held-out accuracy: the honest comparison for what RL added (doubles the time)."""
 
     def validate(self) -> TrainConfig:
         """Raise ValueError naming the first invalid value; return self."""

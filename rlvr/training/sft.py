@@ -12,6 +12,7 @@ teaches is exactly what sampling sees.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -67,12 +68,15 @@ def run_sft(
     target: str = "solve",
     progress: bool = False,
     on_step: Any = None,
+    stop_after_s: float | None = None,
 ) -> list[float]:
     """`steps` AdamW steps on `batch_size` fresh problems each from `stream`; returns the losses.
 
-    `on_step(step, loss)` is called after each step (logging, evaluation). A fresh optimizer is
+    `on_step(step, loss)` is called after each step (logging, evaluation). `stop_after_s` ends the
+    loop early once that much wall time has passed (an equal-time baseline). A fresh optimizer is
     used: the warm-up's Adam moments are not what the RL phase should start from.
     """
+    start = time.perf_counter()
     model = policy.model
     model.train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
@@ -92,6 +96,8 @@ def run_sft(
             bar.set_postfix(loss=f"{losses[-1]:.3f}")
         if on_step is not None:
             on_step(step + 1, losses[-1])
+        if stop_after_s is not None and time.perf_counter() - start >= stop_after_s:
+            break
     if bar is not None:
         bar.close()
     model.eval()

@@ -340,7 +340,13 @@ class Trainer:
         timings["rl_s"] = time.perf_counter() - start
         final = self.evaluate("final", with_samples=True)
         self.save_checkpoint()
-        return self.summary(final, timings)
+        summary = self.summary(final, timings)
+        if config.sft_baseline:
+            from rlvr.training.baseline import sft_only_baseline
+
+            summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"]))
+            self._say(_describe("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
+        return summary
 
     def summary(self, final: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
         """After-SFT and after-RL figures; the RL figure is the mean of the last three evaluations."""

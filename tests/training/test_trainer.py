@@ -126,3 +126,17 @@ def test_train_from_scenario_applies_overrides(tmp_path):
 def test_unknown_difficulty_knob_fails_before_work(tmp_path):
     with pytest.raises(KeyError, match="max_operand"):
         build_task(load_config({"env_id": "rlvr/RandomCalc-v0", "difficulty": {"max_opernd": 5}}))
+
+
+def test_sft_baseline_trains_the_same_start_for_the_run_wall_time(tmp_path):
+    from rlvr.training.baseline import sft_only_baseline
+
+    config = small_config(tmp_path, "sft_steps=2", "rl_steps=1", "eval_problems=8", "eval_samples=2", "eval_k=[1, 2]")
+    result = sft_only_baseline(config, seconds=0.5)
+    assert result["sft_only_steps"] >= 1 and result["sft_only_s"] >= 0.5
+    assert 0.0 <= result["greedy_accuracy_sft_only"] <= 1.0
+    run = small_config(tmp_path / "run", "sft_steps=2", "rl_steps=1", "eval_problems=8", "eval_samples=2", "eval_k=[1, 2]",
+                       "sft_baseline=true")
+    summary = Trainer(run).train()
+    assert summary["sft_only_s"] >= summary["sft_s"] + summary["rl_s"]
+    assert "greedy_accuracy_sft_only" in summary
