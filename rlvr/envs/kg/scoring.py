@@ -34,6 +34,8 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rlvr.rewards.math.extract import box_content
+
 MAX_RESPONSE_CHARS = 100_000
 """Longer responses are refused before any scan."""
 PATH_ALIGNMENT_CAP = 1.5
@@ -102,13 +104,12 @@ def split_answer(response: str) -> AnswerSplit:
                            response[: last.start()] + response[close.end():])
     start = response.rfind(_BOXED)
     if start >= 0:
-        depth, index = 1, start + len(_BOXED)
-        while index < len(response) and depth:
-            depth += {"{": 1, "}": -1}.get(response[index], 0)
-            index += 1
-        if depth:
-            return AnswerSplit(None, response[:start], "a \\boxed{ is never closed")
-        return AnswerSplit(response[start + len(_BOXED): index - 1].strip(), response[:start] + response[index:])
+        brace = start + len(_BOXED) - 1
+        content, error = box_content(response, brace)
+        if content is None:
+            return AnswerSplit(None, response[:start], error or "a \\boxed{ is never closed")
+        end = brace + len(content) + 2
+        return AnswerSplit(content.strip(), response[:start] + response[end:])
     lines = list(_ANSWER_LINE.finditer(response))
     if lines:
         line = lines[-1]

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import re
 
-from rlvr.rewards.math.extract import clean_text
+from rlvr.rewards.math.extract import box_content, clean_text
 
 MAX_RESPONSE_CHARS = 100_000
 """Longer responses are refused before any scan (about 25k tokens)."""
 MAX_ANSWER_CHARS = 5_000
 """An extracted answer longer than this is refused."""
-MAX_BRACE_DEPTH = 50
 
 _OPEN_TAG = re.compile(r"<answer>", re.IGNORECASE)
 _CLOSE_TAG = re.compile(r"</answer>", re.IGNORECASE)
@@ -72,19 +71,7 @@ def answer_text(response: object) -> tuple[str | None, str | None]:
 
 def _last_boxed(response: str) -> tuple[str | None, str | None]:
     """Content of the last `\\boxed{...}`, or why it cannot be read."""
-    start = response.rfind(_BOXED) + len(_BOXED)
-    depth = 1
-    for position in range(start, len(response)):
-        char = response[position]
-        if char == "{":
-            depth += 1
-            if depth > MAX_BRACE_DEPTH:
-                return None, f"\\boxed{{}} nests braces deeper than {MAX_BRACE_DEPTH}"
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return response[start:position], None
-    return None, "a \\boxed{ is never closed"
+    return box_content(response, response.rfind(_BOXED) + len(_BOXED) - 1)
 
 
 def strip_label(text: str) -> str:

@@ -122,7 +122,7 @@ def _boxed(response: str) -> Extraction | None:
     for start in _BOX_START.finditer(response):
         if len(boxes) >= MAX_BOXES:
             break
-        content, error = _box_content(response, start.end())
+        content, error = box_content(response, start.end())
         if error is not None:
             return Extraction(None, error)
         if content is not None:
@@ -135,8 +135,13 @@ def _boxed(response: str) -> Extraction | None:
     return Extraction(boxes[-1])
 
 
-def _box_content(text: str, pos: int) -> tuple[str | None, str | None]:
-    """The braced group starting at `pos` (or one bare token, as in `\\boxed 5`)."""
+def box_content(text: str, pos: int) -> tuple[str | None, str | None]:
+    """The braced group starting at `pos` (or one bare token, as in `\\boxed 5`), or why it cannot
+    be read (unclosed, nested too deep, too long). Bounded: it reads at most MAX_ANSWER_CHARS.
+
+    >>> box_content("x{a{b}c}y", 1), box_content("x{a", 1)[0]
+    (('a{b}c', None), None)
+    """
     if pos >= len(text):
         return None, None
     if text[pos] != "{":
