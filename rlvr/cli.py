@@ -6,6 +6,8 @@
     rlvr run scenarios/debate_confidence.yaml --out runs/debate
     rlvr export rlvr/Countdown-v0 --n 1000 --seed 0 --out countdown.parquet
     rlvr train scenarios/quickstart.yaml --set rl_steps=100 [--resume]
+    rlvr eval --run runs/quickstart --samples 8 --k 1 8            a trained run on its held-out set
+    rlvr eval --env rlvr/Countdown-v0 --base-url http://localhost:8000/v1 --model NAME
 """
 
 from __future__ import annotations
@@ -106,13 +108,17 @@ EXPERIMENTS = {"debate": "rlvr.envs.debate.experiment:run_scenario"}
 """Scenario `experiment:` values and the runner each one goes to."""
 
 
+BUILTIN_SCENARIOS = pathlib.Path(__file__).parent / "scenarios"
+"""Scenarios shipped inside the package, so `rlvr train quickstart` works after a plain install."""
+
+
 def resolve_scenario(name: str) -> pathlib.Path:
-    """A scenario path, or a bare name looked up as scenarios/NAME.yaml under the working directory."""
-    candidates = [pathlib.Path(name), pathlib.Path("scenarios") / f"{name}.yaml"]
+    """A scenario path, else scenarios/NAME.yaml under the working directory, else a built-in NAME."""
+    candidates = [pathlib.Path(name), pathlib.Path("scenarios") / f"{name}.yaml", BUILTIN_SCENARIOS / f"{name}.yaml"]
     for candidate in candidates:
         if candidate.is_file():
             return candidate
-    known = sorted(p.stem for p in pathlib.Path("scenarios").glob("*.yaml"))
+    known = sorted({p.stem for folder in (pathlib.Path("scenarios"), BUILTIN_SCENARIOS) for p in folder.glob("*.yaml")})
     raise ValueError(f"no scenario file {name!r} (looked at {[str(c) for c in candidates]})" + close_matches(name, known))
 
 
@@ -137,6 +143,19 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = list(args.set) + (["resume=true"] if args.resume else [])
     summary = train_from_scenario(resolve_scenario(args.scenario), overrides, args.out)
     print(yaml.safe_dump(summary, sort_keys=False) if isinstance(summary, dict) else summary)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rlvr.training.evaluation_run import run_evaluation
+
+    metrics = run_evaluation(
+        run=args.run, env_id=args.env, model=args.model, base_url=args.base_url, endpoint=args.endpoint,
+        problems=args.problems, samples=args.samples, ks=args.k, split=args.split, seed=args.seed,
+        difficulty=_parse_sets(args.set), max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+        prompt_template=args.prompt_template,
+    )
+    print(yaml.safe_dump(metrics, sort_keys=False))
     return 0
 
 
@@ -172,6 +191,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", help="run folder (default: the scenario's out_dir)")
     train.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
     train.set_defaults(func=cmd_train)
+    evaluation = sub.add_parser("eval", help="held-out metrics of a trained run, a local model or a server")
+    evaluation.add_argument("--run", help="a training run folder (its config and newest checkpoint)")
+    evaluation.add_argument("--env", help="env id (default: the run's)")
+    evaluation.add_argument("--model", help="a local Hugging Face model path, 'tiny', or the served model's name")
+    evaluation.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://localhost:8000/v1")
+    evaluation.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
+    evaluation.add_argument("--problems", type=int, default=200, help="held-out problems")
+    evaluation.add_argument("--samples", type=int, default=0, help="samples per problem for pass@k (0: greedy only)")
+    evaluation.add_argument("--k", type=int, nargs="+", default=[1], help="k of pass@k / maj@k")
+    evaluation.add_argument("--split", choices=("eval", "test", "heldout"), default="eval")
+    evaluation.add_argument("--seed", type=int, help="problem and sampling seed (default: the run's, or 0)")
+    evaluation.add_argument("--max-new-tokens", type=int, help="longest completion (default: the run's, or 256)")
+    evaluation.add_argument("--temperature", type=float, default=1.0, help="sampling temperature for pass@k")
+    evaluation.add_argument("--prompt-template", help="prompt format string (default: the run's, or the task's)")
+    evaluation.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a difficulty knob")
+    evaluation.set_defaults(func=cmd_eval)
     export = sub.add_parser("export", help="write problems of an env id to a .jsonl or .parquet file")
     export.add_argument("id", help="a single-agent env id, e.g. rlvr/Countdown-v0")
     export.add_argument("--n", type=int, default=1000, help="number of problems")

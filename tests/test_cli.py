@@ -93,3 +93,12 @@ def test_export_writes_the_task_stream(tmp_path, capsys):
     task = rlvr.registration.load(rlvr.entry("rlvr/Countdown-v0").card.task)()
     expected = [task.problem_at(3, i, {"number_count": 3}).problem_id for i in range(5)]
     assert [row["problem_id"] for row in rows] == expected
+
+
+def test_builtin_scenarios_resolve_by_name_from_any_folder(tmp_path, monkeypatch):
+    from rlvr.cli import BUILTIN_SCENARIOS, resolve_scenario
+
+    monkeypatch.chdir(tmp_path)
+    assert resolve_scenario("quickstart") == BUILTIN_SCENARIOS / "quickstart.yaml"
+    with pytest.raises(ValueError, match="did you mean"):
+        resolve_scenario("quikstart")

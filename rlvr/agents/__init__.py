@@ -1,7 +1,8 @@
 """Agents that act in rlvr envs: the batched protocol, random and oracle agents, model policies.
 
-`Policy`, `SampleBatch`, `TransformersPolicy` and `build_tiny_model` are loaded on first use, so
-importing this package never imports torch or transformers.
+`Policy`, `SampleBatch`, `TransformersPolicy`, `build_tiny_model` and `OpenAICompatibleAgent` (any
+OpenAI-compatible server, for evaluation) are loaded on first use, so importing this package never
+imports torch or transformers.
 """
 
 from importlib import import_module
@@ -17,6 +18,8 @@ _LAZY_EXPORTS = {
     "build_tiny_model": "rlvr.agents.tiny",
     "build_char_tokenizer": "rlvr.agents.tiny",
     "policy_judge": "rlvr.agents.judge_adapter",
+    "OpenAICompatibleAgent": "rlvr.agents.openai_compat",
+    "OpenAICompatibleError": "rlvr.agents.openai_compat",
 }
 
 __all__ = ["Agent", "OracleAgent", "RandomAgent", *_LAZY_EXPORTS]

@@ -47,6 +47,14 @@ class Task(ABC):
         """A response that scores full correctness, or None when the task has no oracle."""
         return None
 
+    def canonical_answer(self, parsed_answer: str | None) -> Any:
+        """The form in which two correct answers count as the same solution (for diversity metrics).
+
+        The default is the parsed answer itself; tasks whose answers have many spellings of one
+        solution (expressions: '3+4' and '4+3') override it.
+        """
+        return parsed_answer
+
     # ------------------------------------------------------------------ provided
     def difficulty(self, *overrides: Mapping[str, Any] | None) -> dict[str, Any]:
         """Defaults with `overrides` applied in order, validated."""

@@ -111,6 +111,17 @@ class TrainConfig:
     """PPO clip range above 1 (DAPO's clip-higher raises it)."""
     kl_beta: float = 0.0
     """Weight of the KL penalty to the policy as it was when RL started (0: no reference model)."""
+    loss: str = "ppo_clip"
+    """Policy loss, a name in `rlvr.training.losses.LOSSES`. 'ppo_clip' (GRPO, DAPO, Dr. GRPO: pick
+    them with `advantage`, `loss_aggregation` and the clip ranges above) takes its settings from the
+    fields above; any other loss (e.g. 'rover') is built from `loss_settings` alone."""
+    loss_settings: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the loss's factory (ROVER: `{rho: 1.0, aggregation: token_mean}`); for
+    'ppo_clip' they override the fields above."""
+    max_turns: int = 1
+    """Turns per episode. 1: one response per prompt, scored by the task. Above 1 the env behind
+    `env_id` answers back (tool results, a world, an answerer): episodes run through its `step`,
+    the env's tokens are masked out of the loss and each turn's reward reaches that turn's advantage."""
 
     # ---- evaluation -----------------------------------------------------------------------------
     eval_every: int = 20
@@ -145,7 +156,7 @@ class TrainConfig:
         """Raise ValueError naming the first invalid value; return self."""
         positive = ("prompts_per_step", "group_size", "max_new_tokens", "sft_batch_size", "updates_per_batch",
                     "eval_problems", "eval_samples", "eval_batch_size", "tiny_hidden_size", "tiny_num_layers",
-                    "tiny_num_heads", "tiny_intermediate_size")
+                    "tiny_num_heads", "tiny_intermediate_size", "max_turns")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)!r}")
@@ -164,6 +175,12 @@ class TrainConfig:
         from rlvr.training.advantages import ADVANTAGES
 
         _check_choice("advantage", self.advantage, tuple(ADVANTAGES))
+        if self.max_turns > 1 and self.sft_steps:
+            raise ValueError("config sft_steps: the SFT warm-up imitates single responses; with max_turns > 1 "
+                             "set sft_steps=0 (warm up on the single-turn env, then load that model)")
+        from rlvr.training.losses import LOSSES
+
+        _check_choice("loss", self.loss, tuple(LOSSES))
         bad_k = [k for k in self.eval_k if not 1 <= k <= self.eval_samples]
         if not self.eval_k or bad_k:
             raise ValueError(f"config eval_k must be a non-empty list of k in [1, eval_samples={self.eval_samples}], "

@@ -6,6 +6,9 @@
   low and noisier;
 - maj@k: the answer the verifier parsed most often among the first k samples (ties: the earliest),
   scored as correct when a sample with that answer was; unparsed samples do not vote;
+- distinct correct: per problem, how many different correct solutions the n samples hold, in the
+  task's canonical form (`Task.canonical_answer`: '3+4' and '4+3' are one); the diversity figure
+  of the ROVER-vs-GRPO comparison;
 - mean length: generated tokens per completion, EOS included.
 
 Held-out problems come from the eval (or test) split, which shares no problem id with training's
@@ -22,7 +25,7 @@ import torch
 
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
-from rlvr.training.metrics import maj_at_k, pass_at_k
+from rlvr.training.metrics import distinct_correct, maj_at_k, pass_at_k
 from rlvr.training.rollout import score_texts
 
 
@@ -40,6 +43,36 @@ def _generate(policy: Any, problems: Sequence[Problem], num_samples: int, batch_
         texts.extend(batch.texts)
         lengths.extend(batch.completion_mask.sum(-1).tolist())
     return texts, lengths
+
+
+def sample_metrics(task: Task, problems: Sequence[Problem], texts: Sequence[str], num_samples: int,
+                   ks: Sequence[int]) -> dict[str, float]:
+    """pass@k, maj@k, sample accuracy and distinct correct solutions of `num_samples` texts per
+    problem (rows grouped by problem), from any source: a policy, a server, a file."""
+    if len(texts) != len(problems) * num_samples:
+        raise ValueError(f"expected {len(problems)} x {num_samples} texts, got {len(texts)}")
+    correct = [[0.0] * num_samples for _ in problems]
+    parsed: list[list[str | None]] = [[None] * num_samples for _ in problems]
+    for row, text in enumerate(texts):
+        problem_index, sample_index = divmod(row, num_samples)
+        score = task.score(problems[problem_index], text)
+        correct[problem_index][sample_index] = float(score.components.get("correct", score.reward))
+        parsed[problem_index][sample_index] = score.parsed_answer
+    metrics = {
+        "sample_accuracy": sum(map(sum, correct)) / (len(problems) * num_samples),
+        "distinct_correct": sum(
+            distinct_correct([task.canonical_answer(answer) for answer in answers], [c > 0 for c in row])
+            for answers, row in zip(parsed, correct, strict=True)
+        ) / len(problems),
+    }
+    for k in ks:
+        if not 1 <= k <= num_samples:
+            raise ValueError(f"pass@k needs 1 <= k <= num_samples={num_samples}, got k={k}")
+        metrics[f"pass@{k}"] = sum(pass_at_k(num_samples, int(sum(c > 0 for c in row)), k) for row in correct) / len(problems)
+        metrics[f"maj@{k}"] = sum(
+            maj_at_k(answers, [c > 0 for c in row], k) for answers, row in zip(parsed, correct, strict=True)
+        ) / len(problems)
+    return metrics
 
 
 @torch.no_grad()
@@ -74,24 +107,45 @@ def evaluate(
             policy, problems, num_samples, batch_size,
             max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
         )
-        correct = [[0.0] * num_samples for _ in problems]
-        parsed: list[list[str | None]] = [[None] * num_samples for _ in problems]
-        for row, text in enumerate(texts):
-            problem_index, sample_index = divmod(row, num_samples)
-            score = task.score(problems[problem_index], text)
-            correct[problem_index][sample_index] = float(score.components.get("correct", score.reward))
-            parsed[problem_index][sample_index] = score.parsed_answer
-        metrics["sample_accuracy"] = sum(map(sum, correct)) / (len(problems) * num_samples)
+        metrics.update(sample_metrics(task, problems, texts, num_samples, ks))
         metrics["sample_mean_length"] = sum(lengths) / len(lengths)
-        for k in ks:
-            if not 1 <= k <= num_samples:
-                raise ValueError(f"pass@k needs 1 <= k <= num_samples={num_samples}, got k={k}")
-            metrics[f"pass@{k}"] = sum(
-                pass_at_k(num_samples, int(sum(c > 0 for c in row)), k) for row in correct
-            ) / len(problems)
-            metrics[f"maj@{k}"] = sum(
-                maj_at_k(answers, [c > 0 for c in row], k) for answers, row in zip(parsed, correct, strict=True)
-            ) / len(problems)
     if was_training:
         policy.model.train()
+    return metrics
+
+
+def evaluate_server(
+    base_url: str,
+    model: str,
+    task: Task,
+    problems: Sequence[Problem],
+    *,
+    num_samples: int = 0,
+    ks: Sequence[int] = (1,),
+    temperature: float = 1.0,
+    max_tokens: int = 1024,
+    endpoint: str = "chat",
+    concurrency: int = 8,
+    seed: int = 0,
+) -> dict[str, float]:
+    """The same metrics for a model behind an OpenAI-compatible server (greedy = temperature 0)."""
+    from rlvr.agents.openai_compat import OpenAICompatibleAgent
+
+    if not problems:
+        raise ValueError("evaluate_server needs at least one problem")
+    prompts = [list(p.messages) if endpoint == "chat" else p.prompt for p in problems]
+    settings = {"max_tokens": max_tokens, "endpoint": endpoint, "concurrency": concurrency, "seed": seed}
+    greedy = OpenAICompatibleAgent(base_url, model, temperature=0.0, **settings)
+    texts = [choices[0] for choices in greedy.complete(prompts, n=1)]
+    rewards, components, _ = score_texts(task, problems, texts, 1)
+    metrics = {
+        "greedy_accuracy": float(components["correct"].mean()),
+        "greedy_reward": float(rewards.mean()),
+        "num_problems": float(len(problems)),
+        "completion_tokens": float(greedy.stats["completion_tokens"]),
+    }
+    if num_samples > 0:
+        sampler = OpenAICompatibleAgent(base_url, model, temperature=temperature, **settings)
+        texts = [text for choices in sampler.complete(prompts, n=num_samples) for text in choices[:num_samples]]
+        metrics.update(sample_metrics(task, problems, texts, num_samples, ks))
     return metrics

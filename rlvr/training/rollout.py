@@ -90,6 +90,14 @@ class RolloutBatch:
     """Float32 [B, G] per reward component the verifier reported (always 'correct')."""
     errors: list[str | None] = field(default_factory=list)
     """Why each completion (flat, B * G) earned nothing, where the verifier said."""
+    action_mask: torch.Tensor | None = None
+    """Bool [B * G, T]: the tokens the policy generated, where the completion also holds tokens the
+    env wrote (multi-turn episodes); None when every completion token is the policy's."""
+
+    @property
+    def loss_mask(self) -> torch.Tensor:
+        """Bool [B * G, T]: the tokens the loss trains on (the policy's own, never the env's)."""
+        return self.sample.completion_mask if self.action_mask is None else self.action_mask
 
     @property
     def finished(self) -> torch.Tensor:
@@ -98,8 +106,8 @@ class RolloutBatch:
 
     @property
     def lengths(self) -> torch.Tensor:
-        """Long [B, G]: generated tokens per completion (EOS counted)."""
-        return self.sample.completion_mask.sum(-1).cpu().view(len(self.problems), self.group_size)
+        """Long [B, G]: tokens the policy generated per completion (EOS counted; env tokens not)."""
+        return self.loss_mask.sum(-1).cpu().view(len(self.problems), self.group_size)
 
 
 def score_texts(task: Task, problems: Sequence[Problem], texts: Sequence[str], group_size: int):

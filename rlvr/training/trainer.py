@@ -35,32 +35,44 @@ import yaml
 from rlvr.training.advantages import ADVANTAGES
 from rlvr.training.config import TrainConfig
 from rlvr.training.evaluate import evaluate
-from rlvr.training.losses import ppo_clip_loss
+from rlvr.training.losses import LOSSES, Loss
+from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, run_episodes
 from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts
 from rlvr.training.sft import run_sft
 
 _SFT_STREAM_OFFSET = 1_000_003
 """SFT problems come from stream seed + this, so warm-up and RL draw different problem sequences."""
-_EVAL_STREAM_OFFSET = 2_000_003
+EVAL_STREAM_OFFSET = 2_000_003
+_TURN_ADVANTAGES = {"grpo": True, "dr_grpo": False}
+"""Advantages multi-turn episodes support: name -> whether returns are divided by the group's std."""
 _SAMPLE_SEED_STRIDE = 1_000_033
 """Step s samples with seed * stride + s: distinct per (seed, step), fixed across resumes."""
 
 
-def build_task(config: TrainConfig) -> Any:
-    """The task behind `config.env_id`, with the prompt template the config names."""
+def build_env(config: TrainConfig) -> Any:
+    """The (unwrapped) env behind `config.env_id`, with the config's difficulty and prompt template.
+
+    Unknown difficulty knobs fail here, naming close matches. Its `difficulty` is the env's own
+    defaults (a step env may change the task's) with the config's knobs on top.
+    """
     import gymnasium as gym
 
     import rlvr  # noqa: F401  (registers the ids)
     from rlvr.core.templates import PromptTemplate
 
-    kwargs = {}
+    kwargs: dict[str, Any] = {}
     if config.prompt_template is not None:
         kwargs["template"] = PromptTemplate(instruction="", text=config.prompt_template)
-    env = gym.make(config.env_id, **kwargs)
-    task = env.unwrapped.task
+    if config.difficulty:
+        kwargs["difficulty"] = config.difficulty
+    return gym.make(config.env_id, **kwargs).unwrapped
+
+
+def build_task(config: TrainConfig) -> Any:
+    """The task behind `config.env_id`, with the prompt template the config names."""
+    env = build_env(config)
     env.close()
-    task.difficulty(config.difficulty)  # unknown knobs fail now, naming close matches
-    return task
+    return env.task
 
 
 def build_policy(config: TrainConfig) -> Any:
@@ -81,10 +93,29 @@ def build_policy(config: TrainConfig) -> Any:
                               max_new_tokens=config.max_new_tokens)
 
 
-def heldout_problems(task: Any, config: TrainConfig) -> list:
+def build_loss(config: TrainConfig) -> Loss:
+    """The configured loss: 'ppo_clip' from the clip/aggregation/KL fields, others from `loss_settings`."""
+    if config.loss == "ppo_clip":
+        settings = {"eps_low": config.clip_eps_low, "eps_high": config.clip_eps_high,
+                    "aggregation": config.loss_aggregation, "max_len": config.max_new_tokens * config.max_turns,
+                    "kl_coef": config.kl_beta, **config.loss_settings}
+    else:
+        settings = dict(config.loss_settings)
+    try:
+        loss = LOSSES[config.loss](**settings)
+    except TypeError as error:
+        raise ValueError(f"config loss_settings {config.loss_settings!r} do not fit loss {config.loss!r}: {error}") from None
+    if config.kl_beta > 0 and not getattr(loss, "needs_reference", False):
+        raise ValueError(f"config kl_beta={config.kl_beta} but loss {config.loss!r} has no KL term; "
+                         "use loss 'ppo_clip' (or give the loss its own KL setting in loss_settings)")
+    return loss
+
+
+def heldout_problems(task: Any, config: TrainConfig, difficulty: dict[str, Any] | None = None) -> list:
     """`eval_problems` distinct held-out problems ('heldout': any split but train)."""
     split = None if config.eval_split == "heldout" else config.eval_split
-    stream = ProblemStream(task, config.seed + _EVAL_STREAM_OFFSET, config.difficulty, split)
+    difficulty = config.difficulty if difficulty is None else difficulty
+    stream = ProblemStream(task, config.seed + EVAL_STREAM_OFFSET, difficulty, split)
     if split is not None:
         return stream.distinct(config.eval_problems)
     seen: dict[str, Any] = {}
@@ -102,13 +133,19 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, policy: Any = None, task: Any = None) -> None:
         self.config = config.validate()
-        self.task = task if task is not None else build_task(config)
+        self.env = build_env(config) if task is None else None
+        self.task = task if task is not None else self.env.task
+        self.difficulty = dict(config.difficulty) if self.env is None else dict(self.env.difficulty)
+        if config.max_turns > 1 and self.env is None:
+            raise ValueError("multi-turn training (max_turns > 1) plays the env of env_id: do not pass a task")
+        self._env_pool: list[Any] = []  # multi-turn: envs reused across steps
         self.policy = policy if policy is not None else build_policy(config)
         self.model = self.policy.model
         self.out_dir = Path(config.out_dir)
-        self.train_stream = ProblemStream(self.task, config.seed, config.difficulty, "train")
-        self.sft_stream = ProblemStream(self.task, config.seed + _SFT_STREAM_OFFSET, config.difficulty, "train")
+        self.train_stream = ProblemStream(self.task, config.seed, self.difficulty, "train")
+        self.sft_stream = ProblemStream(self.task, config.seed + _SFT_STREAM_OFFSET, self.difficulty, "train")
         self.advantage_fn = ADVANTAGES[config.advantage]
+        self.loss_fn = build_loss(config)
         self.optimizer = self._new_optimizer()
         self.reference = None  # frozen copy for the KL penalty, made when RL starts
         self.step = 0
@@ -139,30 +176,78 @@ class Trainer:
         """Greedy metrics on the held-out set (pass@k / maj@k too when `with_samples`); logged."""
         config = self.config
         if self._eval_problems is None:
-            self._eval_problems = heldout_problems(self.task, config)
+            self._eval_problems = heldout_problems(self.task, config, self.difficulty)
+        if config.max_turns > 1:
+            metrics = evaluate_episodes(
+                self.policy, self._make_env, self._eval_problems, max_turns=config.max_turns,
+                num_samples=config.eval_samples if with_samples else 0, ks=config.eval_k,
+                max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
+                batch_size=config.eval_batch_size, seed=config.seed + EVAL_STREAM_OFFSET,
+            )
+            record = {"eval": phase, "step": self.step, **metrics}
+            self.evaluations.append(record)
+            self.log(record)
+            return record
         metrics = evaluate(
             self.policy, self.task, self._eval_problems,
             num_samples=config.eval_samples if with_samples else 0, ks=config.eval_k,
             max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
-            batch_size=config.eval_batch_size, seed=config.seed + _EVAL_STREAM_OFFSET,
+            batch_size=config.eval_batch_size, seed=config.seed + EVAL_STREAM_OFFSET,
         )
         record = {"eval": phase, "step": self.step, **metrics}
         self.evaluations.append(record)
         self.log(record)
         return record
 
+    def _make_env(self) -> Any:
+        """A fresh copy of the training env (multi-turn episodes need one per rollout)."""
+        return build_env(self.config)
+
     # ---- one RL step ---------------------------------------------------------------------------
-    def policy_loss(self, batch: RolloutBatch, advantages: torch.Tensor, ref_logp: Any = None) -> torch.Tensor:
-        """PPO-clip loss of `batch` under the current weights (with grad when enabled)."""
-        config, sample = self.config, batch.sample
-        mask = sample.completion_mask.to(self.policy.device)
-        logp = self.policy.score(sample.prompt_ids, sample.completion_ids, mask, need=("logprobs",))["logprobs"]
-        # pi_old is the sampler's log-prob: with one update per batch the ratio is 1 (up to rounding)
-        return ppo_clip_loss(
-            logp, sample.logprobs.to(logp.device), advantages.reshape(-1).to(logp.device), mask,
-            eps_low=config.clip_eps_low, eps_high=config.clip_eps_high, aggregation=config.loss_aggregation,
-            max_len=config.max_new_tokens, ref_logp=ref_logp, kl_coef=config.kl_beta,
-        )
+    def collect(self, problems: list, seed: int) -> tuple[RolloutBatch, float, float]:
+        """G rollouts per problem (single responses scored by the task, or multi-turn episodes),
+        with the seconds spent sampling and scoring (multi-turn: the env scores inside the
+        episode loop, counted as sampling)."""
+        config = self.config
+        sampling = {"max_new_tokens": config.max_new_tokens, "temperature": config.temperature,
+                    "top_p": config.top_p, "seed": seed}
+        start = time.perf_counter()
+        if config.max_turns > 1:
+            batch = run_episodes(self.policy, self._make_env, problems, config.group_size,
+                                 max_turns=config.max_turns, envs=self._env_pool, **sampling)
+            return batch, time.perf_counter() - start, 0.0
+        sample = self.policy.sample([p.prompt for p in problems], num_samples=config.group_size, **sampling)
+        sampled = time.perf_counter()
+        batch = score_rollouts(self.task, problems, sample, config.group_size)
+        return batch, sampled - start, time.perf_counter() - sampled
+
+    def advantages(self, batch: RolloutBatch) -> torch.Tensor:
+        """[N] per rollout, or [N, T] per token for multi-turn episodes (each turn its own)."""
+        if isinstance(batch, EpisodeBatch):
+            if self.config.advantage not in _TURN_ADVANTAGES:
+                raise ValueError(f"multi-turn training supports advantage {sorted(_TURN_ADVANTAGES)}, "
+                                 f"got {self.config.advantage!r}")
+            return batch.token_advantages(normalise=_TURN_ADVANTAGES[self.config.advantage])
+        return self.advantage_fn(batch.rewards).reshape(-1)
+
+    def policy_loss(self, batch: RolloutBatch, advantages: torch.Tensor, ref: Any = None,
+                    old: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        """The configured loss of `batch` under the current weights (with grad when enabled).
+
+        `advantages` is [N] (one per rollout) or [N, T] (per token), as `advantages()` returns.
+        Returns the loss and pi_old's quantities for later updates on the same batch. pi_old's
+        log-probs are the sampler's; any other quantity the loss needs (ROVER's vocabulary mean) is
+        taken, detached, from this forward pass on the first update, when the weights still equal
+        the sampler's: no extra pass computes pi_old.
+        """
+        sample = batch.sample
+        attention = sample.completion_mask.to(self.policy.device)
+        loss_mask = batch.loss_mask.to(self.policy.device)
+        new = self.policy.score(sample.prompt_ids, sample.completion_ids, attention, need=self.loss_fn.needs)
+        if old is None:
+            old = {name: value.detach() for name, value in new.items() if name != "logprobs"}
+            old["logprobs"] = sample.logprobs.to(attention.device) * loss_mask
+        return self.loss_fn(new, old, advantages.to(attention.device), loss_mask, ref), old
 
     def rl_step(self) -> dict[str, Any]:
         """One sample -> score -> advantage -> update step; returns its metrics line."""
@@ -170,24 +255,20 @@ class Trainer:
         started = time.perf_counter()
         problems = self.train_stream.take(config.prompts_per_step)
         sample_start = time.perf_counter()
-        sample = self.policy.sample(
-            [p.prompt for p in problems], num_samples=config.group_size, max_new_tokens=config.max_new_tokens,
-            temperature=config.temperature, top_p=config.top_p, seed=config.seed * _SAMPLE_SEED_STRIDE + self.step,
-        )
-        sampled = time.perf_counter()
-        batch = score_rollouts(self.task, problems, sample, config.group_size)
-        scored = time.perf_counter()
-        advantages = self.advantage_fn(batch.rewards)
-        ref_logp = None
-        if config.kl_beta > 0:
+        batch, sampling_time, scoring_time = self.collect(problems, config.seed * _SAMPLE_SEED_STRIDE + self.step)
+        sample = batch.sample
+        advantages = self.advantages(batch)
+        ref = None
+        if self.loss_fn.needs_reference:
             with torch.no_grad():
-                ref_logp = self.reference.score(sample.prompt_ids, sample.completion_ids, sample.completion_mask)["logprobs"]
+                ref = self.reference.score(sample.prompt_ids, sample.completion_ids, sample.completion_mask)
         losses, norms, skipped, fwd_bwd, optimizer_time = [], [], 0, 0.0, 0.0
+        old = None
         self.model.train()
         for _ in range(config.updates_per_batch):
             tick = time.perf_counter()
             self.optimizer.zero_grad(set_to_none=True)
-            loss = self.policy_loss(batch, advantages, ref_logp)
+            loss, old = self.policy_loss(batch, advantages, ref, old)
             finite = bool(torch.isfinite(loss))
             if finite:
                 loss.backward()
@@ -220,11 +301,12 @@ class Trainer:
             "groups_with_signal": float((rewards.max(1).values > rewards.min(1).values).float().mean()),
             "mean_length": float(batch.lengths.float().mean()),
             "truncated": float((~batch.finished).float().mean()),
+            **({"mean_turns": float(batch.turns.float().mean())} if isinstance(batch, EpisodeBatch) else {}),
             "samples_per_s": rewards.numel() / elapsed,
             "time_total": elapsed,
             "time_problems": sample_start - started,
-            "time_sampling": sampled - sample_start,
-            "time_scoring": scored - sampled,
+            "time_sampling": sampling_time,
+            "time_scoring": scoring_time,
             "time_fwd_bwd": fwd_bwd,
             "time_optimizer": optimizer_time,
         }
@@ -282,8 +364,14 @@ class Trainer:
         """Keep the metric lines up to the checkpoint's step: a step logged after it will be redone."""
         path = self.out_dir / "metrics.jsonl"
         if path.is_file():
-            lines = [line for line in path.read_text().splitlines() if line.strip()]
-            kept = [line for line in lines if json.loads(line)["step"] <= self.step]
+            kept = []
+            for line in path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line cut short by a kill mid-write
+                if record.get("step", 0) <= self.step:
+                    kept.append(line)
             path.write_text("".join(line + "\n" for line in kept))
 
     def _frozen_copy(self) -> Any:
@@ -313,10 +401,10 @@ class Trainer:
             timings["sft_s"] = time.perf_counter() - start
             after_sft = self.evaluate("after_sft", with_samples=True)
             self._say(_describe("after SFT", after_sft, config.eval_k))
-            if config.kl_beta > 0:
+            if self.loss_fn.needs_reference:
                 self.reference = self._frozen_copy()
             self.save_checkpoint()
-        if config.kl_beta > 0 and self.reference is None:
+        if self.loss_fn.needs_reference and self.reference is None:
             self.reference = self._frozen_copy()
         start = time.perf_counter()
         bar = None

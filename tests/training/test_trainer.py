@@ -72,7 +72,7 @@ def test_groups_with_equal_rewards_contribute_no_gradient(tmp_path):
     def gradient(rewards):
         batch.rewards = rewards
         trainer.model.zero_grad()
-        trainer.policy_loss(batch, trainer.advantage_fn(rewards)).backward()
+        trainer.policy_loss(batch, trainer.advantage_fn(rewards).reshape(-1))[0].backward()
         return torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
 
     all_equal = gradient(torch.ones(2, 4))
@@ -88,12 +88,23 @@ def test_groups_with_equal_rewards_contribute_no_gradient(tmp_path):
     torch.testing.assert_close(gradient(mixed), with_group, rtol=1e-5, atol=1e-7)
 
 
+class _ScaledLoss:
+    """A loss wrapper that multiplies the wrapped loss (to make it non-finite on purpose)."""
+
+    def __init__(self, loss, factor):
+        self.loss, self.factor = loss, factor
+        self.needs, self.needs_reference = loss.needs, loss.needs_reference
+
+    def __call__(self, *args, **kwargs):
+        return self.loss(*args, **kwargs) * self.factor
+
+
 def test_non_finite_loss_skips_the_update_and_is_logged(tmp_path, monkeypatch):
     config = small_config(tmp_path, "sft_steps=0", "rl_steps=1", "eval_every=0")
     trainer = Trainer(config)
     before = [p.detach().clone() for p in trainer.model.parameters()]
-    real_loss = trainer_module.ppo_clip_loss
-    monkeypatch.setattr(trainer_module, "ppo_clip_loss", lambda *a, **k: real_loss(*a, **k) * float("nan"))
+    real_loss = trainer.loss_fn
+    monkeypatch.setattr(trainer, "loss_fn", _ScaledLoss(real_loss, float("nan")))
     record = trainer.rl_step()
     assert record["skipped_updates"] == 1
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters(), strict=True))
@@ -140,3 +151,38 @@ def test_sft_baseline_trains_the_same_start_for_the_run_wall_time(tmp_path):
     summary = Trainer(run).train()
     assert summary["sft_only_s"] >= summary["sft_s"] + summary["rl_s"]
     assert "greedy_accuracy_sft_only" in summary
+
+
+def test_kill_9_mid_run_then_resume_loses_and_repeats_no_step(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    steps = 12
+    sets = [*SMALL, "sft_steps=3", f"rl_steps={steps}", "eval_every=0"]
+    command = [sys.executable, "-m", "rlvr.cli", "train", "scenarios/quickstart.yaml", "--out", str(tmp_path / "killed")]
+    for item in sets:
+        command += ["--set", item]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    metrics = tmp_path / "killed" / "metrics.jsonl"
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and process.poll() is None:
+            if metrics.is_file() and metrics.read_text().count('"reward_mean"') >= 4:
+                break
+            time.sleep(0.05)
+        assert process.poll() is None, "the run ended before it could be killed"
+        os.kill(process.pid, signal.SIGKILL)
+    finally:
+        process.wait(timeout=30)
+    logged_before = [line["step"] for line in step_lines(tmp_path / "killed")]
+    assert 4 <= len(logged_before) < steps
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr[-2000:]
+    Trainer(small_config(tmp_path / "straight", "sft_steps=3", f"rl_steps={steps}", "eval_every=0")).train()
+    killed, straight = step_lines(tmp_path / "killed"), step_lines(tmp_path / "straight")
+    assert [line["step"] for line in killed] == list(range(1, steps + 1))
+    for a, b in zip(killed, straight, strict=True):
+        assert a["loss"] == b["loss"] and a["reward_mean"] == b["reward_mean"], (a["step"], a, b)

@@ -235,6 +235,44 @@ def expression_tree(text: str) -> int | tuple:
     return nodes[0]
 
 
+def canonical_expression(text: str) -> str:
+    """A form shared by expressions that differ only by commutativity and associativity of + and *.
+
+    Sums flatten into signed terms and products into factors with exponent +1 or -1 (division),
+    each list sorted, so '3*6+3', '3+6*3' and '(3+6*3)' agree while '3*(6+3)' does not. Distinct
+    correct solutions are counted in this form. Raises `ExpressionError` on text that does not parse.
+
+    >>> canonical_expression("3*6+3") == canonical_expression("3+(6*3)")
+    True
+    >>> canonical_expression("8-2-1") == canonical_expression("8-(2+1)"), canonical_expression("8-(2-1)") == canonical_expression("8-2-1")
+    (True, False)
+    """
+    return _render(_flatten(expression_tree(text)))
+
+
+def _flatten(node: int | tuple) -> tuple:
+    if isinstance(node, int):
+        return ("n", node)
+    op, left, right = node
+    kind = "sum" if op in "+-" else "product"
+    inverse = "-" if kind == "sum" else "/"
+    items: list[tuple[int, tuple]] = []
+    for child, sign in ((left, 1), (right, -1 if op == inverse else 1)):
+        flat = _flatten(child)
+        if flat[0] == kind:  # a - (b - c) = a - b + c: the child's signs flip with its own sign
+            items.extend((sign * child_sign, grandchild) for child_sign, grandchild in flat[1])
+        else:
+            items.append((sign, flat))
+    return (kind, tuple(sorted(items, key=repr)))
+
+
+def _render(flat: tuple) -> str:
+    if flat[0] == "n":
+        return str(flat[1])
+    joiner = {"sum": ("+", "-"), "product": ("*", "/")}[flat[0]]
+    return "(" + "".join(joiner[0 if sign > 0 else 1] + _render(child) for sign, child in flat[1]) + ")"
+
+
 def format_number(value: Fraction) -> str:
     """'7', '-3' or '3/4'.
 

@@ -3,7 +3,8 @@
 Each action is one step `"a op b = c"` that replaces two of the remaining numbers `a` and `b`
 by their exact result `c` (operands and results may be negative or fractions written `p/q`; with
 spaces around the operator any form works, without spaces integers only; a trailing
-"(left: ...)" note is ignored). The observation is the prompt plus every step taken so far:
+"(left: ...)" note is ignored; `info["reply"]` holds that note, which is what a token-level
+multi-turn rollout appends after the step). The observation is the prompt plus every step taken so far:
 keeping the history makes the MDP a tree (different orders of the same steps stay different
 states; without it they would merge into a DAG and ROVER's tree assumption would break).
 
@@ -136,8 +137,11 @@ class MathTreeStepEnv(ArithmeticStepEnv):
         if isinstance(outcome, str):
             return self._finish(Score.zero(outcome, None, parsed=0.0, uses_numbers=0.0))
         if len(self._remaining) > 1:
-            return self._observation(), 0.0, False, False, {
-                **self._problem_info(), "remaining": [format_number(v) for v in self._remaining]}
+            remaining = [format_number(v) for v in self._remaining]
+            # the env's words in a token-level transcript: the note the observation puts after the step
+            reply = f" (left: {' '.join(remaining)})\n"
+            return self._observation(), 0.0, False, False, {**self._problem_info(), "remaining": remaining,
+                                                            "reply": reply}
         last = self._remaining[0]
         target = Fraction(self.problem.content["target"])
         correct = last == target

@@ -26,7 +26,7 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.envs.mathtree.grammar import PRECEDENCE, evaluate_cached
+from rlvr.envs.mathtree.grammar import PRECEDENCE, ExpressionError, canonical_expression, evaluate_cached
 from rlvr.envs.mathtree.vocab import DIGITS, OPERATORS, Vocabulary, canonical_charset
 
 MAX_GENERATION_ATTEMPTS = 2000
@@ -182,7 +182,10 @@ class MathTreeTask(Task):
         else:
             question = (f"Write an arithmetic expression that equals {target}, using only the digits "
                         f"{' '.join(vocab.digits)}, the operators {ops}{parens}.")
-        return self.make_problem(question, content, str(target), d, {"solution": solution})
+        # template fields for compact prompts such as '{numbers}>{target}=' (small models learn faster)
+        listed = ",".join(str(n) for n in content.get("numbers", ()))
+        return self.make_problem(question, content, str(target), d, {"solution": solution},
+                                 target=target, numbers=listed, operators=vocab.operators)
 
     # ------------------------------------------------------------------ scoring
     def score(self, problem: Problem, response: str) -> Score:
@@ -220,6 +223,15 @@ class MathTreeTask(Task):
 
     def solve(self, problem: Problem) -> str:
         return problem.metadata["solution"]
+
+    def canonical_answer(self, parsed_answer: str | None) -> str | None:
+        """Expressions equal up to reordering sums and products are one solution."""
+        if parsed_answer is None:
+            return None
+        try:
+            return canonical_expression(parsed_answer)
+        except ExpressionError:
+            return parsed_answer
 
 
 def compact_prompt(problem: Problem) -> str:

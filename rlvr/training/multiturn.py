@@ -1,0 +1,289 @@
+"""Multi-turn rollouts: the policy and an env that answers back share one token sequence.
+
+An episode of a problem starts from the prompt's token ids. Each turn the policy samples an action
+(up to `max_new_tokens`, ending at its stop token) from everything so far; the decoded text goes to
+`env.step`; unless the episode ended, the env's reply is tokenized and appended, and the next turn
+samples from the longer context. So the "completion" of an episode interleaves
+
+    [action 1][reply 1][action 2][reply 2] ... [action k]
+
+Every token is attended to (`completion_mask`), but only the policy's own tokens are trained on
+(`action_mask`): the env's tokens were not sampled by the policy, so they carry no log-prob and no
+gradient. The sampler's log-prob of each action token is kept as pi_old, exactly as in single-turn
+rollouts; a re-score of the whole sequence gives the same values at the action positions (tested).
+
+The env's reply is `info["reply"]` when the env gives one (tool results, an answerer's words, a
+world's feedback; `rlvr/MathTreeStep-v0` says what is left), else the new tail of the observation
+when the observation extends the previous one, else the whole new observation on a new line.
+
+Each turn's reward reaches the advantage of that turn's tokens (`turn_advantages`): with G_t the
+reward-to-go of turn t, A_t = (G_t - b_t) / (std + eps), where b_t is the mean G_t over the group's
+episodes that reached turn t (same problem, same turn: a baseline that does not depend on the
+action) and std is the standard deviation of all G_t values in the group. With one turn this is
+GRPO's advantage exactly; without `normalise` (Dr. GRPO) the division is left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from rlvr.agents.policy import SampleBatch
+from rlvr.core.problem import Problem
+from rlvr.training.advantages import STD_EPS
+from rlvr.training.metrics import pass_at_k
+from rlvr.training.rollout import RolloutBatch
+
+MAX_REPLY_TOKENS = 512
+"""Longest env reply kept per turn (its tail): bounds the context an env can push on the policy."""
+
+
+@dataclass
+class EpisodeBatch(RolloutBatch):
+    """Multi-turn episodes, G per problem, as one `RolloutBatch` whose completions hold both sides.
+
+    `rewards` [B, G] are episode returns; `action_mask` marks the policy's tokens.
+    """
+
+    turn_rewards: list[list[float]] = field(default_factory=list)
+    """Per episode (flat, B * G), the reward of each turn in order."""
+    token_turns: torch.Tensor | None = None
+    """Long [B * G, T]: the turn each action token belongs to; -1 on env tokens and padding."""
+    turns: torch.Tensor | None = None
+    """Long [B, G]: turns each episode took."""
+
+    def token_advantages(self, normalise: bool = True) -> torch.Tensor:
+        """Float32 [B * G, T]: each action token gets its turn's advantage (`turn_advantages`)."""
+        per_turn = turn_advantages(self.turn_rewards, self.group_size, normalise)
+        table = torch.zeros(self.token_turns.shape, dtype=torch.float32)
+        for row, values in enumerate(per_turn):
+            turns = self.token_turns[row]
+            for turn, value in enumerate(values):
+                table[row][turns == turn] = value
+        return table
+
+
+def rewards_to_go(rewards: Sequence[float]) -> list[float]:
+    """G_t = r_t + r_{t+1} + ... (undiscounted).
+
+    >>> rewards_to_go([0.0, 1.0, 0.5])
+    [1.5, 1.5, 0.5]
+    """
+    total, out = 0.0, []
+    for reward in reversed(rewards):
+        total += reward
+        out.append(total)
+    return out[::-1]
+
+
+def turn_advantages(turn_rewards: Sequence[Sequence[float]], group_size: int, normalise: bool = True) -> list[list[float]]:
+    """Per episode (rows grouped by problem, `group_size` each), one advantage per turn.
+
+    See the module doc. With one turn per episode it equals GRPO's (r - mean) / (std + eps):
+
+    >>> [round(a[0], 4) for a in turn_advantages([[1.0], [0.0], [0.0], [1.0]], 4)]
+    [0.866, -0.866, -0.866, 0.866]
+    >>> turn_advantages([[0.0, 1.0], [0.0, 0.0]], 2, normalise=False)
+    [[0.5, 0.5], [-0.5, -0.5]]
+    """
+    if group_size < 1 or len(turn_rewards) % group_size:
+        raise ValueError(f"expected a multiple of group_size={group_size} episodes, got {len(turn_rewards)}")
+    out: list[list[float]] = []
+    for start in range(0, len(turn_rewards), group_size):
+        group = [rewards_to_go(rewards) for rewards in turn_rewards[start : start + group_size]]
+        longest = max((len(returns) for returns in group), default=0)
+        baselines = []
+        for turn in range(longest):
+            reached = [returns[turn] for returns in group if len(returns) > turn]
+            baselines.append(sum(reached) / len(reached))
+        scale = 1.0
+        if normalise:
+            pooled = torch.tensor([value for returns in group for value in returns], dtype=torch.float64)
+            spread = float(pooled.std()) if pooled.numel() > 1 else 0.0
+            scale = 1.0 / (spread + STD_EPS)
+        out.extend([(value - baselines[turn]) * scale for turn, value in enumerate(returns)] for returns in group)
+    return out
+
+
+def env_reply(info: dict[str, Any], previous_observation: Any, observation: Any) -> str:
+    """What the env said back this turn (see the module doc)."""
+    reply = info.get("reply") if isinstance(info, dict) else None
+    if isinstance(reply, str):
+        return reply
+    new, old = str(observation), str(previous_observation)
+    if new.startswith(old):
+        return new[len(old):]
+    return "\n" + new
+
+
+@dataclass
+class _Episode:
+    env: Any
+    observation: Any
+    prompt_ids: list[int]
+    tokens: list[int] = field(default_factory=list)
+    is_action: list[bool] = field(default_factory=list)
+    logprobs: list[float] = field(default_factory=list)
+    turn_of: list[int] = field(default_factory=list)
+    rewards: list[float] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+    done: bool = False
+    terminated: bool = False
+
+    def add(self, tokens: Sequence[int], turn: int, logprobs: Sequence[float] | None = None) -> None:
+        self.tokens.extend(tokens)
+        self.is_action.extend([logprobs is not None] * len(tokens))
+        self.logprobs.extend(logprobs if logprobs is not None else [0.0] * len(tokens))
+        self.turn_of.extend([turn if logprobs is not None else -1] * len(tokens))
+
+
+def run_episodes(
+    policy: Any,
+    make_env: Callable[[], Any],
+    problems: Sequence[Problem],
+    group_size: int,
+    *,
+    max_turns: int,
+    max_new_tokens: int | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    seed: int | None = None,
+    envs: list[Any] | None = None,
+) -> EpisodeBatch:
+    """Play `group_size` episodes of each problem with `policy`; one batched `sample` call per turn.
+
+    `make_env()` builds an env (called as needed; pass `envs` to reuse a pool across calls). The
+    policy needs `encode` (prompt text -> ids) and a `tokenizer` for the env's replies.
+    """
+    if not problems:
+        raise ValueError("run_episodes needs at least one problem")
+    if max_turns < 1:
+        raise ValueError(f"max_turns must be >= 1, got {max_turns}")
+    pool = envs if envs is not None else []
+    count = len(problems) * group_size
+    while len(pool) < count:
+        pool.append(make_env())
+    episodes = []
+    for row in range(count):
+        env = pool[row]
+        observation, _ = env.reset(options={"problem": problems[row // group_size]})
+        episodes.append(_Episode(env, observation, policy.encode([observation])[0]))
+    for turn in range(max_turns):
+        active = [episode for episode in episodes if not episode.done]
+        if not active:
+            break
+        batch = policy.sample(
+            [episode.prompt_ids + episode.tokens for episode in active], num_samples=1,
+            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p,
+            seed=None if seed is None else seed * 1_009 + turn,
+        )
+        actions, logprobs = batch.completion_lists(), batch.logprobs.tolist()
+        for index, episode in enumerate(active):
+            ids = actions[index]
+            episode.add(ids, turn, logprobs[index][: len(ids)])
+            episode.texts.append(batch.texts[index])
+            observation, reward, terminated, truncated, info = episode.env.step(batch.texts[index])
+            episode.rewards.append(float(reward))
+            episode.info = info
+            if terminated or truncated:
+                episode.done, episode.terminated = True, bool(terminated)
+            elif turn + 1 < max_turns:
+                reply = env_reply(info, episode.observation, observation)
+                reply_ids = policy.tokenizer(reply, add_special_tokens=False)["input_ids"] if reply else []
+                episode.add(reply_ids[-MAX_REPLY_TOKENS:], turn)
+                episode.texts.append(reply)
+            episode.observation = observation
+    return _to_batch(policy, problems, group_size, episodes)
+
+
+def _to_batch(policy: Any, problems: Sequence[Problem], group_size: int, episodes: list[_Episode]) -> EpisodeBatch:
+    rows, width = len(episodes), max(1, max(len(e.tokens) for e in episodes))
+    ids = torch.full((rows, width), policy.pad_token_id, dtype=torch.long)
+    attention = torch.zeros((rows, width), dtype=torch.bool)
+    actions = torch.zeros((rows, width), dtype=torch.bool)
+    logprobs = torch.zeros((rows, width), dtype=torch.float32)
+    token_turns = torch.full((rows, width), -1, dtype=torch.long)
+    for row, episode in enumerate(episodes):
+        length = len(episode.tokens)
+        ids[row, :length] = torch.tensor(episode.tokens, dtype=torch.long)
+        attention[row, :length] = True
+        actions[row, :length] = torch.tensor(episode.is_action, dtype=torch.bool)
+        logprobs[row, :length] = torch.tensor(episode.logprobs, dtype=torch.float32)
+        token_turns[row, :length] = torch.tensor(episode.turn_of, dtype=torch.long)
+    sample = SampleBatch(
+        prompt_ids=[e.prompt_ids for e in episodes],
+        prompt_index=[row // group_size for row in range(rows)],
+        completion_ids=ids, completion_mask=attention, logprobs=logprobs,
+        texts=["".join(e.texts) for e in episodes], finished=[e.terminated for e in episodes],
+    )
+    shape = (len(problems), group_size)
+    returns = torch.tensor([sum(e.rewards) for e in episodes], dtype=torch.float32).view(shape)
+    correct = torch.tensor([_correct(e) for e in episodes], dtype=torch.float32).view(shape)
+    errors = [e.info.get("error") if e.terminated else "ran out of turns" for e in episodes]
+    return EpisodeBatch(
+        list(problems), group_size, sample, returns, {"correct": correct}, errors, action_mask=actions,
+        turn_rewards=[e.rewards for e in episodes], token_turns=token_turns,
+        turns=torch.tensor([len(e.rewards) for e in episodes], dtype=torch.long).view(shape),
+    )
+
+
+def _correct(episode: _Episode) -> float:
+    """Success of a finished episode: the env's `correct` flag, else a positive return."""
+    if not episode.terminated:
+        return 0.0
+    flag = episode.info.get("correct")
+    return float(flag) if flag is not None else float(sum(episode.rewards) > 0)
+
+
+@torch.no_grad()
+def evaluate_episodes(
+    policy: Any,
+    make_env: Callable[[], Any],
+    problems: Sequence[Problem],
+    *,
+    max_turns: int,
+    num_samples: int = 0,
+    ks: Sequence[int] = (1,),
+    max_new_tokens: int | None = None,
+    temperature: float = 1.0,
+    top_p: float = 1.0,
+    batch_size: int = 256,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Greedy success rate, mean turns and mean return of episodes (pass@k too with `num_samples`)."""
+    if not problems:
+        raise ValueError("evaluate_episodes needs at least one problem")
+    envs: list[Any] = []
+    greedy = _play(policy, make_env, problems, 1, batch_size, envs, max_turns=max_turns,
+                   max_new_tokens=max_new_tokens, temperature=0.0)
+    correct = [float(c) for batch in greedy for c in batch.components["correct"].reshape(-1)]
+    metrics = {
+        "greedy_accuracy": sum(correct) / len(correct),
+        "greedy_reward": sum(float(b.rewards.sum()) for b in greedy) / len(problems),
+        "mean_turns": sum(float(b.turns.sum()) for b in greedy) / len(problems),
+        "mean_length": sum(float(b.loss_mask.sum()) for b in greedy) / len(problems),
+        "num_problems": float(len(problems)),
+    }
+    if num_samples > 0:
+        sampled = _play(policy, make_env, problems, num_samples, batch_size, envs, max_turns=max_turns,
+                        max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed)
+        counts = [int(row.sum()) for batch in sampled for row in batch.components["correct"]]
+        metrics["sample_accuracy"] = sum(counts) / (len(problems) * num_samples)
+        for k in ks:
+            if not 1 <= k <= num_samples:
+                raise ValueError(f"pass@k needs 1 <= k <= num_samples={num_samples}, got k={k}")
+            metrics[f"pass@{k}"] = sum(pass_at_k(num_samples, c, k) for c in counts) / len(problems)
+    return metrics
+
+
+def _play(policy, make_env, problems, group_size, batch_size, envs, seed=None, **sampling) -> list[EpisodeBatch]:
+    per_batch = max(1, batch_size // group_size)
+    out = []
+    for number, start in enumerate(range(0, len(problems), per_batch)):
+        out.append(run_episodes(policy, make_env, problems[start : start + per_batch], group_size, envs=envs,
+                                seed=None if seed is None else seed + number, **sampling))
+    return out
