@@ -148,6 +148,10 @@ class TrainConfig:
     """Continue from the newest checkpoint in `out_dir` when there is one."""
     progress: bool = True
     """Show progress bars."""
+    tensorboard: bool = True
+    """Also log metrics as TensorBoard scalars in `out_dir` (JSONL is always written; needs `tensorboard`)."""
+    plots: bool = True
+    """Draw the run's curves as PNGs in `out_dir/plots/` at the end (needs `matplotlib`)."""
     sft_baseline: bool = False
     """After the run, train the same starting model by SFT alone for the run's whole SFT + RL wall
     time and report its held-out accuracy: the honest comparison for what RL added (doubles the time)."""

@@ -16,8 +16,9 @@ Everything random is a function of (seed, step): problem i of the stream, the sa
 step s. With the weights, the optimizer state and the torch RNG saved in a checkpoint, a resumed
 run repeats the uninterrupted run's steps exactly (on the same device).
 
-Run folder: `config.yaml`, `metrics.jsonl` (one line per RL step, plus `eval` lines),
-`checkpoint.pt` (newest state, replaced atomically).
+Run folder: `config.yaml`, `metrics.jsonl` (one line per RL step, plus `eval` lines), TensorBoard
+event files (`tensorboard --logdir <folder>`), `plots/*.png` (drawn at the end), `checkpoint.pt`
+(newest state, replaced atomically).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from rlvr.training.losses import LOSSES, Loss
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, run_episodes
 from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts
 from rlvr.training.sft import run_sft
+from rlvr.training.tracking import MetricsLogger
 
 _SFT_STREAM_OFFSET = 1_000_003
 """SFT problems come from stream seed + this, so warm-up and RL draw different problem sequences."""
@@ -152,15 +154,15 @@ class Trainer:
         self.sft_done = False
         self.evaluations: list[dict[str, Any]] = []
         self._eval_problems: list | None = None
+        self.metrics = MetricsLogger(self.out_dir, tensorboard=config.tensorboard)
 
     def _new_optimizer(self) -> torch.optim.Optimizer:
         return torch.optim.AdamW(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
 
     # ---- logging -------------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
-        self.out_dir.mkdir(parents=True, exist_ok=True)
-        with open(self.out_dir / "metrics.jsonl", "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+        """One line in metrics.jsonl; its numbers as TensorBoard scalars too."""
+        self.metrics.log(record)
 
     def _say(self, text: str) -> None:
         """Print a line; through tqdm when bars are shown, so the line does not break a bar."""
@@ -357,22 +359,8 @@ class Trainer:
         self.train_stream.load_state_dict(state["streams"]["train"])
         self.sft_stream.load_state_dict(state["streams"]["sft"])
         self.evaluations = list(state["evaluations"])
-        self._truncate_metrics()
+        self.metrics.truncate_after(self.step)  # a step logged after the checkpoint will be redone
         return True
-
-    def _truncate_metrics(self) -> None:
-        """Keep the metric lines up to the checkpoint's step: a step logged after it will be redone."""
-        path = self.out_dir / "metrics.jsonl"
-        if path.is_file():
-            kept = []
-            for line in path.read_text().splitlines():
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue  # a line cut short by a kill mid-write
-                if record.get("step", 0) <= self.step:
-                    kept.append(line)
-            path.write_text("".join(line + "\n" for line in kept))
 
     def _frozen_copy(self) -> Any:
         import copy
@@ -388,8 +376,8 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         resumed = config.resume and self.load_checkpoint()
-        if not resumed and (self.out_dir / "metrics.jsonl").exists():
-            (self.out_dir / "metrics.jsonl").unlink()  # a fresh run starts a fresh log
+        if not resumed:
+            self.metrics.clear()  # a fresh run starts fresh logs
         timings: dict[str, float] = {}
         if not self.sft_done:
             start = time.perf_counter()
@@ -429,12 +417,27 @@ class Trainer:
         final = self.evaluate("final", with_samples=True)
         self.save_checkpoint()
         summary = self.summary(final, timings)
+        self.metrics.close()
+        if config.plots:
+            self.plot()
         if config.sft_baseline:
             from rlvr.training.baseline import sft_only_baseline
 
             summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"]))
             self._say(_describe("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
         return summary
+
+    def plot(self) -> list[Path]:
+        """Draw the run's curves into `out_dir/plots/`; none (with a note) without matplotlib."""
+        from rlvr.training.plots import plot_run
+
+        try:
+            paths = plot_run(self.out_dir)
+        except ImportError as error:
+            self._say(f"no plots: {error}")
+            return []
+        self._say(f"{len(paths)} plots in {self.out_dir / 'plots'}")
+        return paths
 
     def summary(self, final: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
         """After-SFT and after-RL figures; the RL figure is the mean of the last three evaluations."""

@@ -17,7 +17,7 @@ from rlvr.training.trainer import Trainer, build_policy, build_task
 SMALL = [
     "tiny_hidden_size=32", "tiny_num_layers=1", "tiny_num_heads=2", "tiny_intermediate_size=64",
     "max_new_tokens=4", "prompts_per_step=4", "group_size=4", "eval_problems=16", "eval_samples=4",
-    "eval_k=[1, 4]", "eval_every=2", "progress=false", "checkpoint_every=1",
+    "eval_k=[1, 4]", "eval_every=2", "progress=false", "checkpoint_every=1", "plots=false",
 ]
 
 
@@ -49,7 +49,7 @@ def test_sft_lowers_the_loss_on_a_fixed_batch(tmp_path):
 
 
 def test_grpo_steps_give_finite_metrics_and_a_run_folder(tmp_path):
-    config = small_config(tmp_path, "sft_steps=2", "rl_steps=3")
+    config = small_config(tmp_path, "sft_steps=2", "rl_steps=3", "plots=true")
     summary = Trainer(config).train()
     lines = step_lines(tmp_path)
     assert [line["step"] for line in lines] == [1, 2, 3]
@@ -61,6 +61,8 @@ def test_grpo_steps_give_finite_metrics_and_a_run_folder(tmp_path):
     assert {"pass@1", "pass@4", "maj@4", "greedy_accuracy", "mean_length"} <= set(summary["final"])
     assert (tmp_path / "config.yaml").is_file() and (tmp_path / "checkpoint.pt").is_file()
     assert load_config(tmp_path / "config.yaml") == config  # the saved config reloads to the same run
+    assert len(list((tmp_path / "plots").glob("*.png"))) == 5
+    assert list(tmp_path.glob("events.out.tfevents.*"))  # TensorBoard scalars beside the JSONL
 
 
 def test_groups_with_equal_rewards_contribute_no_gradient(tmp_path):
