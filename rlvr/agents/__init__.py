@@ -20,6 +20,7 @@ _LAZY_EXPORTS = {
     "policy_judge": "rlvr.agents.judge_adapter",
     "OpenAICompatibleAgent": "rlvr.agents.openai_compat",
     "OpenAICompatibleError": "rlvr.agents.openai_compat",
+    "VLLMPolicy": "rlvr.agents.vllm_policy",
 }
 
 __all__ = ["Agent", "OracleAgent", "RandomAgent", *_LAZY_EXPORTS]

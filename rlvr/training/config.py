@@ -32,6 +32,7 @@ LOSS_AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_no
 """The aggregations `rlvr.training.losses.ppo_clip_loss` accepts (GRPO, DAPO, Dr. GRPO)."""
 EVAL_SPLITS = ("eval", "test", "heldout")
 SFT_TARGETS = ("solve", "answer")
+ROLLOUT_ENGINES = ("transformers", "vllm")
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
@@ -70,6 +71,10 @@ class TrainConfig:
     """'auto' (bfloat16 on CUDA, float32 on CPU), 'bfloat16', 'float16' or 'float32'."""
     num_threads: int | None = None
     """torch CPU threads; None leaves torch's default."""
+    rollout_engine: str = "transformers"
+    """Who samples rollouts: 'transformers' (our KV-cache sampler on the learner's weights) or
+    'vllm' (a vLLM engine on the GPU, weights pushed from the learner after each update; needs the
+    `vllm` extra and a local model path)."""
 
     # ---- SFT warm-up ----------------------------------------------------------------------------
     sft_steps: int = 0
@@ -174,6 +179,9 @@ class TrainConfig:
         if not 0 < self.top_p <= 1:
             raise ValueError(f"config top_p must be in (0, 1], got {self.top_p!r}")
         _check_choice("sft_target", self.sft_target, SFT_TARGETS)
+        _check_choice("rollout_engine", self.rollout_engine, ROLLOUT_ENGINES)
+        if self.rollout_engine == "vllm" and self.model == "tiny":
+            raise ValueError("config rollout_engine 'vllm' loads the model from a local path: set model to one")
         _check_choice("loss_aggregation", self.loss_aggregation, LOSS_AGGREGATIONS)
         _check_choice("eval_split", self.eval_split, EVAL_SPLITS)
         from rlvr.training.advantages import ADVANTAGES

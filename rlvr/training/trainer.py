@@ -91,8 +91,14 @@ def build_policy(config: TrainConfig) -> Any:
         model, tokenizer = build_tiny_model(seed=config.model_seed, shape=shape)
         return TransformersPolicy(model, tokenizer, device=config.device, dtype=config.dtype,
                                   max_new_tokens=config.max_new_tokens)
-    return TransformersPolicy(config.model, device=config.device, dtype=config.dtype,
-                              max_new_tokens=config.max_new_tokens)
+    learner = TransformersPolicy(config.model, device=config.device, dtype=config.dtype,
+                                 max_new_tokens=config.max_new_tokens)
+    if config.rollout_engine == "vllm":
+        from rlvr.agents.vllm_policy import VLLMPolicy
+
+        # vLLM samples (pi_old); the learner scores with gradients; weights sync before each sample
+        return VLLMPolicy(config.model, learner=learner, dtype=config.dtype, max_new_tokens=config.max_new_tokens)
+    return learner
 
 
 def build_loss(config: TrainConfig) -> Loss:
