@@ -46,7 +46,7 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
     from rlvr.training.config import load_config
 
     base = dict(scenario.get("base") or {})
-    for name, overrides in arms.items():
+    for overrides in arms.values():
         load_config({**base, **dict(overrides or {})})  # every arm's config is valid before any work starts
     return {"seeds": seeds, "base": base, "arms": {name: dict(overrides or {}) for name, overrides in arms.items()}}
 
