@@ -101,6 +101,29 @@ def _pick_tokens(logits: Any, temperature: float, top_p: float, generator: Any) 
     return (probabilities / noise).argmax(-1)
 
 
+def distinct_rows(rows: Sequence[Sequence[int]]) -> tuple[list[list[int]], list[int]]:
+    """The distinct rows (in first-seen order) and, per row, the index of its distinct row.
+
+    >>> distinct_rows([[1, 2], [1, 2], [3], [1, 2]])
+    ([[1, 2], [3]], [0, 0, 1, 0])
+    """
+    seen: dict[tuple[int, ...], int] = {}
+    index = [seen.setdefault(tuple(row), len(seen)) for row in rows]
+    return [list(row) for row in seen], index
+
+
+def select_cache_rows(cache: Any, index: Any) -> None:
+    """Make row i of every cached key/value tensor a copy of row `index[i]` (differentiable)."""
+    layers = getattr(cache, "layers", None)
+    if layers is None:  # caches without per-layer objects keep their own batch selector
+        cache.batch_select_indices(index)
+        return
+    for layer in layers:
+        if getattr(layer, "keys", None) is not None and layer.keys.numel():
+            layer.keys = layer.keys.index_select(0, index)
+            layer.values = layer.values.index_select(0, index)
+
+
 class TransformersPolicy:
     """A local causal LM (path or model object) with its tokenizer, as an `Agent` and a `Policy`.
 
@@ -202,12 +225,11 @@ class TransformersPolicy:
 
     def _left_pad(self, rows: Sequence[Sequence[int]]) -> tuple[Any, Any]:
         width = max(len(row) for row in rows)
+        # one flat tensor and one scatter instead of a small tensor per row
+        lengths = torch.tensor([len(row) for row in rows], dtype=torch.long)
+        mask = (torch.arange(width) >= (width - lengths)[:, None]).long()
         ids = torch.full((len(rows), width), self.pad_token_id, dtype=torch.long)
-        mask = torch.zeros((len(rows), width), dtype=torch.long)
-        for index, row in enumerate(rows):
-            if row:
-                ids[index, width - len(row) :] = torch.tensor(row, dtype=torch.long)
-                mask[index, width - len(row) :] = 1
+        ids[mask.bool()] = torch.tensor([token for row in rows for token in row], dtype=torch.long)
         return ids.to(self.device), mask.to(self.device)
 
     # ---- sampling ------------------------------------------------------------------------------
@@ -262,11 +284,18 @@ class TransformersPolicy:
     def _decode(self, rows, max_new_tokens, temperature, top_p, generator):
         from transformers import DynamicCache
 
-        input_ids, attention_mask = self._left_pad(rows)
-        batch = input_ids.shape[0]
+        # G samples of a prompt share its prefill: run each distinct prompt once, then copy its
+        # cache rows (the prompt is most of the tokens in short-answer RL)
+        unique, row_of = distinct_rows(rows)
+        input_ids, attention_mask = self._left_pad(unique)
         positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)
         cache = DynamicCache()
         logits = self._forward(input_ids, attention_mask, positions, cache, last_only=True)
+        index = torch.tensor(row_of, dtype=torch.long, device=self.device)
+        if len(unique) < len(rows):
+            select_cache_rows(cache, index)
+        logits, attention_mask, positions = logits[index], attention_mask[index], positions[index]
+        batch = len(rows)
         next_position = positions[:, -1:] + 1
         stop_ids = torch.tensor(self.stop_token_ids, dtype=torch.long, device=self.device)
         done = torch.zeros(batch, dtype=torch.bool, device=self.device)
@@ -307,9 +336,24 @@ class TransformersPolicy:
         completion_ids, completion_mask = self._as_padded(completion_ids, completion_mask)
         if len(prompt_ids) != completion_ids.shape[0]:
             raise ValueError(f"expected one prompt per completion row ({completion_ids.shape[0]}), got {len(prompt_ids)}")
-        prompt_tensor, prompt_mask = self._left_pad(prompt_ids)
         completion_ids = completion_ids.to(self.device)
         completion_mask = completion_mask.to(self.device)
+        unique, row_of = distinct_rows(prompt_ids)
+        if len(unique) < len(prompt_ids):
+            logits = self._completion_logits_shared(unique, row_of, completion_ids, completion_mask)
+        else:
+            logits = self._completion_logits(prompt_ids, completion_ids, completion_mask)
+        length = completion_ids.shape[1]
+        rows_per_chunk = max(1, _STATS_CHUNK_ELEMENTS // max(1, length * logits.shape[-1]))
+        chunks = [
+            token_statistics(logits[start : start + rows_per_chunk], completion_ids[start : start + rows_per_chunk], need)
+            for start in range(0, logits.shape[0], rows_per_chunk)
+        ]
+        return {name: torch.cat([chunk[name] for chunk in chunks]) * completion_mask for name in need}
+
+    def _completion_logits(self, prompt_ids: Sequence[Sequence[int]], completion_ids: Any, completion_mask: Any) -> Any:
+        """Logits [rows, T, V] predicting each completion token: one pass over prompt + completion."""
+        prompt_tensor, prompt_mask = self._left_pad(prompt_ids)
         length = completion_ids.shape[1]
         input_ids = torch.cat([prompt_tensor, completion_ids], dim=1)
         attention_mask = torch.cat([prompt_mask, completion_mask.long()], dim=1)
@@ -318,13 +362,30 @@ class TransformersPolicy:
         if self._can_keep_last_logits:
             kwargs["logits_to_keep"] = length + 1  # the logits that predict the completion tokens
         logits = self.model(input_ids=input_ids, attention_mask=attention_mask, position_ids=positions, **kwargs).logits
-        logits = logits[:, -(length + 1) : -1]
-        rows_per_chunk = max(1, _STATS_CHUNK_ELEMENTS // max(1, length * logits.shape[-1]))
-        chunks = [
-            token_statistics(logits[start : start + rows_per_chunk], completion_ids[start : start + rows_per_chunk], need)
-            for start in range(0, logits.shape[0], rows_per_chunk)
-        ]
-        return {name: torch.cat([chunk[name] for chunk in chunks]) * completion_mask for name in need}
+        return logits[:, -(length + 1) : -1]
+
+    def _completion_logits_shared(self, unique: list[list[int]], row_of: list[int], completion_ids: Any,
+                                  completion_mask: Any) -> Any:
+        """The same logits with each distinct prompt run once: its keys and values (with their
+        gradient paths) are copied to the rows that share it, and only completions run per row.
+        With G samples per prompt this skips G - 1 of every G prompt passes, forward and backward."""
+        from transformers import DynamicCache
+
+        prompt_tensor, prompt_mask = self._left_pad(unique)
+        positions = (prompt_mask.cumsum(-1) - 1).clamp(min=0)
+        cache = DynamicCache()
+        first = self._forward(prompt_tensor, prompt_mask, positions, cache, last_only=True)
+        index = torch.tensor(row_of, dtype=torch.long, device=self.device)
+        select_cache_rows(cache, index)
+        first = first[index][:, None]  # the logits of each row's first completion token
+        if completion_ids.shape[1] == 1:
+            return first
+        inputs = completion_ids[:, :-1]
+        attention_mask = torch.cat([prompt_mask[index], completion_mask[:, :-1].long()], dim=1)
+        positions = (attention_mask.cumsum(-1) - 1).clamp(min=0)[:, -inputs.shape[1] :]
+        kwargs = {self._cache_argument: cache, "use_cache": True}
+        rest = self.model(input_ids=inputs, attention_mask=attention_mask, position_ids=positions, **kwargs).logits
+        return torch.cat([first.to(rest.dtype), rest], dim=1)
 
     def _as_padded(self, completion_ids: Any, completion_mask: Any) -> tuple[Any, Any]:
         if torch.is_tensor(completion_ids):

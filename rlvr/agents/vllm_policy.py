@@ -38,10 +38,12 @@ cache is reset, because its KV entries were computed with the old weights. The w
 learner's named parameters under Hugging Face names, which vLLM's `load_weights` maps onto its
 own fused layers. Quantized engines, which need vLLM's layer-wise reload, are not supported.
 
-When to sync. With `auto_sync` (the default), `sample` first syncs if the learner's parameters
-changed since the last sync (torch's per-tensor version counters tell), which catches optimizer
-steps, SFT and checkpoint loads with no trainer hook. A trainer may instead call `after_update()`
-after each optimizer step: it syncs on every `sync_every`-th call. With `auto_sync=False` and
+When to sync. rlvr's `Trainer` calls `after_update()` after each RL step's updates, after the SFT
+warm-up and after loading a checkpoint; it syncs on every `sync_every`-th call. With `auto_sync`
+(the default) `sample` also syncs first when the learner's parameters changed since the last sync,
+as torch's per-tensor version counters tell: that catches ordinary in-place updates in a loop of
+your own, but not fused optimizers (`AdamW(fused=True)` does not bump the counters), so a custom
+loop with one must call `after_update()` or `sync_weights()` itself. With `auto_sync=False` and
 `sync_every=k` the engine lags up to k-1 updates (off-policy by design: the importance ratio
 against the sampled pi_old corrects for it, within the clip range).
 

@@ -20,6 +20,7 @@ import torch
 
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
+from rlvr.training.optim import adamw
 
 
 def sft_target(task: Task, problem: Problem, target: str = "solve") -> str:
@@ -79,7 +80,7 @@ def run_sft(
     start = time.perf_counter()
     model = policy.model
     model.train()
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
+    optimizer = adamw(model.parameters(), lr=lr, weight_decay=weight_decay)
     losses = []
     bar = _progress(steps, "SFT", progress)
     for step in range(steps):

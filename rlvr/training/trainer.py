@@ -38,6 +38,7 @@ from rlvr.training.config import TrainConfig
 from rlvr.training.evaluate import evaluate
 from rlvr.training.losses import LOSSES, Loss
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, run_episodes
+from rlvr.training.optim import adamw
 from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts
 from rlvr.training.sft import run_sft
 from rlvr.training.tracking import MetricsLogger
@@ -163,7 +164,7 @@ class Trainer:
         self.metrics = MetricsLogger(self.out_dir, tensorboard=config.tensorboard)
 
     def _new_optimizer(self) -> torch.optim.Optimizer:
-        return torch.optim.AdamW(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        return adamw(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
 
     # ---- logging -------------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
@@ -296,6 +297,7 @@ class Trainer:
             losses.append(float(loss.detach()))
             norms.append(norm)
         self.model.eval()
+        self._weights_changed()
         self.step += 1
         elapsed = time.perf_counter() - started
         rewards = batch.rewards
@@ -322,6 +324,11 @@ class Trainer:
             self._say(f"step {self.step}: non-finite loss or gradient, {skipped} update(s) skipped")
         self.log(record)
         return record
+
+    def _weights_changed(self) -> None:
+        """Tell a policy with a separate rollout engine (vLLM) that the learner's weights moved."""
+        if hasattr(self.policy, "after_update"):
+            self.policy.after_update()
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @property
@@ -357,6 +364,7 @@ class Trainer:
         if state["reference"] is not None:
             self.reference = self._frozen_copy()
             self.reference.model.load_state_dict(state["reference"])
+        self._weights_changed()
         self.optimizer = self._new_optimizer()
         self.optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
@@ -392,6 +400,8 @@ class Trainer:
                         batch_size=config.sft_batch_size, weight_decay=config.weight_decay,
                         max_grad_norm=config.max_grad_norm, target=config.sft_target, progress=config.progress)
             self.sft_done = True
+            if config.sft_steps:
+                self._weights_changed()
             timings["sft_s"] = time.perf_counter() - start
             after_sft = self.evaluate("after_sft", with_samples=True)
             self._say(_describe("after SFT", after_sft, config.eval_k))

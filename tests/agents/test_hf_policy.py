@@ -200,3 +200,28 @@ def test_policy_acts_in_a_text_env(tiny):
         assert episode.steps == 1
         assert episode.total_reward in (0.0, 1.0)
         assert isinstance(episode.actions[0], str) and len(episode.actions[0]) <= 16
+
+
+def test_shared_prompt_passes_equal_one_pass_per_row_in_values_and_gradients(policy):
+    """Rows that share a prompt run it once (its cache copied); nothing else may change."""
+    batch = policy.sample(["12+7=", "3*4="], num_samples=3, max_new_tokens=5, seed=4)
+    need = ("logprobs", "entropy", "vocab_mean_logprob")
+
+    def scored_and_gradient(shared):
+        policy.model.zero_grad()
+        if shared:
+            out = policy.score(batch.prompt_ids, batch.completion_ids, batch.completion_mask, need=need)
+        else:  # one row at a time: no prompt is shared, so the plain one-pass path runs
+            rows = [policy.score(batch.prompt_ids[i : i + 1], batch.completion_ids[i : i + 1],
+                                 batch.completion_mask[i : i + 1], need=need) for i in range(len(batch))]
+            out = {name: torch.cat([row[name] for row in rows]) for name in need}
+        sum(value.sum() for value in out.values()).backward()
+        gradient = torch.cat([p.grad.flatten() for p in policy.model.parameters() if p.grad is not None])
+        return {name: value.detach() for name, value in out.items()}, gradient
+
+    shared, shared_gradient = scored_and_gradient(True)
+    plain, plain_gradient = scored_and_gradient(False)
+    for name in need:
+        torch.testing.assert_close(shared[name], plain[name], atol=2e-5, rtol=0)
+    torch.testing.assert_close(shared_gradient, plain_gradient, atol=1e-4, rtol=1e-3)
+    policy.model.zero_grad()
