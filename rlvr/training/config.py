@@ -116,6 +116,15 @@ class TrainConfig:
     """PPO clip range above 1 (DAPO's clip-higher raises it)."""
     kl_beta: float = 0.0
     """Weight of the KL penalty to the policy as it was when RL started (0: no reference model)."""
+    overlong_buffer: int = 0
+    """DAPO's soft overlong punishment: a response longer than max_new_tokens - overlong_buffer
+    tokens loses reward linearly, down to -1 at max_new_tokens (0: off)."""
+    dynamic_sampling: bool = False
+    """DAPO's dynamic sampling: drop groups whose samples are all right or all wrong (they carry no
+    gradient) and draw more problems until `prompts_per_step` groups have signal or
+    `dynamic_sampling_max_draws` batches were drawn."""
+    dynamic_sampling_max_draws: int = 3
+    """Most batches of `prompts_per_step` problems one step draws under dynamic sampling."""
     loss: str = "ppo_clip"
     """Policy loss, a name in `rlvr.training.losses.LOSSES`. 'ppo_clip' (GRPO, DAPO, Dr. GRPO: pick
     them with `advantage`, `loss_aggregation` and the clip ranges above) takes its settings from the
@@ -165,7 +174,8 @@ class TrainConfig:
         """Raise ValueError naming the first invalid value; return self."""
         positive = ("prompts_per_step", "group_size", "max_new_tokens", "sft_batch_size", "updates_per_batch",
                     "eval_problems", "eval_samples", "eval_batch_size", "tiny_hidden_size", "tiny_num_layers",
-                    "tiny_num_heads", "tiny_intermediate_size", "max_turns")
+                    "tiny_num_heads", "tiny_intermediate_size", "max_turns",
+                    "dynamic_sampling_max_draws")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)!r}")
@@ -187,6 +197,11 @@ class TrainConfig:
         from rlvr.training.advantages import ADVANTAGES
 
         _check_choice("advantage", self.advantage, tuple(ADVANTAGES))
+        if not 0 <= self.overlong_buffer <= self.max_new_tokens:
+            raise ValueError(f"config overlong_buffer must be in [0, max_new_tokens={self.max_new_tokens}], "
+                             f"got {self.overlong_buffer!r}")
+        if self.max_turns > 1 and self.dynamic_sampling:
+            raise ValueError("config dynamic_sampling works on single-turn rollouts; set max_turns=1 or turn it off")
         if self.max_turns > 1 and self.sft_steps:
             raise ValueError("config sft_steps: the SFT warm-up imitates single responses; with max_turns > 1 "
                              "set sft_steps=0 (warm up on the single-turn env, then load that model)")

@@ -154,3 +154,42 @@ def score_rollouts(task: Task, problems: Sequence[Problem], sample: SampleBatch,
     """Score an already sampled batch (rows grouped by problem) into a `RolloutBatch`."""
     rewards, components, errors = score_texts(task, problems, sample.texts, group_size)
     return RolloutBatch(list(problems), group_size, sample, rewards, components, errors)
+
+
+def select_groups(parts: Sequence[tuple[RolloutBatch, Sequence[int]]], pad_id: int) -> RolloutBatch:
+    """One batch of the chosen groups of several single-turn batches (same G), re-padded with `pad_id`.
+
+    `parts` pairs each batch with the indices of the groups to keep from it, in order.
+    """
+    group_size = parts[0][0].group_size
+    if any(batch.group_size != group_size for batch, _ in parts):
+        raise ValueError("select_groups needs batches of one group size")
+    rows = [(batch, g * group_size + i) for batch, groups in parts for g in groups for i in range(group_size)]
+    width = max(1, max(batch.sample.completion_ids.shape[1] for batch, _ in parts))
+
+    def stack(name: str, fill: Any) -> torch.Tensor:
+        out = []
+        for batch, row in rows:
+            tensor = getattr(batch.sample, name)[row]
+            pad = torch.full((width - tensor.shape[0],), fill, dtype=tensor.dtype, device=tensor.device)
+            out.append(torch.cat([tensor, pad]))
+        return torch.stack(out)
+
+    sample = SampleBatch(
+        prompt_ids=[batch.sample.prompt_ids[row] for batch, row in rows],
+        prompt_index=[index // group_size for index in range(len(rows))],
+        completion_ids=stack("completion_ids", pad_id), completion_mask=stack("completion_mask", False),
+        logprobs=stack("logprobs", 0.0),
+        texts=[batch.sample.texts[row] for batch, row in rows], finished=[batch.sample.finished[row] for batch, row in rows],
+    )
+    problems = [batch.problems[g] for batch, groups in parts for g in groups]
+
+    def groups_of(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+        return torch.cat([tensor[list(groups)] for tensor, (_, groups) in zip(tensors, parts, strict=True)])
+
+    names = set.intersection(*(set(batch.components) for batch, _ in parts))
+    return RolloutBatch(
+        problems, group_size, sample, groups_of([batch.rewards for batch, _ in parts]),
+        {name: groups_of([batch.components[name] for batch, _ in parts]) for name in sorted(names)},
+        [batch.errors[row] if batch.errors else None for batch, row in rows],
+    )

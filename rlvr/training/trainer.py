@@ -39,8 +39,9 @@ from rlvr.training.evaluate import evaluate
 from rlvr.training.losses import LOSSES, Loss
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, run_episodes
 from rlvr.training.optim import adamw
-from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts
+from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts, select_groups
 from rlvr.training.sft import run_sft
+from rlvr.training.shaping import dynamic_sampling_mask, overlong_penalty
 from rlvr.training.tracking import MetricsLogger
 
 _SFT_STREAM_OFFSET = 1_000_003
@@ -50,6 +51,8 @@ _TURN_ADVANTAGES = {"grpo": True, "dr_grpo": False}
 """Advantages multi-turn episodes support: name -> whether returns are divided by the group's std."""
 _SAMPLE_SEED_STRIDE = 1_000_033
 """Step s samples with seed * stride + s: distinct per (seed, step), fixed across resumes."""
+_REFILL_SEED_STRIDE = 7_919_111
+"""Extra draws of dynamic sampling use seed + draw * this (far from every other step's seed)."""
 
 
 def build_env(config: TrainConfig) -> Any:
@@ -230,6 +233,28 @@ class Trainer:
         batch = score_rollouts(self.task, problems, sample, config.group_size)
         return batch, sampled - start, time.perf_counter() - sampled
 
+    def _refill(self, batch: RolloutBatch) -> tuple[RolloutBatch, int, float, float]:
+        """DAPO dynamic sampling: keep the groups with signal (not all right, not all wrong) and
+        draw more problems until `prompts_per_step` are kept or the draws run out. The kept groups
+        train; with none kept the first batch stays (its advantages are all zero)."""
+        config = self.config
+        wanted, parts, kept, draws, sampling, scoring = config.prompts_per_step, [], 0, 1, 0.0, 0.0
+        current = batch
+        while True:
+            signal = dynamic_sampling_mask(current.components["correct"]).tolist()
+            groups = [g for g, keep in enumerate(signal) if keep][: wanted - kept]
+            if groups:
+                parts.append((current, groups))
+                kept += len(groups)
+            if kept >= wanted or draws >= config.dynamic_sampling_max_draws:
+                break
+            seed = config.seed * _SAMPLE_SEED_STRIDE + self.step + draws * _REFILL_SEED_STRIDE
+            current, more_sampling, more_scoring = self.collect(self.train_stream.take(wanted), seed)
+            draws, sampling, scoring = draws + 1, sampling + more_sampling, scoring + more_scoring
+        if not parts:
+            return batch, draws, sampling, scoring
+        return select_groups(parts, self.policy.pad_token_id), draws, sampling, scoring
+
     def advantages(self, batch: RolloutBatch) -> torch.Tensor:
         """[N] per rollout, or [N, T] per token for multi-turn episodes (each turn its own)."""
         if isinstance(batch, EpisodeBatch):
@@ -265,6 +290,13 @@ class Trainer:
         problems = self.train_stream.take(config.prompts_per_step)
         sample_start = time.perf_counter()
         batch, sampling_time, scoring_time = self.collect(problems, config.seed * _SAMPLE_SEED_STRIDE + self.step)
+        draws = 1
+        if config.dynamic_sampling:
+            batch, draws, more_sampling, more_scoring = self._refill(batch)
+            sampling_time, scoring_time = sampling_time + more_sampling, scoring_time + more_scoring
+        if config.overlong_buffer:
+            penalty = overlong_penalty(batch.lengths, config.max_new_tokens, config.overlong_buffer)
+            batch.rewards = batch.rewards + penalty
         sample = batch.sample
         advantages = self.advantages(batch)
         ref = None
@@ -312,6 +344,7 @@ class Trainer:
             "mean_length": float(batch.lengths.float().mean()),
             "truncated": float((~batch.finished).float().mean()),
             **({"mean_turns": float(batch.turns.float().mean())} if isinstance(batch, EpisodeBatch) else {}),
+            **({"dynamic_draws": draws, "groups": len(batch.problems)} if config.dynamic_sampling else {}),
             "samples_per_s": rewards.numel() / elapsed,
             "time_total": elapsed,
             "time_problems": sample_start - started,

@@ -188,3 +188,53 @@ def test_kill_9_mid_run_then_resume_loses_and_repeats_no_step(tmp_path):
     assert [line["step"] for line in killed] == list(range(1, steps + 1))
     for a, b in zip(killed, straight, strict=True):
         assert a["loss"] == b["loss"] and a["reward_mean"] == b["reward_mean"], (a["step"], a, b)
+
+
+def test_dynamic_sampling_trains_only_groups_with_signal_and_refills(tmp_path):
+    config = small_config(tmp_path, "sft_steps=20", "rl_steps=2", "eval_every=0", "dynamic_sampling=true",
+                          "dynamic_sampling_max_draws=4", "prompts_per_step=3")
+    trainer = Trainer(config)
+    record = trainer.rl_step()
+    assert 1 <= record["dynamic_draws"] <= 4 and record["groups"] <= 3
+    # every draw took prompts_per_step problems from the stream
+    assert trainer.train_stream.state_dict()["index"] == 3 * record["dynamic_draws"]
+    batch, *_ = trainer.collect(trainer.train_stream.take(3), seed=11)
+    from rlvr.training.rollout import select_groups
+
+    mixed = select_groups([(batch, [2]), (batch, [0])], trainer.policy.pad_token_id)
+    assert mixed.problems == [batch.problems[2], batch.problems[0]]
+    assert torch.equal(mixed.rewards, batch.rewards[[2, 0]])
+    g = batch.group_size
+    assert mixed.sample.texts == batch.sample.texts[2 * g : 3 * g] + batch.sample.texts[:g]
+    width = batch.sample.completion_ids.shape[1]
+    assert torch.equal(mixed.sample.completion_ids[:g, :width], batch.sample.completion_ids[2 * g : 3 * g])
+
+
+def test_dynamic_sampling_keeps_only_mixed_groups(tmp_path, monkeypatch):
+    config = small_config(tmp_path, "sft_steps=0", "rl_steps=1", "eval_every=0", "dynamic_sampling=true",
+                          "dynamic_sampling_max_draws=2", "prompts_per_step=2")
+    trainer = Trainer(config)
+    real_collect = trainer.collect
+    verdicts = iter([[[1.0, 1.0, 1.0, 1.0], [1.0, 0.0, 0.0, 0.0]], [[0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 1.0, 0.0]]])
+
+    def scripted(problems, seed):  # the verifier's verdicts replaced: group 1 of each draw has signal
+        batch, sampling, scoring = real_collect(problems, seed)
+        batch.components["correct"] = torch.tensor(next(verdicts))
+        batch.rewards = batch.components["correct"].clone()
+        return batch, sampling, scoring
+
+    monkeypatch.setattr(trainer, "collect", scripted)
+    record = trainer.rl_step()
+    assert record["dynamic_draws"] == 2 and record["groups"] == 2
+    assert record["reward_mean"] == pytest.approx((1 + 2) / 8)  # [1,0,0,0] and [0,1,1,0] kept
+
+
+def test_overlong_penalty_lowers_rewards_of_long_responses(tmp_path):
+    plain = Trainer(small_config(tmp_path / "a", "sft_steps=0", "rl_steps=1", "eval_every=0")).rl_step()
+    shaped = Trainer(small_config(tmp_path / "b", "sft_steps=0", "rl_steps=1", "eval_every=0",
+                                  "overlong_buffer=2")).rl_step()
+    # the same samples (same seeds); random weights rarely stop early, so most lose reward
+    assert shaped["mean_length"] == plain["mean_length"] and shaped["mean_length"] > 2
+    assert shaped["reward_mean"] < plain["reward_mean"]
+    with pytest.raises(ValueError, match="overlong_buffer"):
+        small_config(tmp_path, "overlong_buffer=99")
