@@ -189,23 +189,15 @@ class Trainer:
         config = self.config
         if self._eval_problems is None:
             self._eval_problems = heldout_problems(self.task, config, self.difficulty)
+        sampling = {"num_samples": config.eval_samples if with_samples else 0, "ks": config.eval_k,
+                    "max_new_tokens": config.max_new_tokens, "temperature": config.temperature,
+                    "top_p": config.top_p, "batch_size": config.eval_batch_size,
+                    "seed": config.seed + EVAL_STREAM_OFFSET}
         if config.max_turns > 1:
-            metrics = evaluate_episodes(
-                self.policy, self._make_env, self._eval_problems, max_turns=config.max_turns,
-                num_samples=config.eval_samples if with_samples else 0, ks=config.eval_k,
-                max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
-                batch_size=config.eval_batch_size, seed=config.seed + EVAL_STREAM_OFFSET,
-            )
-            record = {"eval": phase, "step": self.step, **metrics}
-            self.evaluations.append(record)
-            self.log(record)
-            return record
-        metrics = evaluate(
-            self.policy, self.task, self._eval_problems,
-            num_samples=config.eval_samples if with_samples else 0, ks=config.eval_k,
-            max_new_tokens=config.max_new_tokens, temperature=config.temperature, top_p=config.top_p,
-            batch_size=config.eval_batch_size, seed=config.seed + EVAL_STREAM_OFFSET,
-        )
+            metrics = evaluate_episodes(self.policy, self._make_env, self._eval_problems, max_turns=config.max_turns,
+                                        **sampling)
+        else:
+            metrics = evaluate(self.policy, self.task, self._eval_problems, **sampling)
         record = {"eval": phase, "step": self.step, **metrics}
         self.evaluations.append(record)
         self.log(record)
