@@ -70,9 +70,9 @@ def run_evaluation(
 
 def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | None, endpoint: str,
               samples: int) -> dict[str, Any]:
+    from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_policy, heldout_problems
     from rlvr.training.evaluate import evaluate, evaluate_server
     from rlvr.training.multiturn import evaluate_episodes
-    from rlvr.training.trainer import EVAL_STREAM_OFFSET, build_env, build_policy, heldout_problems
 
     env = build_env(config)
     task, difficulty = env.task, dict(env.difficulty)

@@ -301,8 +301,8 @@ def test_grpo_trainer_runs_on_the_vllm_policy(fake_vllm, checkpoint, monkeypatch
 
 
 def test_config_rollout_engine_vllm_builds_a_vllm_policy_over_a_learner(fake_vllm, checkpoint):
+    from rlvr.training.builders import build_policy
     from rlvr.training.config import load_config
-    from rlvr.training.trainer import build_policy
 
     policy = build_policy(load_config({"model": str(checkpoint), "device": "cpu", "rollout_engine": "vllm",
                                        "max_new_tokens": 6}))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
+from rlvr.training.builders import build_policy, build_task
 from rlvr.training.config import load_config
 from rlvr.training.rollout import ProblemStream, collect_group_rollouts
-from rlvr.training.trainer import build_policy, build_task
 
 
 @pytest.fixture(scope="module")

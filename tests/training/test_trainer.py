@@ -8,10 +8,11 @@ import pytest
 import torch
 
 from rlvr.training import trainer as trainer_module
+from rlvr.training.builders import build_policy, build_task
 from rlvr.training.config import load_config
 from rlvr.training.rollout import ProblemStream, collect_group_rollouts
 from rlvr.training.sft import sft_batch, sft_loss
-from rlvr.training.trainer import Trainer, build_policy, build_task
+from rlvr.training.trainer import Trainer
 
 # a smaller model than the quickstart's keeps these tests quick; the loop is the same
 SMALL = [
