@@ -17,6 +17,23 @@ from rlvr.core.task_env import TaskEnv
 MAX_TEXT_LENGTH = 1 << 20
 
 
+def env_reply(info: Any, previous_observation: Any, observation: Any, separator: str = "\n") -> str:
+    """What a multi-turn env said back after an action, for token-level rollouts.
+
+    `info["reply"]` when the env gives one (tool results, an answerer's words, a world's
+    feedback); else the part of the new observation that extends the previous one; else the whole
+    new observation after `separator`.
+
+    >>> env_reply({"reply": " (left: 7)"}, "Q", "Q 3+4=7"), env_reply({}, "Q", "Q\nSteps: 1"), env_reply({}, "Q", "R")
+    (' (left: 7)', '\nSteps: 1', '\nR')
+    """
+    reply = info.get("reply") if isinstance(info, Mapping) else None
+    if isinstance(reply, str):
+        return reply
+    new, old = str(observation), str(previous_observation)
+    return new[len(old):] if new.startswith(old) else separator + new
+
+
 class TextEnv(TaskEnv):
     """Single-turn text env over a `Task`: reset shows the prompt, one step scores the response."""
 

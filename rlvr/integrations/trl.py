@@ -25,10 +25,11 @@ methods as tools called through a tool-calling chat template; rlvr's TextEnvs ta
 actions, so they do not fit it. `rollout_func(prompts, trainer)` (experimental in TRL) replaces
 generation: `EnvRollout` plays any rlvr TextEnv, single- or multi-turn, with the trainer's model
 (not vLLM) and the project's KV-cached sampler. A rollout is one token sequence: prompt, action 1,
-the env's new text, action 2, ... The new text is what the next observation adds to the previous
-one (or `separator` + the whole observation when it does not extend it); it is masked out of the
-loss (TRL's `env_mask`). The episode return arrives in the `env_reward` column, which the
-`env_reward` reward function hands to TRL:
+the env's new text, action 2, ... The new text is the env's `info["reply"]` when it gives one, else
+what the next observation adds to the previous one (or `separator` + the whole observation when it
+does not extend it: `rlvr.core.text_env.env_reply`); it is masked out of the loss (TRL's
+`env_mask`). The episode return arrives in the `env_reward` column, which the `env_reward` reward
+function hands to TRL:
 
     rollout = EnvRollout("rlvr/MathTreeStep-v0", dataset, max_turns=4)
     GRPOTrainer(model, reward_funcs=env_reward, rollout_func=rollout, train_dataset=dataset, ...)
@@ -54,6 +55,7 @@ from typing import Any
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
+from rlvr.core.text_env import env_reply
 
 PROBLEM_COLUMN = "problem"
 """Dataset column holding each problem as JSON text (`problem_to_json`)."""
@@ -312,15 +314,6 @@ class _Episode:
         self.logprobs.extend([float(v) for v in logprobs] if from_model else [0.0] * len(ids))
 
 
-def new_text(previous: str, observation: str, separator: str = "\n") -> str:
-    """What the env says next: the part of `observation` that extends `previous`, else all of it.
-
-    >>> new_text("Q", "Q\\nSteps: 1+2=3"), new_text("Q", "R")
-    ('\\nSteps: 1+2=3', '\\nR')
-    """
-    return observation[len(previous):] if observation.startswith(previous) else separator + observation
-
-
 class EnvRollout:
     """A TRL `rollout_func` that plays an rlvr TextEnv per prompt with the trainer's model.
 
@@ -367,7 +360,7 @@ class EnvRollout:
             raise TypeError(f"EnvRollout needs text observations, got {type(observation).__name__}")
         episode = _Episode(env, list(prompt_ids), observation, info=dict(info))
         if observation != prompt:  # an env that shows more than the dataset's prompt
-            extra = tokenizer(new_text(prompt, observation, self.separator), add_special_tokens=False)["input_ids"]
+            extra = tokenizer(env_reply(info, prompt, observation, self.separator), add_special_tokens=False)["input_ids"]
             episode.add(extra[:budget], None)
         return episode
 
@@ -428,7 +421,7 @@ class EnvRollout:
         if terminated or truncated:
             episode.done = True
             return
-        feedback = new_text(episode.observation, observation, self.separator)
+        feedback = env_reply(info, episode.observation, observation, self.separator)
         episode.observation = observation
         feedback_ids = tokenizer(feedback, add_special_tokens=False)["input_ids"]
         episode.add(feedback_ids[: episode.room(budget)], None)

@@ -33,6 +33,7 @@ import torch
 
 from rlvr.agents.policy import SampleBatch
 from rlvr.core.problem import Problem
+from rlvr.core.text_env import env_reply
 from rlvr.training.advantages import STD_EPS
 from rlvr.training.metrics import pass_at_k
 from rlvr.training.rollout import RolloutBatch
@@ -106,17 +107,6 @@ def turn_advantages(turn_rewards: Sequence[Sequence[float]], group_size: int, no
             scale = 1.0 / (spread + STD_EPS)
         out.extend([(value - baselines[turn]) * scale for turn, value in enumerate(returns)] for returns in group)
     return out
-
-
-def env_reply(info: dict[str, Any], previous_observation: Any, observation: Any) -> str:
-    """What the env said back this turn (see the module doc)."""
-    reply = info.get("reply") if isinstance(info, dict) else None
-    if isinstance(reply, str):
-        return reply
-    new, old = str(observation), str(previous_observation)
-    if new.startswith(old):
-        return new[len(old):]
-    return "\n" + new
 
 
 @dataclass

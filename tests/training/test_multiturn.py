@@ -12,8 +12,9 @@ pytest.importorskip("transformers")
 from rlvr.agents.hf import TransformersPolicy  # noqa: E402
 from rlvr.agents.tiny import TinyModelConfig, build_tiny_model  # noqa: E402
 from rlvr.core.problem import Problem  # noqa: E402
+from rlvr.core.text_env import env_reply  # noqa: E402
 from rlvr.training.config import load_config  # noqa: E402
-from rlvr.training.multiturn import env_reply, rewards_to_go, run_episodes, turn_advantages  # noqa: E402
+from rlvr.training.multiturn import rewards_to_go, run_episodes, turn_advantages  # noqa: E402
 from rlvr.training.trainer import Trainer  # noqa: E402
 
 REPLY = "ok\n"
