@@ -24,8 +24,8 @@ def env_reply(info: Any, previous_observation: Any, observation: Any, separator:
     feedback); else the part of the new observation that extends the previous one; else the whole
     new observation after `separator`.
 
-    >>> env_reply({"reply": " (left: 7)"}, "Q", "Q 3+4=7"), env_reply({}, "Q", "Q\nSteps: 1"), env_reply({}, "Q", "R")
-    (' (left: 7)', '\nSteps: 1', '\nR')
+    >>> env_reply({"reply": " (left: 7)"}, "Q", "Q 3+4=7"), env_reply({}, "Q", "Q, then 1"), env_reply({}, "Q", "R")
+    (' (left: 7)', ', then 1', '\\nR')
     """
     reply = info.get("reply") if isinstance(info, Mapping) else None
     if isinstance(reply, str):
