@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from rlvr.training.config import TrainConfig
-from rlvr.training.sft import run_sft
 
 MAX_BASELINE_STEPS = 10**9
 """Step cap of the baseline's SFT loop; the wall-time limit ends it first."""
@@ -29,11 +28,7 @@ def sft_only_baseline(config: TrainConfig, seconds: float) -> dict[str, Any]:
     )
     trainer = Trainer(baseline_config)
     start = time.perf_counter()
-    losses = run_sft(
-        trainer.policy, trainer.task, trainer.sft_stream, MAX_BASELINE_STEPS, lr=config.sft_lr,
-        batch_size=config.sft_batch_size, weight_decay=config.weight_decay,
-        max_grad_norm=config.max_grad_norm, target=config.sft_target, stop_after_s=seconds,
-    )
+    losses = trainer.warm_up(MAX_BASELINE_STEPS, stop_after_s=seconds)
     elapsed = time.perf_counter() - start
     metrics = trainer.evaluate("sft_only", with_samples=True)
     return {

@@ -202,9 +202,6 @@ class TrainConfig:
                              f"got {self.overlong_buffer!r}")
         if self.max_turns > 1 and self.dynamic_sampling:
             raise ValueError("config dynamic_sampling works on single-turn rollouts; set max_turns=1 or turn it off")
-        if self.max_turns > 1 and self.sft_steps:
-            raise ValueError("config sft_steps: the SFT warm-up imitates single responses; with max_turns > 1 "
-                             "set sft_steps=0 (warm up on the single-turn env, then load that model)")
         from rlvr.training.losses import LOSSES
 
         _check_choice("loss", self.loss, tuple(LOSSES))

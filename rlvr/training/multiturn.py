@@ -229,6 +229,45 @@ def _correct(episode: _Episode) -> float:
     return float(flag) if flag is not None else float(sum(episode.rewards) > 0)
 
 
+def oracle_transcripts(
+    policy: Any, make_env: Callable[[], Any], problems: Sequence[Problem], max_turns: int,
+    envs: list[Any] | None = None,
+) -> tuple[list[list[int]], list[list[int]], list[list[bool]]]:
+    """SFT data for a multi-turn env: the env's oracle plays each problem; returns (prompt ids,
+    transcript ids, loss masks) with the oracle's actions (and the EOS ending each) as targets and
+    the env's replies as context only: the same token layout `run_episodes` produces."""
+    pool = envs if envs is not None else []
+    while len(pool) < len(problems):
+        pool.append(make_env())
+    eos = policy.stop_token_ids[0]
+    prompts, transcripts, masks = [], [], []
+    for env, problem in zip(pool, problems, strict=False):
+        observation, _ = env.reset(options={"problem": problem})
+        prompts.append(policy.encode([observation])[0])  # the context run_episodes starts from
+        tokens: list[int] = []
+        is_action: list[bool] = []
+        for turn in range(max_turns):
+            action = env.unwrapped.oracle_action()
+            if action is None:
+                raise ValueError(f"{type(env.unwrapped).__name__} has no oracle action for problem "
+                                 f"{problem.problem_id} at turn {turn}: multi-turn SFT needs one")
+            ids = policy.tokenizer(action, add_special_tokens=False)["input_ids"] + [eos]
+            tokens += ids
+            is_action += [True] * len(ids)
+            next_observation, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                break
+            if turn + 1 < max_turns:
+                reply = policy.tokenizer(env_reply(info, observation, next_observation),
+                                         add_special_tokens=False)["input_ids"][-MAX_REPLY_TOKENS:]
+                tokens += reply
+                is_action += [False] * len(reply)
+            observation = next_observation
+        transcripts.append(tokens)
+        masks.append(is_action)
+    return prompts, transcripts, masks
+
+
 @torch.no_grad()
 def evaluate_episodes(
     policy: Any,

@@ -13,7 +13,7 @@ teaches is exactly what sampling sees.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -45,15 +45,23 @@ def sft_batch(policy: Any, task: Task, problems: Sequence[Problem], target: str 
     return prompt_ids, targets
 
 
-def sft_loss(policy: Any, prompt_ids: Sequence[Sequence[int]], target_ids: Sequence[Sequence[int]]) -> torch.Tensor:
-    """Mean NLL per target token (EOS included); prompt tokens carry no loss."""
+def sft_loss(policy: Any, prompt_ids: Sequence[Sequence[int]], target_ids: Sequence[Sequence[int]],
+             loss_masks: Sequence[Sequence[bool]] | None = None) -> torch.Tensor:
+    """Mean NLL per target token (EOS included); prompt tokens carry no loss.
+
+    `loss_masks` (one flag per target token) leaves tokens out of the loss that stay in the
+    context: the env's replies in a multi-turn transcript.
+    """
     scored = policy.score(prompt_ids, target_ids, need=("logprobs",))
     logprobs = scored["logprobs"]
     # score pads the lists itself; rebuild the same mask to average over real tokens only
     mask = torch.zeros_like(logprobs, dtype=torch.bool)
     for row, ids in enumerate(target_ids):
-        mask[row, : len(ids)] = True
-    return -(logprobs * mask).sum() / mask.sum()
+        if loss_masks is None:
+            mask[row, : len(ids)] = True
+        else:
+            mask[row, : len(ids)] = torch.tensor(list(loss_masks[row]), dtype=torch.bool)
+    return -(logprobs * mask).sum() / mask.sum().clamp_min(1)
 
 
 def run_sft(
@@ -70,9 +78,12 @@ def run_sft(
     progress: bool = False,
     on_step: Any = None,
     stop_after_s: float | None = None,
+    batch_fn: Callable[[list[Problem]], tuple] | None = None,
 ) -> list[float]:
     """`steps` AdamW steps on `batch_size` fresh problems each from `stream`; returns the losses.
 
+    `batch_fn(problems) -> (prompt ids, target ids, loss masks or None)` replaces the single-turn
+    batch (`sft_batch` on `target`), e.g. with oracle transcripts of a multi-turn env.
     `on_step(step, loss)` is called after each step (logging, evaluation). `stop_after_s` ends the
     loop early once that much wall time has passed (an equal-time baseline). A fresh optimizer is
     used: the warm-up's Adam moments are not what the RL phase should start from.
@@ -83,9 +94,12 @@ def run_sft(
     optimizer = adamw(model.parameters(), lr=lr, weight_decay=weight_decay)
     losses = []
     bar = _progress(steps, "SFT", progress)
+    if batch_fn is None:
+        def batch_fn(problems: list[Problem]) -> tuple:
+            return (*sft_batch(policy, task, problems, target), None)
     for step in range(steps):
-        prompt_ids, target_ids = sft_batch(policy, task, stream.take(batch_size), target)
-        loss = sft_loss(policy, prompt_ids, target_ids)
+        prompt_ids, target_ids, loss_masks = batch_fn(stream.take(batch_size))
+        loss = sft_loss(policy, prompt_ids, target_ids, loss_masks)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if max_grad_norm > 0:

@@ -41,7 +41,7 @@ from rlvr.training.advantages import ADVANTAGES
 from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_loss, build_policy, heldout_problems
 from rlvr.training.config import TrainConfig
 from rlvr.training.evaluate import evaluate
-from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, run_episodes
+from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, oracle_transcripts, run_episodes
 from rlvr.training.optim import adamw
 from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts, select_groups
 from rlvr.training.sft import run_sft
@@ -120,6 +120,20 @@ class Trainer:
         self.evaluations.append(record)
         self.log(record)
         return record
+
+    def warm_up(self, steps: int, stop_after_s: float | None = None) -> list[float]:
+        """SFT on oracle solutions from the SFT stream (multi-turn: the env's oracle transcripts,
+        env replies as context only); returns the losses."""
+        config = self.config
+        batch_fn = None
+        if config.max_turns > 1:
+            def batch_fn(problems: list) -> tuple:
+                return oracle_transcripts(self.policy, self._make_env, problems, config.max_turns, self._env_pool)
+        return run_sft(self.policy, self.task, self.sft_stream, steps, lr=config.sft_lr,
+                       batch_size=config.sft_batch_size, weight_decay=config.weight_decay,
+                       max_grad_norm=config.max_grad_norm, target=config.sft_target,
+                       progress=config.progress and stop_after_s is None, stop_after_s=stop_after_s,
+                       batch_fn=batch_fn)
 
     def _make_env(self) -> Any:
         """A fresh copy of the training env (multi-turn episodes need one per rollout)."""
@@ -339,9 +353,7 @@ class Trainer:
         if not self.sft_done:
             start = time.perf_counter()
             if config.sft_steps:
-                run_sft(self.policy, self.task, self.sft_stream, config.sft_steps, lr=config.sft_lr,
-                        batch_size=config.sft_batch_size, weight_decay=config.weight_decay,
-                        max_grad_norm=config.max_grad_norm, target=config.sft_target, progress=config.progress)
+                self.warm_up(config.sft_steps)
             self.sft_done = True
             if config.sft_steps:
                 self._weights_changed()

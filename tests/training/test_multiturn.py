@@ -144,6 +144,36 @@ def test_trainer_runs_episodes_of_the_step_env(tmp_path):
     assert summary["steps"] == 2
 
 
-def test_sft_with_multi_turn_is_a_clear_config_error():
-    with pytest.raises(ValueError, match="sft_steps"):
-        load_config({"max_turns": 2, "sft_steps": 10})
+def test_oracle_transcripts_train_the_actions_and_keep_replies_as_context(policy):
+    from rlvr.envs.mathtree.step_env import solution_steps
+    from rlvr.training.multiturn import oracle_transcripts
+    from rlvr.training.sft import sft_loss
+
+    env = gym.make("rlvr/MathTreeStep-v0", number_count=3)
+    problems = [env.unwrapped.task.problem_at(0, i, env.unwrapped.difficulty) for i in range(3)]
+    prompts, transcripts, masks = oracle_transcripts(policy, lambda: env, problems[:1], max_turns=5)
+    prompts2, transcripts2, masks2 = oracle_transcripts(policy, lambda: gym.make("rlvr/MathTreeStep-v0", number_count=3),
+                                                        problems, max_turns=5)
+    assert transcripts2[0] == transcripts[0] and masks2[0] == masks[0]
+    eos = policy.stop_token_ids[0]
+    for problem, ids, mask in zip(problems, transcripts2, masks2, strict=True):
+        actions = [token for token, keep in zip(ids, mask, strict=True) if keep]
+        steps = policy.tokenizer.decode(actions, skip_special_tokens=False).split(policy.tokenizer.decode([eos]))
+        assert [step for step in steps if step] == solution_steps(problem)  # the oracle's steps, each ended by EOS
+        replies = policy.tokenizer.decode([token for token, keep in zip(ids, mask, strict=True) if not keep])
+        assert replies.count("(left:") == len(solution_steps(problem)) - 1
+    loss = sft_loss(policy, prompts2, transcripts2, masks2)
+    unmasked = sft_loss(policy, prompts2, transcripts2)
+    assert torch.isfinite(loss) and not torch.allclose(loss, unmasked)
+
+
+def test_trainer_warms_up_on_transcripts_then_plays_episodes(tmp_path):
+    config = load_config({
+        "env_id": "rlvr/MathTreeStep-v0", "difficulty": {"number_count": 2}, "max_turns": 2, "sft_steps": 3,
+        "sft_batch_size": 4, "tiny_hidden_size": 32, "tiny_num_layers": 1, "tiny_num_heads": 2,
+        "tiny_intermediate_size": 64, "max_new_tokens": 12, "prompts_per_step": 2, "group_size": 2,
+        "rl_steps": 1, "eval_every": 0, "eval_problems": 4, "eval_samples": 2, "eval_k": [1], "progress": False,
+        "plots": False, "out_dir": str(tmp_path), "prompt_template": "{numbers}>{target}:",
+    })
+    summary = Trainer(config).train()
+    assert summary["steps"] == 1 and summary["after_sft"]["mean_turns"] >= 1
