@@ -102,3 +102,25 @@ def test_builtin_scenarios_resolve_by_name_from_any_folder(tmp_path, monkeypatch
     assert resolve_scenario("quickstart") == BUILTIN_SCENARIOS / "quickstart.yaml"
     with pytest.raises(ValueError, match="did you mean"):
         resolve_scenario("quikstart")
+
+
+def test_every_builtin_scenario_is_valid():
+    import yaml
+
+    from rlvr.cli import BUILTIN_SCENARIOS
+
+    pytest.importorskip("torch")
+    from rlvr.training.compare import load_scenario
+    from rlvr.training.config import load_config
+
+    checked = 0
+    for path in sorted(BUILTIN_SCENARIOS.glob("*.yaml")):
+        experiment = (yaml.safe_load(path.read_text()) or {}).get("experiment")
+        if experiment is None:
+            load_config(path)
+        elif experiment == "compare":
+            load_scenario(path)
+        else:
+            continue  # the debate scenarios run in their own tests
+        checked += 1
+    assert checked >= 3
