@@ -396,6 +396,7 @@ class Trainer:
 
             summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"]))
             self._say(_describe("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
+            (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
         return summary
 
     def plot(self) -> list[Path]:

@@ -154,6 +154,7 @@ def test_sft_baseline_trains_the_same_start_for_the_run_wall_time(tmp_path):
     summary = Trainer(run).train()
     assert summary["sft_only_s"] >= summary["sft_s"] + summary["rl_s"]
     assert "greedy_accuracy_sft_only" in summary
+    assert json.loads((tmp_path / "run" / "summary.json").read_text())["sft_only_steps"] == summary["sft_only_steps"]
 
 
 def test_kill_9_mid_run_then_resume_loses_and_repeats_no_step(tmp_path):
