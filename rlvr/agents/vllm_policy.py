@@ -54,12 +54,18 @@ construction raises an ImportError that names the `vllm` extra.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 from rlvr.agents.hf import TransformersPolicy
 from rlvr.agents.policy import SampleBatch
+from rlvr.agents.vllm_engine import (
+    engine_accepts_logprobs_mode,
+    engine_logprobs_mode,
+    push_weights,
+    weight_route,
+)
 
 try:
     import torch
@@ -67,17 +73,6 @@ except ImportError:  # the `train` extra is not installed: fail on use, with a h
     torch = None
 
 RAW_LOGPROBS_MODE = "raw_logprobs"
-_RPC_BUCKET_BYTES = 256 << 20
-"""Bytes of weights per collective_rpc call: bounds the serialized copy held at once."""
-_IN_PROCESS_MODEL_PATHS = (
-    ("llm_engine", "model_executor", "driver_worker", "worker", "model_runner", "model"),
-    ("llm_engine", "model_executor", "driver_worker", "model_runner", "model"),
-    ("llm_engine", "engine_core", "engine_core", "model_executor", "driver_worker", "worker", "model_runner", "model"),
-)
-"""Where an engine in this process keeps its model: V1 in-process and V0 with a worker wrapper,
-older V0, and V1 when `LLMEngine` has no `model_executor` shortcut."""
-
-
 def import_vllm() -> Any:
     """The vllm module, or an ImportError that says how to install it."""
     try:
@@ -102,51 +97,6 @@ def request_seed(seed: int, request_index: int) -> int:
 
     entropy = [int(seed) & (2**64 - 1), int(request_index)]
     return int(np.random.SeedSequence(entropy).generate_state(1, dtype=np.uint32)[0] >> 1)
-
-
-def _follow(root: Any, path: Sequence[str]) -> Any:
-    for name in path:
-        root = getattr(root, name, None)
-        if root is None:
-            return None
-    return root
-
-
-def _engine_logprobs_mode(llm: Any) -> str | None:
-    """The engine's `logprobs_mode` where this vLLM version reports one."""
-    for path in (("llm_engine", "model_config"), ("llm_engine", "vllm_config", "model_config")):
-        mode = getattr(_follow(llm, path), "logprobs_mode", None)
-        if mode is not None:
-            return str(getattr(mode, "value", mode))
-    return None
-
-
-def _engine_accepts_logprobs_mode(vllm: Any) -> bool:
-    import dataclasses
-
-    engine_args = getattr(vllm, "EngineArgs", None)
-    if engine_args is None or not dataclasses.is_dataclass(engine_args):
-        return True  # cannot tell: pass it, and let an old engine say so
-    return any(field.name == "logprobs_mode" for field in dataclasses.fields(engine_args))
-
-
-def _load_weights_on_worker(worker: Any, weights: list[tuple[str, Any]]) -> int:
-    """Run inside each vLLM worker by `collective_rpc`: load one bucket of named weights."""
-    model = worker.model_runner.model if hasattr(worker, "model_runner") else worker.get_model()
-    model.load_weights(weights)
-    return len(weights)
-
-
-def _cpu_buckets(named_tensors: Iterable[tuple[str, Any]], max_bytes: int) -> Iterator[list[tuple[str, Any]]]:
-    bucket, size = [], 0
-    for name, tensor in named_tensors:
-        bucket.append((name, tensor.detach().cpu()))
-        size += tensor.numel() * tensor.element_size()
-        if size >= max_bytes:
-            yield bucket
-            bucket, size = [], 0
-    if bucket:
-        yield bucket
 
 
 class VLLMPolicy:
@@ -203,12 +153,12 @@ class VLLMPolicy:
                 "enable_prefix_caching": enable_prefix_caching,
                 **({"max_model_len": max_model_len} if max_model_len is not None else {}),
             }
-            if _engine_accepts_logprobs_mode(self._vllm):
+            if engine_accepts_logprobs_mode(self._vllm):
                 settings["logprobs_mode"] = RAW_LOGPROBS_MODE
             self.llm = self._vllm.LLM(**{**settings, **(engine_kwargs or {})})
         else:
             self.llm = llm_or_path
-        mode = _engine_logprobs_mode(self.llm)
+        mode = engine_logprobs_mode(self.llm)
         if mode is not None and mode != RAW_LOGPROBS_MODE:
             raise ValueError(f"the engine returns {mode!r} log-probs; the Policy contract needs logprobs_mode='raw_logprobs'")
         self.tokenizer = self._resolve_tokenizer(tokenizer, llm_or_path)
@@ -324,34 +274,11 @@ class VLLMPolicy:
         # in-place updates bump a tensor's version; a swapped tensor or model changes its identity
         return tuple((id(p), p.data_ptr(), p._version) for p in self.model.parameters())
 
-    def _resolve_weight_route(self) -> tuple[str, Any]:
-        if self._weight_route is None:
-            for path in _IN_PROCESS_MODEL_PATHS:
-                model = _follow(self.llm, path)
-                if callable(getattr(model, "load_weights", None)):
-                    self._weight_route = ("in_process", model)
-                    break
-            else:
-                if not callable(getattr(self.llm, "collective_rpc", None)):
-                    raise RuntimeError(
-                        "cannot push weights into this vLLM engine: it has no in-process model "
-                        "(llm.llm_engine.model_executor.driver_worker...model_runner.model.load_weights) "
-                        "and no llm.collective_rpc; use a vLLM version with either"
-                    )
-                self._weight_route = ("collective_rpc", self.llm.collective_rpc)
-        return self._weight_route
-
     def load_weights(self, named_tensors: Iterable[tuple[str, Any]]) -> None:
         """Push (Hugging Face name, tensor) pairs into the engine, then reset its prefix cache."""
-        route, target = self._resolve_weight_route()
-        with torch.no_grad():
-            if route == "in_process":
-                target.load_weights((name, tensor.detach()) for name, tensor in named_tensors)
-            else:
-                for bucket in _cpu_buckets(named_tensors, _RPC_BUCKET_BYTES):
-                    target(_load_weights_on_worker, args=(bucket,))
-        if callable(getattr(self.llm, "reset_prefix_cache", None)):
-            self.llm.reset_prefix_cache()
+        if self._weight_route is None:
+            self._weight_route = weight_route(self.llm)
+        push_weights(self.llm, self._weight_route, named_tensors)
 
     def sync_weights(self) -> None:
         """Push the learner's current parameters into the engine now."""
