@@ -200,7 +200,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--problems", type=int, default=200, help="held-out problems")
     evaluation.add_argument("--samples", type=int, default=0, help="samples per problem for pass@k (0: greedy only)")
     evaluation.add_argument("--k", type=int, nargs="+", default=[1], help="k of pass@k / maj@k")
-    evaluation.add_argument("--split", choices=("eval", "test", "heldout"), default="eval")
+    evaluation.add_argument("--split", choices=("eval", "test", "heldout"),
+                            help="held-out problems (default: the run's split, else 'eval')")
     evaluation.add_argument("--seed", type=int, help="problem and sampling seed (default: the run's, or 0)")
     evaluation.add_argument("--max-new-tokens", type=int, help="longest completion (default: the run's, or 256)")
     evaluation.add_argument("--temperature", type=float, default=1.0, help="sampling temperature for pass@k")

@@ -200,8 +200,9 @@ class TrainConfig:
         if not 0 <= self.overlong_buffer <= self.max_new_tokens:
             raise ValueError(f"config overlong_buffer must be in [0, max_new_tokens={self.max_new_tokens}], "
                              f"got {self.overlong_buffer!r}")
-        if self.max_turns > 1 and self.dynamic_sampling:
-            raise ValueError("config dynamic_sampling works on single-turn rollouts; set max_turns=1 or turn it off")
+        if self.max_turns > 1 and (self.dynamic_sampling or self.overlong_buffer):
+            raise ValueError("config dynamic_sampling and overlong_buffer work on single-turn rollouts (a length "
+                             "budget per response); set max_turns=1 or turn them off")
         from rlvr.training.losses import LOSSES
 
         _check_choice("loss", self.loss, tuple(LOSSES))

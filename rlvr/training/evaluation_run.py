@@ -25,7 +25,7 @@ def run_evaluation(
     problems: int = 200,
     samples: int = 0,
     ks: list[int] | tuple[int, ...] = (1,),
-    split: str = "eval",
+    split: str | None = None,
     seed: int | None = None,
     difficulty: dict[str, Any] | None = None,
     max_new_tokens: int | None = None,
@@ -59,8 +59,9 @@ def run_evaluation(
         values["max_new_tokens"] = max_new_tokens
     elif run is None:
         values["max_new_tokens"] = 256
+    if split is not None or run is None:
+        values["eval_split"] = split or "eval"  # a run keeps its own split unless one is named
     values.update(eval_problems=problems, eval_samples=max(samples, 1), eval_k=list(ks) if samples else [1],
-                  eval_split=split if run is None or split != "eval" else values.get("eval_split", split),
                   temperature=temperature, progress=False)
     if base_url is not None:
         values["model"] = "tiny"  # not built: the server holds the model
