@@ -36,6 +36,20 @@ class NumberTooLarge(ValueError):
     """The text is a number whose exact value exceeds the parser's bounds."""
 
 
+def describe(value: Fraction | int) -> str:
+    """`value` as text short enough for an error message. Formatting a huge value would itself
+    fail (Python refuses int -> str past 4,300 digits) or flood a log, so big ones are sized.
+
+    >>> describe(Fraction(3, 4)), describe(10**5000)
+    ('3/4', 'a number of about 5001 digits')
+    """
+    value = Fraction(value)
+    bits = max(value.numerator.bit_length(), value.denominator.bit_length())
+    if bits <= 64:
+        return str(value)
+    return f"a number of about {int(bits * 0.30103) + 1} digits"
+
+
 class _NotANumber(ValueError):
     pass
 
@@ -251,7 +265,7 @@ class _Parser:
         power = exponent.numerator
         size = max(base.numerator.bit_length(), base.denominator.bit_length())
         if abs(power) > MAX_EXPONENT or (size > 1 and abs(power) * size > MAX_BITS):
-            raise NumberTooLarge(f"power with exponent {power} exceeds {MAX_BITS} bits")
+            raise NumberTooLarge(f"power with exponent {describe(power)} exceeds {MAX_BITS} bits")
         if base == 0 and power < 0:
             raise ZeroDivisionError("zero to a negative power")
         return _check(base**power)
@@ -262,7 +276,7 @@ class _Parser:
             if value.denominator != 1 or value < 0:
                 raise _NotANumber("factorial of a non-natural number")
             if value > MAX_FACTORIAL:
-                raise NumberTooLarge(f"factorial of {value} exceeds the limit {MAX_FACTORIAL}")
+                raise NumberTooLarge(f"factorial of {describe(value)} exceeds the limit {MAX_FACTORIAL}")
             value = Fraction(_factorial(int(value)))
         return value
 

@@ -137,6 +137,8 @@ def parse_structure(text: str) -> Structure | None:
     Kinds: ("set", frozenset), ("list", Counter-as-sorted-tuple), ("interval", lo, lo_closed,
     hi, hi_closed), ("pair", a, b) for "(a, b)" with finite ends (point or open interval),
     ("tuple", brackets, values), ("union", frozenset of intervals).
+    Like `exact_value`, an element past the number bounds raises `NumberTooLarge` and a division
+    by zero `ZeroDivisionError`, so the caller can say why the answer earned nothing.
     """
     text = text.strip()
     if text == "\\emptyset":

@@ -162,7 +162,16 @@ def _decide_fast(gold: str, answer: str) -> Verdict | None:
         else:
             correct = gold_value == answer_value
         return Verdict(correct, "exact", None if correct else "not equal to the gold answer")
-    gold_shape, answer_shape = parse_structure(gold), parse_structure(answer)
+    try:
+        answer_shape = parse_structure(answer)
+    except NumberTooLarge as exc:
+        return Verdict(False, "exact", f"number too large: {exc}")
+    except ZeroDivisionError:
+        return Verdict(False, "exact", "division by zero")
+    try:
+        gold_shape = parse_structure(gold)
+    except (NumberTooLarge, ZeroDivisionError):
+        gold_shape = None  # a gold past the bounds is left to math-verify
     if gold_shape is not None and answer_shape is not None:
         same = compare_structures(gold_shape, answer_shape)
         if same is not None:
