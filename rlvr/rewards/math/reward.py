@@ -13,7 +13,8 @@ from typing import Any
 
 from rlvr.core import Score
 from rlvr.rewards.math.extract import HEDGED, MODES, Extraction, extract_answer, is_hedged
-from rlvr.rewards.math.verify import Verdict, verify_answer, verify_batch
+from rlvr.rewards.math.pool import check_timeout
+from rlvr.rewards.math.verify import Verdict, lists_several, verify_answer, verify_batch
 
 
 def completion_text(completion: Any) -> Any:
@@ -35,8 +36,10 @@ def completion_text(completion: Any) -> Any:
 
 
 def _usable(extraction: Extraction, gold: str) -> bool:
-    if extraction.error == HEDGED and is_hedged(gold):
-        return True  # the gold itself offers alternatives, so "or" is part of the answer
+    if extraction.error == HEDGED and (is_hedged(gold) or lists_several(gold)):
+        # the gold itself offers alternatives or asks for every solution ("1, 2"), so
+        # "x = 1 or x = 2" is the list asked for; the verifier still compares it as a whole
+        return True
     return extraction.error is None and extraction.answer is not None
 
 
@@ -59,6 +62,7 @@ def score_math(gold: Any, response: Any, *, modes: tuple[str, ...] = MODES, time
     >>> score_math("3", "It is either 3 or 4.").error
     'hedged answer'
     """
+    timeout = check_timeout(timeout)  # also when the response has no answer to verify
     gold = str(gold)
     extraction = extract_answer(completion_text(response), modes)
     if not _usable(extraction, gold):
@@ -84,6 +88,7 @@ def math_scores(
         raise ValueError(
             f"got {len(completions)} completions but {len(answer)} answers; expected one answer each"
         )
+    timeout = check_timeout(timeout)
     golds = [str(gold) for gold in answer]
     extractions = [extract_answer(completion_text(c), modes) for c in completions]
     usable = [i for i, (e, g) in enumerate(zip(extractions, golds, strict=True)) if _usable(e, g)]

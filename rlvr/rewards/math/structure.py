@@ -22,7 +22,14 @@ INF = float("inf")
 Endpoint = Union[Fraction, float]
 Structure = tuple  # (kind, payload...): see parse_structure
 
-_SPACING = re.compile(r"\\(?:left|right|displaystyle|!|,|;|:|quad|qquad)(?![a-zA-Z])|\\?\$|\\ ")
+_SPACING = re.compile(
+    # a matrix row break `\\` is matched first and kept: read as `\` + space it flattened a
+    # matrix, so a matrix and its transpose compared equal
+    r"(?P<row>\\\\)|\\(?:left|right|displaystyle|,|;|:|quad|qquad)(?![a-zA-Z])|\\?\$|\\ "
+)
+_THOUSANDS = re.compile(r"(?<=\d)(?:,\s*\\!|,?\{,\}|\\,|\\ |,\\,)(?=\d{3}(?!\d))")
+"""`62,\\!980`, `1{,}000`, `1\\,000`: a thousands separator, written as the plain `62,980`."""
+_NEGATIVE_SPACE = re.compile(r"\\!")
 _REWRITES = (
     (re.compile(r"\\[dt]frac(?![a-zA-Z])"), r"\\frac"),
     (re.compile(r"\\varnothing(?![a-zA-Z])|∅|\\\{\s*\\\}"), r"\\emptyset"),
@@ -56,8 +63,11 @@ def normalize(text: str) -> str:
     '(\\\\frac12, 3)'
     >>> normalize("x \\\\le 3"), normalize("\\\\varnothing")
     ('(-\\\\infty, 3]', '\\\\emptyset')
+    >>> normalize("62,\\\\!980"), normalize("1{,}000"), normalize("\\\\begin{pmatrix}1\\\\\\\\2\\\\end{pmatrix}")
+    ('62,980', '1,000', '\\\\begin{pmatrix}1\\\\\\\\2\\\\end{pmatrix}')
     """
-    text = _SPACING.sub(" ", text)
+    text = _NEGATIVE_SPACE.sub("", _THOUSANDS.sub(",", text))
+    text = _SPACING.sub(lambda m: m.group("row") or " ", text)
     for pattern, replacement in _REWRITES:
         text = pattern.sub(replacement, text)
     text = text.strip().rstrip(".").strip()
@@ -207,6 +217,8 @@ def compare_structures(gold: Structure, answer: Structure) -> bool | None:
     kinds = {gold[0], answer[0]}
     if kinds <= {"set", "list"}:
         return _elements(gold) == _elements(answer)
+    if "set" in kinds and kinds & {"pair", "tuple", "interval"}:
+        return False  # a set is not an ordered pair, a tuple or an interval
     if gold[0] == answer[0] and gold[0] in ("interval", "pair"):
         return gold == answer
     if gold[0] == answer[0] == "tuple" and gold[1] == answer[1]:

@@ -39,6 +39,8 @@ CACHE_SIZE = 65_536
 _ASSIGNMENT = re.compile(r"^\s*[a-zA-Z](?:_\{?\w\}?)?\s*=\s*(?P<value>[^=]+)$")
 _AND = re.compile(r"\s+(?:\\text\{\s*)?and(?:\s*\})?\s+")
 SEVERAL_VALUES = "several values given where one is asked"
+_PLUS_MINUS = re.compile(r"\\pm(?![a-zA-Z])|±")
+_ALTERNATIVE = re.compile(r"\s*(?:\\text\{\s*(?:or|and)\s*\}|(?:\\q?quad)?\s*\b(?:or|and)\b)\s*")
 
 
 @dataclass(frozen=True)
@@ -188,10 +190,47 @@ def _prepare(gold: object, answer: object) -> tuple[Verdict | None, tuple[str, s
     if gold_problem is not None:
         return Verdict(False, "rejected", f"invalid gold: {gold_problem}"), None
     assert isinstance(gold, str) and isinstance(answer, str)
+    gold, answer = expand_plus_minus(clean_text(gold)), expand_plus_minus(clean_text(answer))
+    if lists_several(gold):
+        answer = _as_list(answer)  # "x = 1 or x = 2" lists the solutions that "1, 2" asks for
     assignment = _ASSIGNMENT.match(answer)
     if assignment is not None and "=" not in gold:
         answer = assignment.group("value")  # "x = 5" answers "5"
-    return None, (clean_text(gold), normalize(clean_text(answer)))
+    return None, (gold, normalize(answer))
+
+
+def expand_plus_minus(text: str) -> str:
+    """One `\\pm` stands for two values: `2 \\pm \\sqrt{3}` is the list `2 + \\sqrt{3}, 2 - \\sqrt{3}`.
+
+    >>> expand_plus_minus("\\\\frac{1 \\\\pm \\\\sqrt{5}}{2}")
+    '\\\\frac{1 + \\\\sqrt{5}}{2}, \\\\frac{1 - \\\\sqrt{5}}{2}'
+    """
+    if len(_PLUS_MINUS.findall(text)) != 1:
+        return text  # several: the combinations are ambiguous; math-verify reads them as written
+    return f"{_PLUS_MINUS.sub('+', text)}, {_PLUS_MINUS.sub('-', text)}"
+
+
+def lists_several(gold: str) -> bool:
+    """Does the gold list several values (MATH's "enter all the solutions, separated by commas")?
+    A tuple, interval or set is one object, not a list.
+
+    >>> lists_several("-2, 5"), lists_several("(-2, 5)"), lists_several("62,\\\\!980")
+    (True, False, False)
+    """
+    gold = normalize(expand_plus_minus(gold))
+    return len(split_top_level(gold)) > 1
+
+
+def _as_list(answer: str) -> str:
+    """`x = -2 \\text{ or } x = 5` -> `-2, 5`: the alternatives joined as a list, names dropped."""
+    items = [item for part in split_top_level(answer) for item in _ALTERNATIVE.split(part)]
+    if len(items) < 2:
+        return answer
+    values = []
+    for item in items:
+        assignment = _ASSIGNMENT.match(item)
+        values.append((assignment.group("value") if assignment else item).strip())
+    return ", ".join(values)
 
 
 def _decide(key: tuple[str, str]) -> Verdict | None:

@@ -1,0 +1,366 @@
+"""The one reader of a model's final answer: reasoning traces, answer tags, boxes, answer lines.
+
+Every family, the math reward and the integrations find the answer through these functions, so
+one response means the same answer everywhere. The conventions real models emit, in the order
+they are tried (the first that applies decides):
+
+1. `final_segment`: a reasoning trace `<think>...</think>` is skipped (only the text after the
+   last `</think>` counts; a `<think>` never closed is a trace cut short: no answer);
+2. `tagged_answer`: the last `<answer>...</answer>` (never closed: no answer);
+3. `boxed_answer`: `\\boxed{...}` / `\\fbox{...}`; nested boxes are one box, the same value boxed
+   twice is a restatement, two different values are answer hacking (an error);
+4. `answer_line`: the last "Answer: X", "The (final) answer is X", `**Answer:** X`, Minerva's
+   "Final Answer: The final answer is $X$. I hope it is correct." (X, not the sentence) and
+   GSM8K's "#### X";
+5. `closing_math`: a displayed formula `\\[X\\]` / `$$X$$` that ends the response, else the last
+   inline `$X$` of its last line.
+Math delimiters (`$`, `\\(`, `\\[`), markdown bold, quotes and a final full stop are not part of
+an answer. Every scan is linear and bounded: any string is read in time, never raised on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+MAX_RESPONSE_CHARS = 100_000
+"""Responses longer than this are refused outright (about 25k tokens)."""
+MAX_ANSWER_CHARS = 1_000
+"""An extracted answer longer than this is refused."""
+MAX_BRACE_DEPTH = 50
+MAX_BOXES = 64
+
+NO_ANSWER = "no answer found"
+SEVERAL_BOXED = "several boxed answers with different values"
+HEDGED = "hedged answer"
+UNCLOSED_THINK = "the reasoning (<think>) never ended, so there is no final answer"
+UNCLOSED_TAG = "an <answer> tag is never closed"
+
+
+@dataclass(frozen=True)
+class Extraction:
+    """What a reader found: the answer text, or the reason there is none to score."""
+
+    answer: str | None
+    error: str | None = None
+    mode: str | None = None
+    """The convention that produced the answer ("tags", "boxed", "answer_line", ...)."""
+    end: int | None = field(default=None, repr=False, compare=False)
+    """Where the answer's source ends in the text read (boxes: past the last box)."""
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
+_TAG_OPEN = re.compile(r"<answer>", re.IGNORECASE)
+_TAG_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
+_BOX_START = re.compile(r"\\(?:boxed|fbox)\s*")
+_HEDGE = re.compile(r"\b(?:or|either)\b|\\(?:lor|vee)(?![a-zA-Z])", re.IGNORECASE)
+_ANSWER_LINE = re.compile(
+    # `\**` lets markdown bold sit between the label and its colon ("**Final answer**: 12");
+    # [ \t] rather than \s where a line start is anchored: `^\s*` would run across every
+    # following blank line at each of them (quadratic on a long run of newlines)
+    r"(?:final\s+answer|answer)\**[ \t]*(?:is\b[ \t]*:?|:|=)[ \t]*\**[ \t]*(?P<a>[^\n]+)"
+    r"|^[ \t]*####[ \t]*(?P<g>[^\n]+)",
+    re.IGNORECASE | re.MULTILINE,
+)
+_LABEL = re.compile(
+    r"^(?:the\s+)?(?:final\s+)?answer\s*(?:is\b\s*:?|:)\s*|^(?:therefore|thus|so|hence),?\s+", re.IGNORECASE
+)
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+_SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])|\.\s*$")
+_HOPE = re.compile(r"\bI\s+hope\s+it\s+is\s+correct\.?$", re.IGNORECASE)
+"""Minerva's courtesy sentence; no leading whitespace pattern, which would be quadratic on a run of spaces."""
+_MATH_SPAN = re.compile(r"\$\$(?P<d>[^$]{1,2000})\$\$|\$(?P<i>[^$]{1,2000})\$|\\\((?P<p>.{1,1000}?)\\\)")
+_DISPLAY_OPEN = "\\["
+_DISPLAY_CLOSE = "\\]"
+_LEADING_DECORATION = frozenset("*_`\"'")
+_TRAILING_DECORATION = frozenset("*_`\"'.")
+
+
+def clean_text(text: str) -> str:
+    """Lone surrogates (unencodable halves of UTF-16 pairs) become U+FFFD, so no later step
+    trips over text that cannot be encoded."""
+    return _SURROGATES.sub("\ufffd", text)
+
+
+def is_hedged(answer: str) -> bool:
+    """Does the answer offer alternatives ("3 or 4", "either 3 or 4")?
+
+    >>> is_hedged("3 or 4"), is_hedged("\\\\text{either } 3 \\\\text{ or } 4"), is_hedged("\\\\frac{3}{4}")
+    (True, True, False)
+    """
+    return _HEDGE.search(answer) is not None
+
+
+def strip_decoration(text: str) -> str:
+    """`text` without the markdown and quotes around it (`**12**.` -> `12`). A plain scan from
+    both ends: the regex `[\\\\s*]+$` it replaces is quadratic on a long run of spaces that does not
+    end the text (99,000 spaces then "/" took 46 s).
+
+    >>> strip_decoration(' **"12"**. ')
+    '12'
+    """
+    start, end = 0, len(text)
+    while start < end and (text[start].isspace() or text[start] in _LEADING_DECORATION):
+        start += 1
+    while end > start and (text[end - 1].isspace() or text[end - 1] in _TRAILING_DECORATION):
+        end -= 1
+    return text[start:end]
+
+
+def check_response(response: object) -> tuple[str | None, str | None]:
+    """(the response, cleaned, None) or (None, why it cannot be read at all)."""
+    if not isinstance(response, str):
+        return None, f"response must be a string, got {type(response).__name__}"
+    if len(response) > MAX_RESPONSE_CHARS:
+        return None, f"response has {len(response)} characters, more than the limit {MAX_RESPONSE_CHARS}"
+    response = clean_text(response)
+    if not response.strip():
+        return None, "empty response"
+    return response, None
+
+
+def final_segment(response: str) -> tuple[str | None, str | None]:
+    """The part of `response` that may hold the final answer: after the last `</think>`.
+
+    >>> final_segment("<think>maybe \\\\boxed{3}</think> It is \\\\boxed{4}.")
+    (' It is \\\\boxed{4}.', None)
+    >>> final_segment("<think>so far 3")[1]
+    'the reasoning (<think>) never ended, so there is no final answer'
+    """
+    close = None
+    for close in _THINK_CLOSE.finditer(response):  # noqa: B007 - only the last one is wanted
+        pass
+    if close is not None:
+        return response[close.end() :], None
+    if _THINK_OPEN.search(response):
+        return None, UNCLOSED_THINK
+    return response, None
+
+
+def box_content(text: str, pos: int) -> tuple[str | None, str | None]:
+    """The braced group starting at `pos` (or one bare token, as in `\\boxed 5`), or why it cannot
+    be read (unclosed, nested too deep, too long). Bounded: it reads at most MAX_ANSWER_CHARS.
+
+    >>> box_content("x{a{b}c}y", 1), box_content("x{a", 1)[0]
+    (('a{b}c', None), None)
+    """
+    content, _, error = _box_span(text, pos)
+    return content, error
+
+
+def _box_span(text: str, pos: int) -> tuple[str | None, int, str | None]:
+    """(content, index just past the group, error) for the group starting at `pos`."""
+    if pos >= len(text):
+        return None, pos, None
+    if text[pos] != "{":
+        token = re.match(r"[^\s$]{1,64}", text[pos:])
+        return (token.group(0), pos + token.end(), None) if token else (None, pos, None)
+    depth = 0
+    limit = min(len(text), pos + MAX_ANSWER_CHARS + 2)
+    index = pos
+    while index < limit:
+        char = text[index]
+        if char == "\\":
+            index += 2  # an escaped brace (\{ or \}) does not count
+            continue
+        if char == "{":
+            depth += 1
+            if depth > MAX_BRACE_DEPTH:
+                return None, index, f"\\boxed{{}} is nested deeper than {MAX_BRACE_DEPTH} braces"
+        elif char == "}":
+            depth -= 1
+            if depth == 0:
+                return text[pos + 1 : index], index + 1, None
+        index += 1
+    if limit < len(text):
+        return None, index, f"\\boxed{{}} content is longer than {MAX_ANSWER_CHARS} characters"
+    return None, index, "\\boxed{ is never closed"
+
+
+def unbox(content: str) -> str:
+    """`\\boxed{\\boxed{4}}` is one box around 4: remove boxes that wrap the whole content.
+
+    >>> unbox("\\\\boxed{\\\\fbox{4}}"), unbox("\\\\boxed{1} + \\\\boxed{2}")
+    ('4', '\\\\boxed{1} + \\\\boxed{2}')
+    """
+    for _ in range(MAX_BRACE_DEPTH):
+        start = _BOX_START.match(content.strip())
+        if start is None:
+            break
+        stripped = content.strip()
+        inner, end, error = _box_span(stripped, start.end())
+        if error is not None or inner is None or end != len(stripped):
+            break
+        content = inner
+    return content.strip()
+
+
+def boxed_answer(text: str, same_value: Callable[[str, str], bool] | None = None) -> Extraction | None:
+    """The last box's content, None when there is no box, or an error: an unreadable box, or
+    boxes with different values (`same_value` decides; by default the same text).
+
+    >>> boxed_answer("\\\\boxed{\\\\boxed{4}}").answer, boxed_answer("\\\\boxed{3} or \\\\boxed{4}").error
+    ('4', 'several boxed answers with different values')
+    """
+    boxes: list[str] = []
+    pos = 0
+    while len(boxes) < MAX_BOXES:
+        start = _BOX_START.search(text, pos)
+        if start is None:
+            break
+        content, end, error = _box_span(text, start.end())
+        if error is not None:
+            return Extraction(None, error, "boxed")
+        pos = max(end, start.end())  # boxes inside this one belong to it
+        if content is not None and unbox(content):
+            boxes.append(unbox(content))
+    if not boxes:
+        return None
+    same = same_value or (lambda a, b: a == b)
+    if any(not same(box, boxes[-1]) for box in boxes[:-1]):
+        return Extraction(boxes[-1], SEVERAL_BOXED, "boxed", pos)
+    return Extraction(boxes[-1], None, "boxed", pos)
+
+
+def tagged_answer(text: str) -> Extraction | None:
+    """The content of the last `<answer>...</answer>`, None without tags, an error when the last
+    `<answer>` is never closed.
+
+    >>> tagged_answer("<answer> 12 </answer>"), tagged_answer("<answer>12").error
+    (Extraction(answer='12', error=None, mode='tags'), 'an <answer> tag is never closed')
+    """
+    opening = None
+    for opening in _TAG_OPEN.finditer(text):  # noqa: B007 - only the last one is wanted
+        pass
+    if opening is None:
+        return None
+    close = _TAG_CLOSE.search(text, opening.end())
+    if close is None:
+        return Extraction(None, UNCLOSED_TAG, "tags")
+    return Extraction(text[opening.end() : close.start()].strip(), None, "tags")
+
+
+def unwrap_math(text: str) -> str:
+    """The formula of a stated answer: Minerva's courtesy sentence, labels, `$...$`, `\\(...\\)`,
+    `\\[...\\]` and markdown removed; the first formula of a sentence that holds one.
+
+    >>> unwrap_math("The final answer is $\\\\frac{1}{2}$. I hope it is correct.")
+    '\\\\frac{1}{2}'
+    >>> unwrap_math("\\\\[12\\\\]"), unwrap_math("**42**."), unwrap_math("12 apples. We are done.")
+    ('12', '42', '12 apples')
+    """
+    if len(text) > 2 * MAX_ANSWER_CHARS:
+        return text  # refused for its length by the caller; no scan below sees it
+    text = strip_decoration(text.replace("\\$", "\x00"))
+    text = strip_decoration(_HOPE.sub("", text))
+    for _ in range(3):  # "Final Answer: The final answer is ..." carries two labels
+        labelled = _LABEL.sub("", text, count=1)
+        if labelled == text:
+            break
+        text = strip_decoration(labelled)
+    text = text.strip()
+    if text.startswith(_DISPLAY_OPEN):
+        close = text.find(_DISPLAY_CLOSE, 2)
+        if close > 0:
+            return _restore_dollars(strip_decoration(text[2:close]))
+    sentence = _SENTENCE_END.search(text)
+    first_sentence = text[: sentence.start()] if sentence is not None else text
+    spans = list(_MATH_SPAN.finditer(first_sentence))
+    if len(spans) > 1 and is_hedged(_MATH_SPAN.sub(" ", first_sentence)):
+        # "$3$ or $4$": keep the alternatives together so the hedge is refused, not half read
+        return _restore_dollars(strip_decoration(_MATH_SPAN.sub(_span_text, first_sentence)))
+    span = _MATH_SPAN.search(text)
+    if span is not None and (span.start() == 0 or "$" in text or "\\(" in text):
+        return _restore_dollars(strip_decoration(next(g for g in span.groups() if g is not None)))
+    sentence = _SENTENCE_END.search(text)
+    if sentence is not None:
+        text = text[: sentence.start()]
+    return _restore_dollars(strip_decoration(text))
+
+
+def _span_text(span: re.Match) -> str:
+    return next(group for group in span.groups() if group is not None)
+
+
+def _restore_dollars(text: str) -> str:
+    return text.replace("\x00", "\\$").strip()
+
+
+def answer_line(text: str) -> Extraction | None:
+    """The answer stated on the last "Answer: X" / "The answer is X" / "#### X" line.
+
+    >>> answer_line("Final Answer: The final answer is $62,\\\\!980$. I hope it is correct.").answer
+    '62,\\\\!980'
+    >>> answer_line("**Final answer**: $x=3$").answer, answer_line("#### 18").answer
+    ('x=3', '18')
+    """
+    last = None
+    for last in _ANSWER_LINE.finditer(text):  # noqa: B007 - only the last match is wanted
+        pass
+    if last is None:
+        return None
+    group = "a" if last.group("a") is not None else "g"
+    stated = _whole_formula(text, last.start(group), last.group(group))
+    return Extraction(unwrap_math(stated), None, "answer_line")
+
+
+def _whole_formula(text: str, start: int, first_line: str) -> str:
+    """The stated answer, continued over the next lines while a formula it opens is still open
+    (a matrix written over several lines), up to a blank line; bounded."""
+    if _balanced(first_line):
+        return first_line
+    block = text[start : start + 2 * MAX_ANSWER_CHARS]
+    blank = _BLANK_LINE.search(block)
+    if blank is not None:
+        block = block[: blank.start()]
+    lines = block.split("\n")
+    for count in range(2, len(lines) + 1):
+        candidate = "\n".join(lines[:count])
+        if _balanced(candidate):
+            return candidate
+    return block
+
+
+def _balanced(text: str) -> bool:
+    """Is every formula opened in `text` also closed (environments, `\\(`, `\\[`, `$`)?"""
+    return (
+        text.count("\\begin{") <= text.count("\\end{")
+        and text.count("\\(") <= text.count("\\)")
+        and text.count("\\[") <= text.count("\\]")
+        and text.replace("\\$", "").count("$") % 2 == 0
+    )
+
+
+def closing_math(text: str) -> Extraction | None:
+    """A displayed formula that ends the text, else the last inline formula of its last line.
+    A last line offering two different formulas with "or" is a hedge.
+
+    >>> closing_math("Therefore the sum is\\n\\\\[ 12 \\\\]").answer, closing_math("So the area is $24$.").answer
+    ('12', '24')
+    >>> closing_math("It is $3$ or $4$.").error
+    'hedged answer'
+    """
+    tail = strip_decoration(text[-(MAX_ANSWER_CHARS + 8) :])
+    if tail.endswith(_DISPLAY_CLOSE):
+        opening = tail.rfind(_DISPLAY_OPEN)
+        if opening >= 0:
+            return Extraction(strip_decoration(tail[opening + 2 : -2]), None, "closing_math")
+    if tail.endswith("$$"):
+        opening = tail.rfind("$$", 0, len(tail) - 2)
+        if opening >= 0:
+            return Extraction(strip_decoration(tail[opening + 2 : -2]), None, "closing_math")
+    lines = [line for line in tail.splitlines() if line.strip()]
+    if not lines:
+        return None
+    if lines[-1].replace("\\$", "").count("$") % 2:
+        return None  # a formula opened and never closed: the output was cut short
+    spans = [_span_text(m).strip() for m in _MATH_SPAN.finditer(lines[-1])]
+    spans = [span for span in spans if span]
+    if not spans:
+        return None
+    if len(set(spans)) > 1 and is_hedged(_MATH_SPAN.sub(" ", lines[-1])):
+        return Extraction(lines[-1].strip(), HEDGED, "closing_math")
+    return Extraction(strip_decoration(spans[-1]), None, "closing_math")
