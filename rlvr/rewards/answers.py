@@ -94,18 +94,20 @@ def is_hedged(answer: str) -> bool:
     return _HEDGE.search(answer) is not None
 
 
-def strip_decoration(text: str) -> str:
-    """`text` without the markdown and quotes around it (`**12**.` -> `12`). A plain scan from
+def strip_decoration(text: str, leading: str = "", trailing: str = "") -> str:
+    """`text` without the markdown and quotes around it (`**12**.` -> `12`), and without the
+    characters in `leading` / `trailing` at those ends. A plain scan from
     both ends: the regex `[\\\\s*]+$` it replaces is quadratic on a long run of spaces that does not
     end the text (99,000 spaces then "/" took 46 s).
 
     >>> strip_decoration(' **"12"**. ')
     '12'
     """
+    lead, trail = _LEADING_DECORATION.union(leading), _TRAILING_DECORATION.union(trailing)
     start, end = 0, len(text)
-    while start < end and (text[start].isspace() or text[start] in _LEADING_DECORATION):
+    while start < end and (text[start].isspace() or text[start] in lead):
         start += 1
-    while end > start and (text[end - 1].isspace() or text[end - 1] in _TRAILING_DECORATION):
+    while end > start and (text[end - 1].isspace() or text[end - 1] in trail):
         end -= 1
     return text[start:end]
 
@@ -364,3 +366,50 @@ def closing_math(text: str) -> Extraction | None:
     if len(set(spans)) > 1 and is_hedged(_MATH_SPAN.sub(" ", lines[-1])):
         return Extraction(lines[-1].strip(), HEDGED, "closing_math")
     return Extraction(strip_decoration(spans[-1]), None, "closing_math")
+
+
+def last_line(text: str) -> Extraction | None:
+    """The last non-empty line: the answer of families whose answer is a whole line (a plan, a
+    grid row, an expression) when no tag or box marks it."""
+    stripped = text.rstrip()
+    if not stripped:
+        return None
+    return Extraction(stripped[stripped.rfind("\n") + 1 :].strip(), None, "last_line")
+
+
+def find_answer(
+    response: object,
+    *,
+    fallbacks: tuple[Callable[[str], Extraction | None], ...] = (last_line,),
+    same_value: Callable[[str, str], bool] | None = None,
+    max_chars: int = MAX_ANSWER_CHARS,
+) -> Extraction:
+    """The final answer by the conventions of the module doc: after a reasoning trace, the last
+    `<answer>` tag, else the boxes, else each of `fallbacks` in turn (by default the last line).
+
+    >>> find_answer("<think>3?</think>\\nSo: \\\\boxed{4}").answer, find_answer("steps\\n(1+2)*3").answer
+    ('4', '(1+2)*3')
+    >>> find_answer("<answer>7").error, find_answer("  ").error
+    ('an <answer> tag is never closed', 'empty response')
+    """
+    text, error = check_response(response)
+    if error is not None:
+        return Extraction(None, error)
+    assert text is not None
+    text, error = final_segment(text)
+    if error is not None:
+        return Extraction(None, error, "think")
+    assert text is not None
+    found = tagged_answer(text) or boxed_answer(text, same_value)
+    for fallback in fallbacks:
+        if found is not None:
+            break
+        found = fallback(text)
+    if found is None:
+        return Extraction(None, NO_ANSWER)
+    if found.error is None and found.answer is not None:
+        if not found.answer.strip():
+            return Extraction(None, "empty answer", found.mode)
+        if len(found.answer) > max_chars:
+            return Extraction(None, f"answer has {len(found.answer)} characters, more than {max_chars}", found.mode)
+    return found

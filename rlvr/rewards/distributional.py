@@ -20,8 +20,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr.core import Score
+from rlvr.rewards.answers import answer_line, find_answer
 from rlvr.rewards.judge import normalise_logprobs
-from rlvr.rewards.math.extract import extract_answer
 from rlvr.rewards.math.reward import completion_text, math_scores
 
 MAX_RESPONSE_CHARS = 100_000
@@ -77,7 +77,6 @@ def dcs_from_logprobs(
 
 # ----------------------------------------------------------------------------- reading a choice
 
-_TAGGED = re.compile(r"<answer>(.*?)</answer>", re.IGNORECASE | re.DOTALL)
 _LABEL = re.compile(r"^\s*(?:the\s+)?(?:final\s+)?(?:answer|choice|option)\s*(?:is\b)?\s*:?\s*", re.IGNORECASE)
 _LETTER = re.compile(r"^\(?([A-Za-z])\)?(?:[.):]|\s|$)")
 
@@ -89,18 +88,10 @@ def final_answer_text(response: Any) -> tuple[str | None, str | None]:
     >>> final_answer_text("I think... <answer>The answer is: clarifying question.</answer>")
     ('clarifying question', None)
     """
-    if not isinstance(response, str):
-        return None, f"response must be a string, got {type(response).__name__}"
-    if len(response) > MAX_RESPONSE_CHARS:
-        return None, f"response has {len(response)} characters, more than {MAX_RESPONSE_CHARS}"
-    tagged = _TAGGED.findall(response)
-    if tagged:
-        text = tagged[-1]
-    else:
-        found = extract_answer(response, ("boxed", "answer_line"))
-        if found.answer is None or found.error is not None:
-            return None, found.error or "no answer found: expected <answer> </answer> tags"
-        text = found.answer
+    found = find_answer(response, fallbacks=(answer_line,))
+    if found.answer is None or found.error is not None:
+        return None, found.error or "no answer found: expected <answer> </answer> tags"
+    text = found.answer
     return _LABEL.sub("", text.strip(), count=1).strip().rstrip("."), None
 
 

@@ -1,6 +1,7 @@
 """Reading and checking an expression answer for "use each number once" puzzles.
 
-Where the answer is found, first rule that applies:
+Where the answer is found (the one answer reader, `rlvr.rewards.answers`), after a reasoning
+trace `<think>...</think>` if there is one, first rule that applies:
 1. the last `<answer>...</answer>` block (an `<answer>` never closed is an error);
 2. the last `\\boxed{...}` (several boxes with different contents are an error);
 3. the last non-empty line of the response.
@@ -33,11 +34,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from rlvr.envs.mathtree.grammar import MAX_EXPRESSION_CHARS, evaluate_cached, format_number
-from rlvr.rewards.math import extract_answer
+from rlvr.rewards.answers import find_answer
 
-MAX_RESPONSE_CHARS = 100_000
-"""Longer responses are refused before any scan."""
-_ANSWER_OPEN, _ANSWER_CLOSE = "<answer>", "</answer>"
 _REWRITES = (
     (re.compile(r"\\(?:left|right)(?![a-zA-Z])|\\[,;! ]|\$"), ""),
     (re.compile(r"\\(?:times|cdot|ast)(?![a-zA-Z])|[×·∗]"), "*"),
@@ -66,26 +64,12 @@ class Reading:
 
 
 def answer_text(response: str) -> tuple[str | None, str | None]:
-    """(answer text, None) or (None, reason), by the rules of the module doc."""
-    if not isinstance(response, str):
-        return None, f"response must be a string, got {type(response).__name__}"
-    if len(response) > MAX_RESPONSE_CHARS:
-        return None, f"response has {len(response)} characters, more than {MAX_RESPONSE_CHARS}"
-    start = response.rfind(_ANSWER_OPEN)
-    if start >= 0:
-        end = response.find(_ANSWER_CLOSE, start)
-        if end < 0:
-            return None, "an <answer> tag is never closed"
-        return response[start + len(_ANSWER_OPEN) : end], None
-    if "\\boxed" in response or "\\fbox" in response:
-        found = extract_answer(response, ("boxed",))
-        if found.answer is not None and found.error is None:
-            return found.answer, None
-        return None, found.error or "no \\boxed{} answer found"
-    lines = [line for line in response.splitlines() if line.strip()]
-    if not lines:
-        return None, "empty response"
-    return lines[-1], None
+    """(answer text, None) or (None, reason), by the rules of the module doc (the one answer
+    reader, `rlvr.rewards.answers.find_answer`)."""
+    found = find_answer(response)
+    if found.answer is None or found.error is not None:
+        return None, found.error or "no answer found"
+    return found.answer, None
 
 
 def normalise(text: str) -> str:
