@@ -5,7 +5,7 @@
     rlvr play rlvr/MathTree-v0 --agent oracle --episodes 100 --seed 0 --set horizon=6
     rlvr run scenarios/debate_confidence.yaml --out runs/debate
     rlvr export rlvr/Countdown-v0 --n 1000 --seed 0 --out countdown.parquet
-    rlvr train scenarios/quickstart.yaml --set rl_steps=100 [--resume]
+    rlvr train scenarios/quickstart.yaml --set rl_steps=100 [--resume [--force]]
     rlvr eval --run runs/quickstart --samples 8 --k 1 8            a trained run on its held-out set
     rlvr eval --env rlvr/Countdown-v0 --base-url http://localhost:8000/v1 --model NAME
 """
@@ -140,7 +140,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_train(args: argparse.Namespace) -> int:
     from rlvr.training.trainer import train_from_scenario
 
+    if args.force and not args.resume:
+        raise ValueError("--force goes with --resume (it resumes even when the config changed)")
     overrides = list(args.set) + (["resume=true"] if args.resume else [])
+    overrides += ["force_resume=true"] if args.force else []
     summary = train_from_scenario(resolve_scenario(args.scenario), overrides, args.out)
     print(yaml.safe_dump(summary, sort_keys=False) if isinstance(summary, dict) else summary)
     return 0
@@ -190,6 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     train.add_argument("--out", help="run folder (default: the scenario's out_dir)")
     train.add_argument("--resume", action="store_true", help="continue from the run folder's last checkpoint")
+    train.add_argument("--force", action="store_true",
+                       help="with --resume: continue even if the config differs from the checkpoint's")
     train.set_defaults(func=cmd_train)
     evaluation = sub.add_parser("eval", help="held-out metrics of a trained run, a local model or a server")
     evaluation.add_argument("--run", help="a training run folder (its config and newest checkpoint)")

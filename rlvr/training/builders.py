@@ -11,7 +11,7 @@ from typing import Any
 import torch
 
 from rlvr.training.config import TrainConfig
-from rlvr.training.losses import LOSSES, Loss
+from rlvr.training.losses import LOSSES, PPO_PRESETS, Loss, ppo_preset
 from rlvr.training.rollout import ProblemStream
 
 EVAL_STREAM_OFFSET = 2_000_003
@@ -69,21 +69,34 @@ def build_policy(config: TrainConfig) -> Any:
 
 
 def build_loss(config: TrainConfig) -> Loss:
-    """The configured loss: 'ppo_clip' from the clip/aggregation/KL fields, others from `loss_settings`."""
-    if config.loss == "ppo_clip":
-        settings = {"eps_low": config.clip_eps_low, "eps_high": config.clip_eps_high,
-                    "aggregation": config.loss_aggregation, "max_len": config.max_new_tokens * config.max_turns,
-                    "kl_coef": config.kl_beta, **config.loss_settings}
-    else:
-        settings = dict(config.loss_settings)
+    """The configured loss. The PPO-clip family (`ppo_clip` and its presets) through `ppo_preset`,
+    honouring `clip_eps_*`, `loss_aggregation`, `kl_beta` and L_max = max_new_tokens * max_turns;
+    any other loss from `loss_settings` alone, refusing those PPO fields rather than ignoring them."""
+    settings = dict(config.loss_settings)
+    fields = {"eps_low": ("clip_eps_low", config.clip_eps_low), "eps_high": ("clip_eps_high", config.clip_eps_high),
+              "aggregation": ("loss_aggregation", config.loss_aggregation),
+              "kl_coef": ("kl_beta", config.kl_beta or None)}  # kl_beta 0 is the unset default
+    given = {key: (name, value) for key, (name, value) in fields.items() if value is not None}
+    if config.loss not in PPO_PRESETS:
+        if given:
+            names = ", ".join(f"{name}={value!r}" for name, value in given.values())
+            raise ValueError(f"config {names} set PPO-clip losses, but loss {config.loss!r} takes its settings "
+                             f"from loss_settings only; remove them (or use a PPO-clip loss: {', '.join(PPO_PRESETS)})")
+        try:
+            return LOSSES[config.loss](**settings)
+        except TypeError as error:
+            raise ValueError(f"config loss_settings {config.loss_settings!r} do not fit loss {config.loss!r}: "
+                             f"{error}") from None
+    for key, (name, value) in given.items():
+        if key in settings and settings[key] != value:
+            raise ValueError(f"config {name}={value!r} and loss_settings {key}={settings[key]!r} disagree; "
+                             "give the setting once")
+        settings[key] = value
+    settings.setdefault("max_len", config.max_new_tokens * config.max_turns)  # Dr. GRPO's L_max
     try:
-        loss = LOSSES[config.loss](**settings)
-    except TypeError as error:
-        raise ValueError(f"config loss_settings {config.loss_settings!r} do not fit loss {config.loss!r}: {error}") from None
-    if config.kl_beta > 0 and not getattr(loss, "needs_reference", False):
-        raise ValueError(f"config kl_beta={config.kl_beta} but loss {config.loss!r} has no KL term; "
-                         "use loss 'ppo_clip' (or give the loss its own KL setting in loss_settings)")
-    return loss
+        return ppo_preset(config.loss, **settings)
+    except ValueError as error:
+        raise ValueError(f"config {error}") from None  # "config loss 'dapo' uses ..."
 
 
 def heldout_problems(task: Any, config: TrainConfig, difficulty: dict[str, Any] | None = None) -> list:

@@ -67,10 +67,11 @@ def run_scenario(path: str | Path, out: str | Path) -> dict[str, Any]:
         for arm, overrides in scenario["arms"].items():
             folder = out / f"seed{seed}" / arm
             folder.mkdir(parents=True, exist_ok=True)
-            for name in ("checkpoint.pt", "metrics.jsonl"):
+            for name in ("checkpoint.pt", "checkpoint.json", "metrics.jsonl"):
                 shutil.copy(warm / name, folder / name)
             config = load_config({**scenario["base"], **overrides, "seed": seed, "model_seed": seed,
-                                  "out_dir": str(folder), "resume": True})
+                                  "out_dir": str(folder), "resume": True,
+                                  "force_resume": True})  # each arm changes the warm-up's config on purpose
             summary = Trainer(config).train()
             results[arm][seed] = {"after_sft": summary["after_sft"], "final": summary["final"],
                                   "greedy_accuracy_after_rl": summary["greedy_accuracy_after_rl"]}

@@ -3,7 +3,9 @@
 One flat dataclass, a docstring under each field, so `--set key=value` names a field directly and
 a scenario file reads like the field list. `load_config` validates before any work starts: an
 unknown key names its close matches, a value of the wrong type or out of range says what was
-expected and what came.
+expected and what came. Every field's domain is checked (`DOMAINS`, the choices, the loss settings
+through `rlvr.training.builders.build_loss`): floats must be finite (YAML's `.nan` and `.inf` are
+floats), list elements have their type, and a bool is not a number.
 
 >>> config = load_config({"rl_steps": 3}, ["group_size=4", "lr=1e-4"])
 >>> config.rl_steps, config.group_size, config.lr
@@ -17,9 +19,12 @@ ValueError: unknown config key 'grup_size' (did you mean: group_size?)
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
+import string
+import types
 import typing
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +38,9 @@ LOSS_AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_no
 EVAL_SPLITS = ("eval", "test", "heldout")
 SFT_TARGETS = ("solve", "answer")
 ROLLOUT_ENGINES = ("transformers", "vllm")
+DTYPES = ("auto", "bfloat16", "float16", "float32")
+MAX_SEED = 2**32 - 1
+"""Largest seed: step seeds are seed * 1_000_033 + step, which must fit torch's 64-bit seeds."""
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
@@ -108,12 +116,14 @@ class TrainConfig:
     """Longest completion; a completion cut here is scored as it stands."""
     advantage: str = "grpo"
     """Advantage estimator, a name in `rlvr.training.advantages.ADVANTAGES`."""
-    loss_aggregation: str = "seq_mean_token_mean"
-    """How per-token losses become a scalar; one of `LOSS_AGGREGATIONS`."""
-    clip_eps_low: float = 0.2
-    """PPO clip range below 1 for the importance ratio."""
-    clip_eps_high: float = 0.2
-    """PPO clip range above 1 (DAPO's clip-higher raises it)."""
+    loss_aggregation: str | None = None
+    """How per-token losses become a scalar; one of `LOSS_AGGREGATIONS`. None: the loss preset's own
+    (`ppo_clip`, `grpo`: seq_mean_token_mean; `dapo`, `dgpo`: token_mean; `dr_grpo`:
+    seq_mean_token_sum_norm); a preset refuses any other value, since its aggregation is what it is."""
+    clip_eps_low: float | None = None
+    """PPO clip range below 1 for the importance ratio; None: the preset's (0.2)."""
+    clip_eps_high: float | None = None
+    """PPO clip range above 1; None: the preset's (0.2; `dapo`'s clip-higher: 0.28)."""
     kl_beta: float = 0.0
     """Weight of the KL penalty to the policy as it was when RL started (0: no reference model)."""
     overlong_buffer: int = 0
@@ -126,12 +136,13 @@ class TrainConfig:
     dynamic_sampling_max_draws: int = 3
     """Most batches of `prompts_per_step` problems one step draws under dynamic sampling."""
     loss: str = "ppo_clip"
-    """Policy loss, a name in `rlvr.training.losses.LOSSES`. 'ppo_clip' (GRPO, DAPO, Dr. GRPO: pick
-    them with `advantage`, `loss_aggregation` and the clip ranges above) takes its settings from the
-    fields above; any other loss (e.g. 'rover') is built from `loss_settings` alone."""
+    """Policy loss, a name in `rlvr.training.losses.LOSSES`. The PPO-clip family ('ppo_clip' and its
+    presets 'grpo', 'dapo', 'dr_grpo', 'dgpo') takes `clip_eps_*`, `loss_aggregation`, `kl_beta` and
+    L_max = max_new_tokens * max_turns from the fields above (`rlvr.training.losses.ppo_preset`);
+    any other loss (e.g. 'rover') is built from `loss_settings` alone and refuses those fields."""
     loss_settings: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the loss's factory (ROVER: `{rho: 1.0, aggregation: token_mean}`); for
-    'ppo_clip' they override the fields above."""
+    the PPO-clip family a setting given both here and by its field must agree."""
     max_turns: int = 1
     """Turns per episode. 1: one response per prompt, scored by the task. Above 1 the env behind
     `env_id` answers back (tool results, a world, an answerer): episodes run through its `step`,
@@ -159,7 +170,11 @@ class TrainConfig:
     checkpoint_every: int = 50
     """Save a checkpoint every this many RL steps (and at the end; 0: only at the end)."""
     resume: bool = False
-    """Continue from the newest checkpoint in `out_dir` when there is one."""
+    """Continue from the newest checkpoint in `out_dir` when there is one. The checkpoint's config must
+    equal this one except for the keys in `rlvr.training.checkpoint.RESUMABLE_CHANGES` (how many
+    steps, where and how it is shown), else the resume stops naming the keys that differ."""
+    force_resume: bool = False
+    """Resume even when the config differs from the checkpoint's (`rlvr train --resume --force`)."""
     progress: bool = True
     """Show progress bars."""
     tensorboard: bool = True
@@ -171,28 +186,38 @@ class TrainConfig:
     time and report its held-out accuracy: the honest comparison for what RL added (doubles the time)."""
 
     def validate(self) -> TrainConfig:
-        """Raise ValueError naming the first invalid value; return self."""
-        positive = ("prompts_per_step", "group_size", "max_new_tokens", "sft_batch_size", "updates_per_batch",
-                    "eval_problems", "eval_samples", "eval_batch_size", "tiny_hidden_size", "tiny_num_layers",
-                    "tiny_num_heads", "tiny_intermediate_size", "max_turns",
-                    "dynamic_sampling_max_draws")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"config {name} must be >= 1, got {getattr(self, name)!r}")
-        for name in ("sft_steps", "rl_steps", "eval_every", "checkpoint_every", "max_grad_norm", "kl_beta",
-                     "temperature", "clip_eps_low", "clip_eps_high", "weight_decay"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"config {name} must be >= 0, got {getattr(self, name)!r}")
-        for name in ("lr", "sft_lr"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"config {name} must be > 0, got {getattr(self, name)!r}")
-        if not 0 < self.top_p <= 1:
-            raise ValueError(f"config top_p must be in (0, 1], got {self.top_p!r}")
+        """Check every field's type and domain, then the fields that depend on each other; raise
+        ValueError naming the first invalid field, what it expects and what it got; return self."""
+        for name in _FIELD_NAMES:
+            value = _coerce(name, getattr(self, name), from_text=False)
+            setattr(self, name, value)  # ints given for float fields become floats
+            if name in DOMAINS and value is not None:
+                description, accepts = DOMAINS[name]
+                if not accepts(value):
+                    raise ValueError(f"config {name} must be {description}, got {value!r}")
+        if self.prompt_template is not None:
+            try:
+                list(string.Formatter().parse(self.prompt_template))
+            except ValueError as error:  # e.g. a lone '{': the template would fail on the first prompt
+                raise ValueError(f"config prompt_template must be a format string with balanced braces "
+                                 f"('{{{{' for a literal brace), got {self.prompt_template!r} ({error})") from None
+        if self.device != "auto":
+            import torch
+
+            try:
+                torch.device(self.device)
+            except (RuntimeError, ValueError):
+                raise ValueError(f"config device must be 'auto', 'cpu' or 'cuda[:n]', got {self.device!r}") from None
+        if self.tiny_hidden_size % self.tiny_num_heads:
+            raise ValueError(f"config tiny_hidden_size must be a multiple of tiny_num_heads={self.tiny_num_heads}, "
+                             f"got {self.tiny_hidden_size}")
         _check_choice("sft_target", self.sft_target, SFT_TARGETS)
+        _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("rollout_engine", self.rollout_engine, ROLLOUT_ENGINES)
         if self.rollout_engine == "vllm" and self.model == "tiny":
             raise ValueError("config rollout_engine 'vllm' loads the model from a local path: set model to one")
-        _check_choice("loss_aggregation", self.loss_aggregation, LOSS_AGGREGATIONS)
+        if self.loss_aggregation is not None:
+            _check_choice("loss_aggregation", self.loss_aggregation, LOSS_AGGREGATIONS)
         _check_choice("eval_split", self.eval_split, EVAL_SPLITS)
         from rlvr.training.advantages import ADVANTAGES
 
@@ -210,10 +235,39 @@ class TrainConfig:
         if not self.eval_k or bad_k:
             raise ValueError(f"config eval_k must be a non-empty list of k in [1, eval_samples={self.eval_samples}], "
                              f"got {self.eval_k!r}")
+        from rlvr.training.builders import build_loss
+
+        build_loss(self)  # a loss setting that conflicts with the loss (or its preset) fails now, not after SFT
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _at_least(low: float) -> Callable[[Any], bool]:
+    return lambda value: value >= low
+
+
+_COUNT = (">= 1", _at_least(1))
+_NON_NEGATIVE = (">= 0", _at_least(0))
+_POSITIVE = ("> 0", lambda value: value > 0)
+_SEED = (f"an int in [0, {MAX_SEED}]", lambda value: 0 <= value <= MAX_SEED)
+_TEXT = ("non-empty text", lambda value: bool(value.strip()))
+_STR_KEYS = ("a mapping with text keys", lambda value: all(isinstance(key, str) for key in value))
+DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
+    "env_id": _TEXT, "model": _TEXT, "out_dir": _TEXT, "difficulty": _STR_KEYS, "loss_settings": _STR_KEYS,
+    "model_seed": _SEED, "seed": _SEED,
+    **dict.fromkeys(("tiny_hidden_size", "tiny_num_layers", "tiny_num_heads", "tiny_intermediate_size",
+                     "num_threads", "sft_batch_size", "prompts_per_step", "group_size", "updates_per_batch",
+                     "max_new_tokens", "dynamic_sampling_max_draws", "max_turns", "eval_problems",
+                     "eval_samples", "eval_batch_size"), _COUNT),
+    **dict.fromkeys(("sft_steps", "rl_steps", "weight_decay", "max_grad_norm", "clip_eps_low", "clip_eps_high",
+                     "kl_beta", "overlong_buffer", "eval_every", "checkpoint_every"), _NON_NEGATIVE),
+    **dict.fromkeys(("sft_lr", "lr", "temperature"), _POSITIVE),
+    "top_p": ("in (0, 1]", lambda value: 0 < value <= 1),
+}
+"""Field -> (what it must be, test) for the fields with a range; floats are also checked finite and
+every field's type is checked against its annotation (a bool is not an int)."""
 
 
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
@@ -221,23 +275,30 @@ def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
         raise ValueError(f"config {name} must be one of {list(choices)}, got {value!r}" + close_matches(str(value), choices))
 
 
-def _coerce(name: str, value: Any) -> Any:
-    """Check `value` against a field's annotation (string form, from `from __future__`)."""
-    hint = typing.get_type_hints(TrainConfig)[name]
-    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, _union_type()) else (hint,)
+def _coerce(name: str, value: Any, from_text: bool = True) -> Any:
+    """Check `value` against a field's annotation (string form, from `from __future__`).
+
+    `from_text`: also accept a number spelt as text (YAML 1.1 reads '1e-4' as text). Floats must be
+    finite (YAML's `.nan` and `.inf` are floats); a bool is neither an int nor a float.
+    """
+    hint = _HINTS[name]
+    options = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
     for option in options:
         origin = typing.get_origin(option) or option
         if option is type(None) and value is None:
             return None
-        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-            return float(value)
-        if origin in (int, float) and isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
-            # YAML 1.1 reads '1e-4' (no dot) as text; accept the number it spells
+        if origin in (int, float) and from_text and isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
             number = float(value)
             if origin is float:
+                if not math.isfinite(number):  # '1e999' spells infinity
+                    raise ValueError(f"config {name} expects a finite float, got {value!r}")
                 return number
-            if number.is_integer():
+            if origin is int and number.is_integer():
                 return int(number)
+        if origin is float and isinstance(value, (int, float)) and not isinstance(value, bool):
+            if not math.isfinite(value):
+                raise ValueError(f"config {name} expects a finite float, got {value!r}")
+            return float(value)
         if origin is int and isinstance(value, int) and not isinstance(value, bool):
             return value
         if origin in (str, bool) and isinstance(value, origin):
@@ -245,15 +306,14 @@ def _coerce(name: str, value: Any) -> Any:
         if origin is dict and isinstance(value, Mapping):
             return dict(value)
         if origin is list and isinstance(value, (list, tuple)):
+            (element,) = typing.get_args(option)
+            wrong = [item for item in value if not isinstance(item, element) or isinstance(item, bool)]
+            if wrong:
+                raise ValueError(f"config {name} expects a list of {element.__name__}, got {list(value)!r} "
+                                 f"({wrong[0]!r} is {type(wrong[0]).__name__})")
             return list(value)
     expected = " or ".join(getattr(option, "__name__", str(option)) for option in options)
     raise ValueError(f"config {name} expects {expected}, got {value!r} ({type(value).__name__})")
-
-
-def _union_type() -> Any:
-    import types
-
-    return types.UnionType
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -266,10 +326,10 @@ def parse_override(text: str) -> tuple[str, Any]:
     key = key.strip()
     if not sep or not key:
         raise ValueError(f"an override must look like key=value, got {text!r}")
-    hints = typing.get_type_hints(TrainConfig)
+    hints = _HINTS
     # a text field takes the text as written: YAML would read '{expression}' as a mapping
     hint = hints.get(key)
-    is_text = hint is str or (typing.get_origin(hint) in (typing.Union, _union_type()) and str in typing.get_args(hint))
+    is_text = hint is str or (typing.get_origin(hint) in (typing.Union, types.UnionType) and str in typing.get_args(hint))
     if is_text and raw.strip() not in ("null", "~"):
         return key, raw
     try:
@@ -297,11 +357,14 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None, overrides:
     for text in overrides:
         key, value = parse_override(text)
         values[key] = value
-    known = {f.name: f for f in dataclasses.fields(TrainConfig)}
     checked = {}
     for key, value in values.items():
-        if key not in known:
-            raise ValueError(f"unknown config key {key!r}" + (close_matches(str(key), known) or
-                             f"; known keys: {', '.join(sorted(known))}"))
+        if key not in _HINTS:
+            raise ValueError(f"unknown config key {key!r}" + (close_matches(str(key), _FIELD_NAMES) or
+                             f"; known keys: {', '.join(sorted(_FIELD_NAMES))}"))
         checked[key] = _coerce(key, value)
     return TrainConfig(**checked).validate()
+
+
+_FIELD_NAMES = tuple(f.name for f in dataclasses.fields(TrainConfig))
+_HINTS = typing.get_type_hints(TrainConfig)

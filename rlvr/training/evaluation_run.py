@@ -3,7 +3,8 @@
 Three sources, one set of metrics (`rlvr.training.evaluate`):
 
 - `run=DIR`: a training run folder; its `config.yaml` rebuilds the task and the model, the newest
-  `checkpoint.pt` supplies the weights, and the held-out problems are the ones training evaluated
+  `checkpoint.pt` supplies the weights (its sha256 checked against `checkpoint.json`, read as data
+  only: `rlvr.training.checkpoint`), and the held-out problems are the ones training evaluated
   on (same seed, split and difficulty) unless the call overrides them;
 - `model=PATH` (or 'tiny', random weights: a floor to compare with): a local Hugging Face model;
 - `base_url=URL, model=NAME`: any server that speaks the OpenAI API (vLLM, SGLang, llama.cpp...).
@@ -88,14 +89,16 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
     policy = build_policy(config)
     label = config.model
     if run is not None:
-        import torch
+        from rlvr.training.checkpoint import CHECKPOINT_FILE, read_checkpoint
 
-        checkpoint = Path(run) / "checkpoint.pt"
-        if not checkpoint.is_file():
-            raise ValueError(f"{run} has no checkpoint.pt to evaluate")
-        state = torch.load(checkpoint, map_location=policy.device, weights_only=False)
+        if not (Path(run) / CHECKPOINT_FILE).is_file():
+            raise ValueError(f"{run} has no {CHECKPOINT_FILE} to evaluate")
+        # hash checked, then read as data only: a run folder from elsewhere cannot run code here
+        state = read_checkpoint(run, map_location=policy.device)
+        if "model" not in state:
+            raise ValueError(f"{run}/{CHECKPOINT_FILE}: expected model weights under 'model', got keys {sorted(state)}")
         policy.model.load_state_dict(state["model"])
-        label = f"{run} (step {state['step']})"
+        label = f"{run} (step {state.get('step')})"
     sampling = {"num_samples": samples, "ks": ks, "max_new_tokens": config.max_new_tokens,
                 "temperature": config.temperature, "top_p": config.top_p, "batch_size": config.eval_batch_size,
                 "seed": config.seed + EVAL_STREAM_OFFSET}

@@ -306,15 +306,61 @@ class RoverLoss:
         )
 
 
+PPO_SETTINGS = ("eps_low", "eps_high", "aggregation", "max_len", "kl_coef")
+"""The settings of `PPOClipLoss`, the ones every PPO-clip preset takes."""
+PPO_PRESETS: dict[str, tuple[dict[str, object], dict[str, object]]] = {
+    "ppo_clip": ({}, {}),
+    "grpo": ({"aggregation": "seq_mean_token_mean"}, {}),
+    "dapo": ({"aggregation": "token_mean"}, {"eps_high": 0.28}),
+    "dr_grpo": ({"aggregation": "seq_mean_token_sum_norm"}, {}),
+    "dgpo": ({"aggregation": "token_mean"}, {}),
+}
+"""Name -> (fixed, defaults). A fixed setting is what makes the preset itself (DAPO's token mean,
+Dr. GRPO's constant normaliser): another value is refused, since the result would no longer be that
+algorithm. A default (DAPO's clip-higher eps_high = 0.28) is the paper's value, which a setting may
+change."""
+
+
+def ppo_preset(name: str = "ppo_clip", **settings: object) -> PPOClipLoss:
+    """The one constructor of PPO-clip losses: `name`'s preset with every setting honoured or refused.
+
+    >>> loss = ppo_preset("dapo", eps_low=0.1, max_len=64)
+    >>> loss.eps_low, loss.eps_high, loss.aggregation, loss.max_len
+    (0.1, 0.28, 'token_mean', 64)
+    >>> ppo_preset("dr_grpo", aggregation="token_mean")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: loss 'dr_grpo' uses aggregation='seq_mean_token_sum_norm', got aggregation='token_mean'; ...
+    """
+    if name not in PPO_PRESETS:
+        close = difflib.get_close_matches(str(name), PPO_PRESETS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ValueError(f"unknown PPO-clip preset {name!r}{hint}; expected one of {', '.join(PPO_PRESETS)}")
+    unknown = sorted(set(settings) - set(PPO_SETTINGS))
+    if unknown:
+        raise ValueError(f"loss {name!r} takes settings {list(PPO_SETTINGS)}, got unknown {unknown}")
+    fixed, defaults = PPO_PRESETS[name]
+    for key, value in fixed.items():
+        if key in settings and settings[key] != value:
+            raise ValueError(f"loss {name!r} uses {key}={value!r}, got {key}={settings[key]!r}; "
+                             "use loss 'ppo_clip' for another combination")
+    values = {**defaults, **settings, **fixed}
+    for key in ("eps_low", "eps_high", "kl_coef"):
+        number = values.get(key, 0.0)
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < float("inf"):
+            raise ValueError(f"loss {name!r} expects {key} to be a finite number >= 0, got {number!r}")
+    max_len = values.get("max_len")
+    if max_len is not None and (isinstance(max_len, bool) or not isinstance(max_len, int) or max_len < 1):
+        raise ValueError(f"loss {name!r} expects max_len to be None or an int >= 1, got {max_len!r}")
+    return PPOClipLoss(**values)
+
+
 LOSSES: dict[str, Callable[..., Loss]] = {
-    "ppo_clip": PPOClipLoss,
-    "grpo": functools.partial(PPOClipLoss, aggregation="seq_mean_token_mean"),
-    "dapo": functools.partial(PPOClipLoss, eps_high=0.28, aggregation="token_mean"),
-    "dr_grpo": functools.partial(PPOClipLoss, aggregation="seq_mean_token_sum_norm"),
-    "dgpo": functools.partial(PPOClipLoss, aggregation="token_mean"),
+    **{name: functools.partial(ppo_preset, name) for name in PPO_PRESETS},
     "rover": RoverLoss,
 }
-"""Name -> factory; keyword arguments override the preset, e.g. `LOSSES["dapo"](max_len=512)`."""
+"""Name -> factory; keyword arguments set the loss's settings, e.g. `LOSSES["dapo"](max_len=512)`
+(a PPO-clip preset refuses a setting that contradicts it: see `ppo_preset`)."""
 
 
 def make_loss(name: str, **settings) -> Loss:

@@ -1,4 +1,5 @@
-"""Evaluation metrics over sampled answers: pass@k, maj@k, distinct-n, E^3, semantic entropy.
+"""Evaluation metrics over sampled answers: pass@k, maj@k, distinct-n, E^3, semantic entropy;
+`json_safe` for writing any metrics record as strict JSON.
 
 Plain Python (no torch), so evaluation scripts can use them without the training stack.
 """
@@ -7,7 +8,8 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Hashable, Iterable, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from typing import Any
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -148,3 +150,29 @@ def distinct_correct(answers: Sequence[Hashable | None], correct: Sequence[bool]
             f"expected one verdict per answer, got {len(answers)} answers and {len(correct)} verdicts"
         )
     return len({answer for answer, ok in zip(answers, correct, strict=True) if ok and answer is not None})
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every non-finite float (NaN, +-inf) replaced by None, through dicts and lists.
+
+    Python's json writes NaN as a bare `NaN`, which is not JSON: strict readers (jq, JavaScript,
+    pandas with some engines) reject the whole file. `null` says "no number" in every reader.
+    Numbers that are not Python floats (numpy scalars) are converted to Python numbers first.
+
+    >>> json_safe({"loss": float("nan"), "grad": [1.5, float("inf")], "step": 3, "eval": "rl"})
+    {'loss': None, 'grad': [1.5, None], 'step': 3, 'eval': 'rl'}
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, str):
+        return value
+    if hasattr(value, "item") and not isinstance(value, (Mapping, list, tuple)):
+        try:  # numpy / torch scalars
+            value = value.item()
+        except (TypeError, ValueError):
+            return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value

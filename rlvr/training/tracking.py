@@ -29,6 +29,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from rlvr.training.metrics import json_safe
+
 METRICS_FILE = "metrics.jsonl"
 _EVENT_FILE_GLOB = "events.out.tfevents.*"
 
@@ -52,7 +54,8 @@ class MetricsLogger:
             _repair_tail(self.path)  # a record cut short by a kill would swallow the next one
             self._tail_checked = True
         with open(self.path, "a") as handle:
-            handle.write(json.dumps(record) + "\n")
+            # NaN/inf become null: a bare NaN is not JSON, and strict readers reject the whole file
+            handle.write(json.dumps(json_safe(record), allow_nan=False) + "\n")
         writer = self._get_writer()
         if writer is None:
             return
@@ -147,11 +150,14 @@ def read_metrics(path: str | Path) -> tuple[list[dict[str, Any]], list[dict[str,
 
     A last line cut short (the process was killed mid-write) is skipped; a broken line anywhere
     else is an error, because it means the file was damaged, not interrupted.
+    A null value (a NaN or infinity when it was logged) reads back as NaN.
     """
     path = Path(path)
     if path.is_dir():
         path = path / METRICS_FILE
-    records = [record for _, record in _parsed_lines(path)]
+    # a non-finite number is written as null; it reads back as NaN, the "no number" every plot skips
+    records = [{key: math.nan if value is None else value for key, value in record.items()}
+               for _, record in _parsed_lines(path)]
     steps = [record for record in records if "eval" not in record]
     evals = [record for record in records if "eval" in record]
     return steps, evals

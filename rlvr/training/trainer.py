@@ -17,12 +17,16 @@ One RL step:
    A non-finite loss or gradient skips the step (logged).
 
 Everything random is a function of (seed, step): problem i of the stream, the sampler's seed of
-step s. With the weights, the optimizer state and the torch RNG saved in a checkpoint, a resumed
-run repeats the uninterrupted run's steps exactly (on the same device).
+step s. With the weights, the optimizer state and the global RNGs (Python, numpy, torch CPU and
+CUDA) saved in a checkpoint, a resumed run repeats the uninterrupted run's steps exactly (on the
+same device). A resume whose config differs from the checkpoint's stops and names the keys
+(`force_resume` / `--force` continues anyway; `rlvr.training.checkpoint.RESUMABLE_CHANGES` lists
+what may change).
 
 Run folder: `config.yaml`, `metrics.jsonl` (one line per RL step, plus `eval` lines), TensorBoard
 event files (`tensorboard --logdir <folder>`), `plots/*.png` (drawn at the end), `checkpoint.pt`
-(newest state, replaced atomically).
+(newest state, replaced atomically, read back with `weights_only=True`) and `checkpoint.json` (its
+sha256, checked before it is read).
 """
 
 from __future__ import annotations
@@ -39,8 +43,20 @@ import yaml
 
 from rlvr.training.advantages import ADVANTAGES
 from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_loss, build_policy, heldout_problems
+from rlvr.training.checkpoint import (
+    FORMAT,
+    check_resume_config,
+    checkpoint_paths,
+    config_text,
+    plain,
+    read_checkpoint,
+    rng_state,
+    set_rng_state,
+    write_checkpoint,
+)
 from rlvr.training.config import TrainConfig
 from rlvr.training.evaluate import evaluate
+from rlvr.training.metrics import json_safe
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, oracle_transcripts, run_episodes
 from rlvr.training.optim import adamw
 from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts, select_groups
@@ -56,6 +72,7 @@ _SAMPLE_SEED_STRIDE = 1_000_033
 """Step s samples with seed * stride + s: distinct per (seed, step), fixed across resumes."""
 _REFILL_SEED_STRIDE = 7_919_111
 """Extra draws of dynamic sampling use seed + draw * this (far from every other step's seed)."""
+_CHECKPOINT_KEYS = ("step", "sft_done", "config", "model", "optimizer", "reference", "rng", "streams", "evaluations")
 
 
 class Trainer:
@@ -290,43 +307,46 @@ class Trainer:
     # ---- checkpoints ---------------------------------------------------------------------------
     @property
     def checkpoint_path(self) -> Path:
-        return self.out_dir / "checkpoint.pt"
+        return checkpoint_paths(self.out_dir)[0]
 
     def save_checkpoint(self) -> Path:
-        """Weights, optimizer, RNG, step and stream positions; written to a temp file then renamed."""
-        self.out_dir.mkdir(parents=True, exist_ok=True)
+        """Weights, optimizer, RNG states, step, stream positions and config, as tensors and plain
+        values (`rlvr.training.checkpoint`: loadable without running code, sha256 beside it)."""
         state = {
+            "format": FORMAT,
             "step": self.step,
             "sft_done": self.sft_done,
+            "config": config_text(self.config),
             "model": self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "reference": None if self.reference is None else self.reference.model.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None,
+            "rng": rng_state(),
             "streams": {"train": self.train_stream.state_dict(), "sft": self.sft_stream.state_dict()},
-            "evaluations": self.evaluations,
+            "evaluations": plain(self.evaluations),
         }
-        temporary = self.checkpoint_path.with_suffix(".tmp")
-        torch.save(state, temporary)
-        os.replace(temporary, self.checkpoint_path)  # a kill mid-save leaves the old checkpoint whole
-        return self.checkpoint_path
+        return write_checkpoint(self.out_dir, state)
 
     def load_checkpoint(self) -> bool:
-        """Restore the newest checkpoint; drop metric lines logged after it. False when none."""
+        """Restore the newest checkpoint; drop metric lines logged after it. False when none.
+
+        Refuses (ValueError naming the keys) a checkpoint whose config differs from this run's
+        outside `rlvr.training.checkpoint.RESUMABLE_CHANGES`, unless `force_resume`.
+        """
         if not self.checkpoint_path.is_file():
             return False
-        state = torch.load(self.checkpoint_path, map_location=self.policy.device, weights_only=False)
+        state = read_checkpoint(self.out_dir, map_location=self.policy.device, required=_CHECKPOINT_KEYS)
+        differences = check_resume_config(state["config"], self.config)  # raises unless forced
+        if differences:
+            self._say(f"resuming with a changed config (forced): {'; '.join(differences)}")
         self.model.load_state_dict(state["model"])
-        self.step, self.sft_done = state["step"], state["sft_done"]
+        self.step, self.sft_done = int(state["step"]), bool(state["sft_done"])
         if state["reference"] is not None:
             self.reference = self._frozen_copy()
             self.reference.model.load_state_dict(state["reference"])
         self._weights_changed()
         self.optimizer = self._new_optimizer()
         self.optimizer.load_state_dict(state["optimizer"])
-        torch.set_rng_state(state["torch_rng"])
-        if state["cuda_rng"] is not None and torch.cuda.is_available():
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        set_rng_state(state["rng"])
         self.train_stream.load_state_dict(state["streams"]["train"])
         self.sft_stream.load_state_dict(state["streams"]["sft"])
         self.evaluations = list(state["evaluations"])
@@ -345,10 +365,11 @@ class Trainer:
         """SFT warm-up (if any), evaluate, RL steps with periodic evaluation, evaluate; a summary."""
         config = self.config
         self.out_dir.mkdir(parents=True, exist_ok=True)
-        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         resumed = config.resume and self.load_checkpoint()
         if not resumed:
             self.metrics.clear()  # a fresh run starts fresh logs
+        # written after the checkpoint was accepted: a refused resume leaves the folder's config as it was
+        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         timings: dict[str, float] = {}
         if not self.sft_done:
             start = time.perf_counter()
@@ -396,7 +417,7 @@ class Trainer:
 
             summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"]))
             self._say(_describe("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
-            (self.out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+            (self.out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
         return summary
 
     def plot(self) -> list[Path]:
@@ -425,7 +446,7 @@ class Trainer:
             **timings,
         }
         self._say(_describe("after RL", final, self.config.eval_k))
-        (self.out_dir / "summary.json").write_text(json.dumps(result, indent=2))
+        (self.out_dir / "summary.json").write_text(json.dumps(json_safe(result), indent=2, allow_nan=False))
         return result
 
 

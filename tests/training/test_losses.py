@@ -278,3 +278,75 @@ def test_loss_objects_match_the_functions():
         rover({"logprobs": logp}, old_q, advantages, MASK)
     with pytest.raises(ValueError, match="reference"):
         make_loss("grpo", kl_coef=0.1)({"logprobs": logp}, {"logprobs": old}, advantages, MASK)
+
+
+# ---- presets built from a config: every related field honoured or refused -----------------------
+def config_loss(**values):
+    from rlvr.training.builders import build_loss
+    from rlvr.training.config import load_config
+
+    return build_loss(load_config(values))
+
+
+def test_dr_grpo_from_a_config_divides_by_the_generation_budget():
+    # Dr. GRPO [spec]: loss = sum l_t / (G * L_max), L_max the budget, not this batch's width (3 here)
+    loss = config_loss(loss="dr_grpo", max_new_tokens=8)
+    logp = torch.tensor([[-1.0, -2.0, -0.5], [-0.7, 0.0, 0.0]])
+    advantages = torch.tensor([1.0, -2.0])  # ratio 1: l_t = -A; terms -1, -1, -1 and +2 -> sum -1
+    value = loss({"logprobs": logp}, {"logprobs": logp}, advantages, MASK)
+    assert value.item() == pytest.approx(-1.0 / (2 * 8))
+    assert config_loss(loss="dr_grpo", max_new_tokens=8, max_turns=3).max_len == 24
+
+
+def test_dapo_from_a_config_honours_the_clip_ranges_and_keeps_its_defaults():
+    dapo = config_loss(loss="dapo")
+    assert (dapo.eps_low, dapo.eps_high, dapo.aggregation) == (0.2, 0.28, "token_mean")  # [spec]
+    tuned = config_loss(loss="dapo", clip_eps_low=0.1, clip_eps_high=0.35, kl_beta=0.01)
+    assert (tuned.eps_low, tuned.eps_high, tuned.kl_coef, tuned.needs_reference) == (0.1, 0.35, 0.01, True)
+    assert config_loss(loss="grpo", kl_beta=0.04).kl_coef == 0.04  # GRPO has a KL term
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"loss": "dapo", "loss_aggregation": "seq_mean_token_mean"},
+         "loss 'dapo' uses aggregation='token_mean', got aggregation='seq_mean_token_mean'"),
+        ({"loss": "dr_grpo", "loss_aggregation": "token_mean"}, "loss 'dr_grpo' uses aggregation="),
+        ({"loss": "grpo", "loss_settings": {"aggregation": "token_mean"}}, "loss 'grpo' uses aggregation="),
+        ({"loss": "ppo_clip", "clip_eps_high": 0.3, "loss_settings": {"eps_high": 0.28}},
+         "clip_eps_high=0.3 and loss_settings eps_high=0.28 disagree"),
+        ({"loss": "dapo", "loss_settings": {"eps_hgh": 0.3}}, r"got unknown \['eps_hgh'\]"),
+        ({"loss": "dapo", "loss_settings": {"max_len": 0}}, "max_len to be None or an int >= 1, got 0"),
+        ({"loss": "rover", "clip_eps_high": 0.28}, "clip_eps_high=0.28 set PPO-clip losses, but loss 'rover'"),
+        ({"loss": "rover", "loss_aggregation": "token_mean"}, "loss_aggregation='token_mean' set PPO-clip"),
+        ({"loss": "rover", "kl_beta": 0.1}, "kl_beta=0.1 set PPO-clip losses"),
+        ({"loss": "rover", "loss_settings": {"rh": 1.0}}, "do not fit loss 'rover'"),
+    ],
+)
+def test_a_setting_a_preset_would_ignore_is_refused_when_the_config_loads(values, message):
+    from rlvr.training.config import load_config
+
+    with pytest.raises(ValueError, match=message):
+        load_config(values)
+
+
+@given(
+    name=st.sampled_from(["ppo_clip", "grpo", "dapo", "dr_grpo", "dgpo"]),
+    eps_low=st.none() | st.floats(0, 1), eps_high=st.none() | st.floats(0, 1),
+    aggregation=st.none() | st.sampled_from(["seq_mean_token_mean", "token_mean", "seq_mean_token_sum_norm"]),
+    kl=st.sampled_from([0.0, 0.05]), budget=st.integers(1, 64),
+)
+@settings(max_examples=200, deadline=None)
+def test_a_preset_built_from_a_config_honours_every_field_or_refuses(name, eps_low, eps_high, aggregation, kl,
+                                                                      budget):
+    values = {"loss": name, "clip_eps_low": eps_low, "clip_eps_high": eps_high, "loss_aggregation": aggregation,
+              "kl_beta": kl, "max_new_tokens": budget}
+    try:
+        loss = config_loss(**values)
+    except ValueError as error:
+        assert f"loss {name!r} uses aggregation=" in str(error)
+        return
+    assert loss.eps_low == (0.2 if eps_low is None else eps_low)
+    assert loss.eps_high == ((0.28 if name == "dapo" else 0.2) if eps_high is None else eps_high)
+    assert aggregation is None or loss.aggregation == aggregation
+    assert (loss.kl_coef, loss.max_len) == (kl, budget)

@@ -64,6 +64,27 @@ def test_jsonl_round_trip_keeps_every_field_and_splits_steps_from_evals(tmp_path
     assert read_metrics(tmp_path) == (steps, evals)  # the run folder works as well as the file
 
 
+def strict_json(line: str):
+    """json.loads that refuses NaN / Infinity, as strict JSON readers do."""
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_numbers_are_written_as_null_and_read_back_as_nan(tmp_path, bad):
+    import numpy as np
+
+    with MetricsLogger(tmp_path, tensorboard=False) as metrics:
+        metrics.log({"step": 1, "loss": bad, "grad_norm": np.float32(bad), "nested": {"xs": [1.0, bad]}, "ok": 0.5})
+    line = (tmp_path / METRICS_FILE).read_text().splitlines()[0]
+    record = strict_json(line)  # a bare NaN / Infinity would raise here
+    assert record == {"step": 1, "loss": None, "grad_norm": None, "nested": {"xs": [1.0, None]}, "ok": 0.5}
+    (step,), _ = read_metrics(tmp_path)
+    assert math.isnan(step["loss"]) and math.isnan(step["grad_norm"]) and step["ok"] == 0.5
+
+
 def test_truncate_after_keeps_lines_up_to_the_step_and_appends_after_them(tmp_path):
     with MetricsLogger(tmp_path, tensorboard=False) as metrics:
         for record in run_records():

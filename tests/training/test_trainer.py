@@ -112,6 +112,13 @@ def test_non_finite_loss_skips_the_update_and_is_logged(tmp_path, monkeypatch):
     assert record["skipped_updates"] == 1
     assert all(torch.equal(a, b) for a, b in zip(before, trainer.model.parameters(), strict=True))
     assert step_lines(tmp_path)[0]["skipped_updates"] == 1
+    # the NaN loss and gradient norm are written as null: every line is strict JSON
+    def refuse(constant):
+        raise AssertionError(f"metrics.jsonl holds a bare {constant}, which is not JSON")
+
+    (line,) = (tmp_path / "metrics.jsonl").read_text().splitlines()
+    logged = json.loads(line, parse_constant=refuse)
+    assert logged["loss"] is None and logged["grad_norm"] is None
 
 
 def test_resume_repeats_the_uninterrupted_run_exactly(tmp_path):
