@@ -29,6 +29,7 @@ from rlvr.envs.math_text.answers import EXTRACTION_MODES, check_extraction, read
 from rlvr.envs.math_text.families import FAMILIES, GENERATORS
 from rlvr.envs.math_text.files import MAX_FILE_BYTES, MAX_ROWS, load_rows
 from rlvr.rewards.math import extract_answer, score_math
+from rlvr.rewards.math.pool import check_timeout
 
 DEFAULT_TIMEOUT = 2.0
 
@@ -71,7 +72,7 @@ class MathTask(Task):
     ) -> None:
         super().__init__(template)
         self.extraction = check_extraction(extraction)
-        self.timeout = float(timeout)
+        self.timeout = check_timeout(timeout)  # refuse -1, NaN, inf here, not at the first step
         self.data_path = None if data_path is None else os.fspath(data_path)
         self.rows: list[tuple[str, str]] | None = None
         if self.data_path is not None:

@@ -1,7 +1,9 @@
 """The math-verify worker: a separate Python process that reads JSON requests on stdin and
 writes one JSON line per request on stdout.
 
-Request: {"gold": str, "answer": str}. Reply: {"correct": bool, "error": str | null}.
+Request: {"id": int, "gold": str, "answer": str}. Reply: {"id": <the request's id>, "correct": bool,
+"error": str | null}. The id lets the parent prove that a reply answers the request it just sent
+(and not an earlier one it gave up on); the worker only echoes it.
 math-verify runs here with its own signal-based timeouts switched off; the parent process
 enforces the wall-clock limit by killing this process. The file is run by path (see `pool.py`)
 and imports only the standard library and math-verify, so a worker never imports rlvr or the
@@ -39,6 +41,7 @@ def _judge(parse_gold, parse, verify, config: list, gold: str, answer: str) -> d
 
 
 def main() -> None:
+    import contextlib
     import functools
     import logging
     import signal
@@ -60,11 +63,19 @@ def main() -> None:
     def parse_gold(gold: str) -> list:
         return parse(f"${gold}$", config, parsing_timeout=None)
 
+    # the first parse and verify load the LaTeX grammar and more of sympy (about as long as the
+    # imports): do that before saying ready, so start-up is not charged to a request's time limit
+    # (a warm-up that fails only means the first request pays for the loading)
+    with contextlib.suppress(Exception):
+        warm = [parse(text, config, parsing_timeout=None) for text in ("$x^2+x$", "$x(x+1)$")]
+        verify(warm[0], warm[1], timeout_seconds=None)
     protocol.write('{"ready": true}\n')
     protocol.flush()
     for line in sys.stdin:
+        request_id = None
         try:
             request = json.loads(line)
+            request_id = request.get("id")
             reply = _judge(parse_gold, parse, verify, config, str(request["gold"]), str(request["answer"]))
         except MemoryError:
             reply = {"correct": False, "error": "math-verify ran out of memory"}
@@ -72,6 +83,7 @@ def main() -> None:
             reply = {"correct": False, "error": "math-verify hit the recursion limit"}
         except Exception as exc:  # any failure of the parser is a zero score, not a dead worker
             reply = {"correct": False, "error": f"math-verify failed: {type(exc).__name__}"}
+        reply["id"] = request_id
         protocol.write(json.dumps(reply) + "\n")
         protocol.flush()
 

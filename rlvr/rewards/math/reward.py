@@ -81,6 +81,8 @@ def math_scores(
 ) -> list[Score]:
     """`score_math` over a batch; the math-verify part runs on all workers in parallel.
 
+    `timeout` is one deadline for the whole batch (see `verify_batch`), not a limit per completion.
+
     >>> [s.error for s in math_scores(["\\\\boxed{7}", "no idea"], answer=["7", "7"])]
     [None, 'no answer found']
     """

@@ -9,10 +9,17 @@ The order, cheapest and most exact first:
 3. structural: sets, intervals, tuples and lists of exact numbers, after `normalize` (which also
    turns `x < 3` into `(-\\infty, 3)`);
 4. math-verify `parse` + `verify` on the normalised texts, in a worker process, under our own
-   wall-clock limit (method "math_verify"; error "timeout: ..." when it runs out).
+   wall-clock limit (method "math_verify"; error "timed out: ..." when it runs out).
 
-Verdicts are cached in a bounded LRU keyed by (gold, normalised answer); timeouts and worker
-failures are not cached, since they depend on load rather than on the answer.
+`timeout` is one deadline per call: `verify_batch(..., timeout=t)` returns within about t seconds
+whatever the batch size and however many threads call at once (plus the start-up of a worker
+when the pool has to start one; see `pool`). Pairs math-verify has not judged by then score zero
+with the error "timed out: ...". A timeout must be a number of seconds in (0, 86400]; anything
+else (0, negative, NaN, inf, a bool, a string) raises ValueError.
+
+Verdicts are cached in a bounded LRU keyed by (gold, normalised answer), each under the key of the
+pair it judged; timeouts and worker failures are not cached, since they depend on load rather
+than on the answer.
 """
 
 from __future__ import annotations
@@ -20,13 +27,12 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from fractions import Fraction
 
 from rlvr.rewards.math.extract import MAX_ANSWER_CHARS, MAX_BRACE_DEPTH, clean_text, is_hedged
 from rlvr.rewards.math.numbers import NumberTooLarge, exact_value
-from rlvr.rewards.math.pool import default_size, get_pool
+from rlvr.rewards.math.pool import check_timeout, get_pool
 from rlvr.rewards.math.structure import (
     compare_structures,
     normalize,
@@ -89,8 +95,6 @@ class _LRU:
 
 
 CACHE = _LRU(CACHE_SIZE)
-_dispatch: ThreadPoolExecutor | None = None
-_dispatch_lock = threading.Lock()
 
 
 def clear_cache() -> None:
@@ -244,35 +248,46 @@ def _decide(key: tuple[str, str]) -> Verdict | None:
     return verdict
 
 
-def _ask_worker(key: tuple[str, str], timeout: float) -> Verdict:
-    correct, error = get_pool().run(normalize(key[0]), key[1], timeout)
-    verdict = Verdict(correct, "math_verify", error)
-    if error is None or not (error.startswith("timeout") or error.startswith("math-verify worker")):
-        CACHE.put(key, verdict)
-    return verdict
+def _ask_workers(keys: list[tuple[str, str]], timeout: float) -> list[Verdict]:
+    """math-verify's verdicts on prepared keys, all within one deadline `timeout` s away."""
+    outcomes = get_pool().verify_many([(normalize(gold), answer) for gold, answer in keys], timeout)
+    verdicts = []
+    for key, outcome in zip(keys, outcomes, strict=True):
+        verdict = Verdict(outcome.correct, "math_verify", outcome.error)
+        if outcome.final:  # a timeout or a worker fault says nothing about the answer
+            CACHE.put(key, verdict)
+        verdicts.append(verdict)
+    return verdicts
 
 
 def verify_answer(gold: str, answer: str, *, timeout: float = 2.0) -> Verdict:
-    """Compare an extracted answer with the gold answer; never raises on any input.
+    """Compare an extracted answer with the gold answer; never raises on any gold or answer.
+
+    `timeout`: seconds math-verify may take (see the module docstring); an invalid one raises
+    ValueError.
 
     >>> verify_answer("1/3", "0.\\\\overline{3}")
     Verdict(correct=True, method='exact', error=None)
     >>> verify_answer("3", "3, 4").error
     'several values given where one is asked'
     """
+    timeout = check_timeout(timeout)
     verdict, key = _prepare(gold, answer)
     if verdict is not None:
         return verdict
     assert key is not None
-    return _decide(key) or _ask_worker(key, timeout)
+    return _decide(key) or _ask_workers([key], timeout)[0]
 
 
 def verify_batch(golds: list[str], answers: list[str], *, timeout: float = 2.0) -> list[Verdict]:
     """`verify_answer` over pairs; the math-verify part runs on all workers at once.
 
-    Safe to call from several threads at the same time: each worker serves one request at a
-    time and requests from all threads queue for the same workers.
+    `timeout` bounds the whole call, not each pair: pairs math-verify has not judged within
+    `timeout` seconds of the call's start (plus any worker start-up) score zero with the error
+    "timed out: ..." and are not cached. Safe to call from several threads at the same time:
+    requests from all threads queue for the same workers, and each call keeps its own deadline.
     """
+    timeout = check_timeout(timeout)
     if len(golds) != len(answers):
         raise ValueError(f"verify_batch needs as many golds as answers, got {len(golds)} and {len(answers)}")
     verdicts: list[Verdict | None] = [None] * len(answers)
@@ -286,18 +301,8 @@ def verify_batch(golds: list[str], answers: list[str], *, timeout: float = 2.0) 
                 continue
         verdicts[index] = verdict
     if slow:
-        executor = _dispatcher()
-        futures = {key: executor.submit(_ask_worker, key, timeout) for key in slow}
-        for key, future in futures.items():
+        keys = list(slow)
+        for key, verdict in zip(keys, _ask_workers(keys, timeout), strict=True):
             for index in slow[key]:
-                verdicts[index] = future.result()
+                verdicts[index] = verdict
     return [v for v in verdicts if v is not None]
-
-
-def _dispatcher() -> ThreadPoolExecutor:
-    """Threads that each hold one worker's request in flight (threads, not processes: cheap)."""
-    global _dispatch
-    with _dispatch_lock:
-        if _dispatch is None:
-            _dispatch = ThreadPoolExecutor(max_workers=2 * default_size(), thread_name_prefix="rlvr-math")
-        return _dispatch
