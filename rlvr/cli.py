@@ -4,7 +4,7 @@
     rlvr list rlvr/MathTree-v0      the id's doc card
     rlvr play rlvr/MathTree-v0 --agent oracle --episodes 100 --seed 0 --set horizon=6
     rlvr run scenarios/debate_confidence.yaml --out runs/debate
-    rlvr export rlvr/Countdown-v0 --n 1000 --seed 0 --out countdown.parquet
+    rlvr export rlvr/Countdown-v0 --n 1000 --seed 0 --out countdown.parquet   (train split; --split all)
     rlvr train scenarios/quickstart.yaml --set rl_steps=100 [--resume [--force]]
     rlvr eval --run runs/quickstart --samples 8 --k 1 8            a trained run on its held-out set
     rlvr eval --env rlvr/Countdown-v0 --base-url http://localhost:8000/v1 --model NAME
@@ -165,9 +165,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from rlvr.export import export_dataset
 
-    difficulty = _parse_sets(args.set) or None
-    rows = export_dataset(args.id, args.n, args.seed, args.out, split=args.split, difficulty=difficulty)
-    print(f"wrote {rows} problems of {args.id} to {args.out}")
+    rows = export_dataset(args.id, args.n, args.seed, args.out, split=args.split, env_kwargs=_parse_sets(args.set))
+    print(f"wrote {rows} problems of {args.id} (split {args.split}) to {args.out}")
     return 0
 
 
@@ -218,8 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--n", type=int, default=1000, help="number of problems")
     export.add_argument("--seed", type=int, default=0)
     export.add_argument("--out", required=True, help="output file, .jsonl or .parquet")
-    export.add_argument("--split", choices=("train", "eval", "test"), help="only problems of this split")
-    export.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a difficulty knob")
+    export.add_argument("--split", choices=("train", "eval", "test", "all"), default="train",
+                        help="problems of this split only (default: train; 'all' mixes every split)")
+    export.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
+                        help="a difficulty knob or constructor keyword")
     export.set_defaults(func=cmd_export)
     return parser
 

@@ -3,8 +3,14 @@
 Single-agent ids go into Gymnasium's registry (`gym.make("rlvr/MathTree-v0")` after
 `import rlvr`, or `gym.make("rlvr:rlvr/MathTree-v0")` with no import). Multi-agent envs follow
 PettingZoo and live in a small registry of their own, reached with `rlvr.make_multi`, because
-Gymnasium's registry and `check_env` are for single-agent envs. Entry points are strings, so
-registering imports none of the env modules.
+Gymnasium's registry and `check_env` are for single-agent envs; the multi-agent ids are entered in
+Gymnasium's registry only as pointers, so `gym.make("rlvr/Debate-v0")` fails with an error that
+names `rlvr.make_multi`. Entry points are strings, so registering imports none of the env modules.
+
+`resolve(env_id, **kwargs)` is the one id -> problems resolver: it builds the id's env (registry
+keyword arguments, then `kwargs`) and returns its task, difficulty and split as a
+`rlvr.core.stream.TaskSource`, so the trainer, `rlvr export`, TRL datasets and the debate env draw
+exactly the problems `gym.make(env_id, **kwargs)` serves.
 """
 
 from __future__ import annotations
@@ -17,6 +23,8 @@ from typing import Any
 import gymnasium as gym
 
 from rlvr.core.difficulty import close_matches
+from rlvr.core.stream import TaskSource
+from rlvr.core.task import Task
 
 
 @dataclass(frozen=True)
@@ -505,10 +513,30 @@ ENTRIES: tuple[EnvEntry, ...] = (
 MULTI_AGENT: dict[str, EnvEntry] = {e.id: e for e in ENTRIES if e.kind == "pettingzoo"}
 
 
+class MultiAgentIdError(gym.error.Error, ValueError):
+    """`gym.make` (or a single-agent helper such as `resolve`) was given a multi-agent id."""
+
+
+def multi_agent_message(env_id: str) -> str:
+    modes = MULTI_AGENT[env_id].modes
+    return (f"{env_id} is a multi-agent (PettingZoo) env, not a single-agent Gymnasium one: build it with "
+            f"rlvr.make_multi({env_id!r}, mode={modes[0]!r}) (modes: {', '.join(modes)})")
+
+
+def multi_agent_only(multi_agent_id: str, **kwargs: Any) -> Any:
+    """Gymnasium entry point of a multi-agent id: refuses, naming `rlvr.make_multi`."""
+    raise MultiAgentIdError(multi_agent_message(multi_agent_id))
+
+
 def register_all() -> None:
-    """Register every single-agent id with Gymnasium (idempotent)."""
+    """Register every single-agent id with Gymnasium, and each multi-agent id as a pointer to
+    `rlvr.make_multi` (idempotent)."""
     for entry in ENTRIES:
-        if entry.kind != "gymnasium" or entry.id in gym.registry:
+        if entry.id in gym.registry:
+            continue
+        if entry.kind != "gymnasium":
+            gym.register(id=entry.id, entry_point="rlvr.registration:multi_agent_only",
+                         kwargs={"multi_agent_id": entry.id}, disable_env_checker=True)
             continue
         gym.register(
             id=entry.id,
@@ -520,11 +548,39 @@ def register_all() -> None:
 
 
 def entry(env_id: str) -> EnvEntry:
-    """The table entry of an id; an unknown id is an error naming close matches."""
+    """The table entry of an id ('rlvr:rlvr/X' as for gym.make works too); an unknown id is an
+    error naming close matches."""
+    if isinstance(env_id, str) and ":" in env_id:
+        env_id = env_id.partition(":")[2]
     for item in ENTRIES:
         if item.id == env_id:
             return item
-    raise KeyError(f"unknown rlvr env id {env_id!r}" + close_matches(env_id, [e.id for e in ENTRIES]))
+    raise KeyError(f"unknown rlvr env id {env_id!r}" + close_matches(str(env_id), [e.id for e in ENTRIES]))
+
+
+def make_env(env_id: str, **kwargs: Any) -> gym.Env:
+    """The raw env of a single-agent id: its entry point called with the registry's keyword
+    arguments and `kwargs` on top, as `gym.make(env_id, **kwargs).unwrapped` is (no wrappers)."""
+    item = entry(env_id)
+    if item.kind != "gymnasium":
+        raise MultiAgentIdError(multi_agent_message(item.id))
+    return load(item.entry_point)(**{**item.kwargs, **kwargs})
+
+
+def resolve(env_id: str, **kwargs: Any) -> TaskSource:
+    """The task, difficulty and split that `gym.make(env_id, **kwargs)` plays (see the module doc).
+
+    `kwargs` are the env's constructor keywords (difficulty knobs, `difficulty=`, `split=`,
+    `template=`, task options); unknown ones are errors naming close matches.
+    """
+    env = make_env(env_id, **kwargs)
+    try:
+        task = getattr(env, "task", None)
+        if not isinstance(task, Task):
+            raise ValueError(f"{env_id} has no rlvr Task behind it, so it has no problem stream")
+        return TaskSource(task, dict(env.difficulty), env.split, entry(env_id).id)
+    finally:
+        env.close()
 
 
 def make_multi(env_id: str, mode: str = "parallel", **kwargs: Any) -> Any:

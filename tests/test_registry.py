@@ -46,6 +46,47 @@ def test_golden_problem_ids(env_id):
     assert first_problem_ids(env_id) == golden[env_id]
 
 
+# Split membership is a pure function of the id; pinned here in plain code (not a doctest), with
+# ids of every split, so a change to `split_of`, to SPLITS or to a problem stream cannot pass.
+PINNED_SPLITS = {
+    "rlvr/Countdown-v0": [("c804e291b031482b", "train"), ("8911d1c2ecacddb7", "train"),
+                          ("605441ec716865d3", "train"), ("d0c711aaf600f710", "eval"), ("cf45cc7e0bc9018f", "eval")],
+    "rlvr/OpinionPoll-v0": [("d4bc1f43d9941bcd", "eval"), ("2d1737b395e56ed0", "train"),
+                            ("96c5e9d1f0470134", "train"), ("80e12a365a007fde", "train"), ("fc45fe1cd0aa23fb", "test")],
+    "rlvr/Calcudoko-v0": [("f91e7b7383ed6ade", "test"), ("73d4481764bf3c51", "train"), ("de7986160bf49bdb", "eval"),
+                          ("7c1950cf9e765285", "train"), ("74763c5ac0324dbd", "train")],
+}
+PINNED_TEST_SPLIT = ("rlvr/Countdown-v0", ["f6b50b4f14f57ca7", "eeab7155451bb787", "eed8f5d604fc2fed"])
+
+
+@pytest.mark.parametrize("env_id", sorted(PINNED_SPLITS))
+def test_known_problem_ids_are_pinned_to_their_splits(env_id):
+    from rlvr.core.problem import split_of
+
+    pinned = PINNED_SPLITS[env_id]
+    assert first_problem_ids(env_id) == [problem_id for problem_id, _ in pinned]
+    assert [split_of(problem_id) for problem_id, _ in pinned] == [split for _, split in pinned]
+
+
+def test_a_split_env_serves_only_that_split():
+    env_id, pinned = PINNED_TEST_SPLIT
+    env = gym.make(env_id, split="test", disable_env_checker=True)
+    served = [env.reset(seed=0)[1]["problem_id"]] + [env.reset()[1]["problem_id"] for _ in range(len(pinned) - 1)]
+    assert served == pinned
+
+
+@pytest.mark.parametrize("env_id", rlvr.ids("pettingzoo"))
+def test_gym_make_of_a_multi_agent_id_points_to_make_multi(env_id):
+    mode = rlvr.entry(env_id).modes[0]
+    pointer = rf"rlvr\.make_multi\('{env_id}', mode='{mode}'\)"
+    with pytest.raises(gym.error.Error, match=pointer):
+        gym.make(env_id)
+    with pytest.raises(gym.error.Error, match=pointer):
+        gym.make_vec(env_id, num_envs=2)
+    assert env_id not in rlvr.ids("gymnasium")
+    rlvr.make_multi(env_id, mode=mode).close()  # and the pointer is right
+
+
 MULTI_IDS = rlvr.ids("pettingzoo")
 
 

@@ -4,6 +4,7 @@ from rlvr.core.difficulty import Knob, close_matches, resolve_difficulty
 from rlvr.core.problem import SPLITS, Problem, Score, make_problem_id, split_of
 from rlvr.core.seeding import problem_rng
 from rlvr.core.spaces import UnicodeText
+from rlvr.core.stream import TaskSource
 from rlvr.core.task import Task
 from rlvr.core.task_env import TaskEnv
 from rlvr.core.templates import PromptTemplate
@@ -18,6 +19,7 @@ __all__ = [
     "Score",
     "Task",
     "TaskEnv",
+    "TaskSource",
     "TextEnv",
     "TokenEnv",
     "TokenState",

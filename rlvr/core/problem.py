@@ -104,6 +104,53 @@ class Problem:
         }
 
 
+_RECORD_FIELDS = ("task", "version", "content", "prompt", "messages", "answer", "difficulty", "metadata",
+                  "problem_id")
+
+
+def problem_to_json(problem: Problem) -> str:
+    """A problem's full record as JSON text: what a dataset's `problem` column holds, so a verifier
+    can score a row without regenerating it (`problem_from_json` reads it back)."""
+    return json.dumps(problem.to_record(), sort_keys=True, ensure_ascii=False, default=str)
+
+
+def problem_from_json(text: str) -> Problem:
+    """Rebuild the `Problem` that `problem_to_json` wrote; ValueError names what is wrong.
+
+    Tuples come back as lists (JSON has no tuples); verifiers read content either way.
+
+    >>> problem = Problem("demo", 0, {"n": 1}, "1?", ({"role": "user", "content": "1?"},), "1")
+    >>> problem_from_json(problem_to_json(problem)) == problem
+    True
+    >>> problem_from_json('{"task": "demo"}')
+    Traceback (most recent call last):
+    ...
+    ValueError: a problem record needs the fields ['task', 'version', 'content', 'prompt', 'messages', \
+'answer', 'difficulty', 'metadata', 'problem_id']; missing ['version', 'content', 'prompt', 'messages', \
+'answer', 'difficulty', 'metadata', 'problem_id']
+    """
+    if not isinstance(text, (str, bytes, bytearray)):
+        raise ValueError(f"a problem record is JSON text, got {type(text).__name__}")
+    try:
+        record = json.loads(text)
+    except (ValueError, RecursionError) as error:
+        raise ValueError(f"a problem record must be JSON text (a `problem` column), got {str(text)[:80]!r}: "
+                         f"{type(error).__name__}") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"a problem record is a JSON object, got {type(record).__name__}")
+    missing = [name for name in _RECORD_FIELDS if name not in record]
+    if missing:
+        raise ValueError(f"a problem record needs the fields {list(_RECORD_FIELDS)}; missing {missing}")
+    kinds = {"task": str, "version": int, "content": dict, "prompt": str, "messages": list, "difficulty": dict,
+             "metadata": dict, "problem_id": str}
+    wrong = [f"{name} ({type(record[name]).__name__})" for name, kind in kinds.items()
+             if not isinstance(record[name], kind)]
+    if wrong:
+        raise ValueError(f"a problem record has fields of the wrong type: {', '.join(wrong)}")
+    fields = {name: record[name] for name in _RECORD_FIELDS}
+    return Problem(**{**fields, "messages": tuple(record["messages"])})
+
+
 @dataclass(frozen=True)
 class Score:
     """The verdict on one response: reward, its named components and why.

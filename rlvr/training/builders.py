@@ -24,9 +24,12 @@ def build_env(config: TrainConfig) -> Any:
     Unknown difficulty knobs fail here, naming close matches. Its `difficulty` is the env's own
     defaults (a step env may change the task's) with the config's knobs on top.
     """
-    import gymnasium as gym
+    from rlvr.registration import make_env
 
-    import rlvr  # noqa: F401  (registers the ids)
+    return make_env(config.env_id, **_env_kwargs(config))
+
+
+def _env_kwargs(config: TrainConfig) -> dict[str, Any]:
     from rlvr.core.templates import PromptTemplate
 
     kwargs: dict[str, Any] = {}
@@ -34,14 +37,15 @@ def build_env(config: TrainConfig) -> Any:
         kwargs["template"] = PromptTemplate(instruction="", text=config.prompt_template)
     if config.difficulty:
         kwargs["difficulty"] = config.difficulty
-    return gym.make(config.env_id, **kwargs).unwrapped
+    return kwargs
 
 
 def build_task(config: TrainConfig) -> Any:
-    """The task behind `config.env_id`, with the prompt template the config names."""
-    env = build_env(config)
-    env.close()
-    return env.task
+    """The task behind `config.env_id` (`rlvr.registration.resolve`: the one id resolver), with the
+    prompt template the config names."""
+    from rlvr.registration import resolve
+
+    return resolve(config.env_id, **_env_kwargs(config)).task
 
 
 def build_policy(config: TrainConfig) -> Any:
