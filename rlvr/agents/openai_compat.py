@@ -22,36 +22,51 @@ How it behaves:
   `info["messages"]` (rlvr text envs put the templated chat messages there), else the observation
   as one user message; with `endpoint="completions"` it sends the observation text as the prompt.
 - A batch's requests run concurrently in a pool of `concurrency` threads; results keep input order.
-- Connection errors, timeouts, HTTP 429 and 5xx are retried with exponential backoff and seeded
-  jitter, honouring a `Retry-After` header up to `max_retry_after_s`. Any other 4xx, a malformed
-  or oversize response, or running out of retries raises `OpenAICompatibleError`.
+- Connection errors, timeouts, malformed HTTP, HTTP 429 and 5xx are retried with exponential backoff
+  and seeded jitter, honouring a `Retry-After` header up to `max_retry_after_s`. Any other 4xx, a
+  malformed or oversize response, or running out of retries raises `OpenAICompatibleError`.
+- Time: `timeout_s` is one deadline for a whole request (connect, TLS, sending, status line,
+  headers and the complete body): a server dripping bytes fails at `timeout_s` like a silent one,
+  and counts as a timeout for the retries. One request with all its retries therefore takes at most
+  `(max_retries + 1) * timeout_s + max_retries * max(max_backoff_s, max_retry_after_s)` seconds
+  (name resolution aside: the system resolver applies its own limits).
+- Redirects are never followed: a 3xx raises `OpenAICompatibleError` naming the status and the
+  origin it points to, without a retry, so the key never goes anywhere but `base_url`'s origin.
+  Point `base_url` at the final address instead.
 - `api_key` defaults to $RLVR_OPENAI_API_KEY, then $OPENAI_API_KEY; with neither (or `api_key=""`)
-  no Authorization header is sent. The key never appears in `repr`, errors or `stats`.
+  no Authorization header is sent. The key never appears in `repr`, `stats` or an error message:
+  anything a server sends back (error bodies, quoted responses, status lines, Locations) is
+  scrubbed of the key, and of any 12 characters of it even split by whitespace, before it is
+  quoted. Completion texts are returned as the server sent them.
+- Every malformed answer (invalid JSON, nesting past the recursion limit, integers past Python's
+  digit limit, wrong types; see `rlvr.agents.openai_payload`) raises `OpenAICompatibleError`, never
+  another exception. Responses are read up to `max_response_bytes`.
 - `stats` counts HTTP requests, retries, choices, finish reasons and the `usage` token counts.
 """
 
 from __future__ import annotations
 
-import email.utils
 import json
+import math
 import os
 import random
 import threading
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from http.client import HTTPException
 from typing import Any
+
+from rlvr.agents import http_client
+from rlvr.agents.openai_payload import PayloadError, error_message, load_json, read_completion
 
 API_KEY_ENV_VARS = ("RLVR_OPENAI_API_KEY", "OPENAI_API_KEY")
 ENDPOINT_PATHS = {"chat": "/chat/completions", "completions": "/completions"}
 MAX_RESPONSE_BYTES = 8 << 20
 _ERROR_BODY_BYTES = 64 << 10
 """How much of an error response is read for its message: enough for any JSON error object."""
-_READ_CHUNK = 64 << 10
+_QUOTE_CHARS = 200
+"""How much of a malformed response an error message quotes."""
 
 
 class OpenAICompatibleError(RuntimeError):
@@ -80,7 +95,8 @@ class OpenAICompatibleAgent:
 
     Sampling fields left as None are omitted from requests, so the server's defaults apply.
     `extra_body` is merged into every request last (server-specific fields such as vLLM's
-    `top_k`, or `chat_template_kwargs`). `timeout_s` bounds each wait on the socket and the reading of a whole response.
+    `top_k`, or `chat_template_kwargs`). `timeout_s` is one deadline for a whole request, body
+    included; the module docstring gives the bound for a request with its retries.
     """
 
     def __init__(
@@ -107,11 +123,18 @@ class OpenAICompatibleAgent:
     ) -> None:
         if endpoint not in ENDPOINT_PATHS:
             raise ValueError(f"endpoint must be one of {sorted(ENDPOINT_PATHS)}, got {endpoint!r}")
-        if concurrency < 1 or max_retries < 0 or timeout_s <= 0 or max_response_bytes < 1:
+        if concurrency < 1 or max_retries < 0 or max_response_bytes < 1:
             raise ValueError(
-                "expected concurrency >= 1, max_retries >= 0, timeout_s > 0 and max_response_bytes >= 1, got "
-                f"{concurrency}, {max_retries}, {timeout_s} and {max_response_bytes}"
+                "expected concurrency >= 1, max_retries >= 0 and max_response_bytes >= 1, got "
+                f"{concurrency}, {max_retries} and {max_response_bytes}"
             )
+        waits = {"backoff_s": backoff_s, "max_backoff_s": max_backoff_s, "max_retry_after_s": max_retry_after_s}
+        for name, value in {"timeout_s": timeout_s, **waits}.items():
+            # NaN passes every comparison and inf never ends: either would void the time bound.
+            finite = isinstance(value, int | float) and math.isfinite(value)
+            if not finite or value < 0 or (name == "timeout_s" and value == 0):
+                bound = "> 0" if name == "timeout_s" else ">= 0"
+                raise ValueError(f"expected {name} to be a finite number of seconds {bound}, got {value!r}")
         self.base_url = _normalise_base_url(base_url)
         self.url = self.base_url + ENDPOINT_PATHS[endpoint]
         self.model, self.endpoint = model, endpoint
@@ -126,15 +149,16 @@ class OpenAICompatibleAgent:
         self.timeout_s, self.max_retries, self.concurrency = float(timeout_s), int(max_retries), int(concurrency)
         self.backoff_s, self.max_backoff_s, self.max_retry_after_s = backoff_s, max_backoff_s, max_retry_after_s
         self.max_response_bytes = int(max_response_bytes)
-        # Kept private and out of repr: evaluation logs print agents.
-        self._api_key = _resolve_api_key(api_key)
+        # A Secret: its repr hides the key (evaluation logs print agents), and it scrubs messages.
+        self._secret = http_client.Secret(_resolve_api_key(api_key))
+        self._opener = http_client.build_opener(https=self.url.startswith("https:"))
         self._jitter = random.Random(jitter_seed)
         self._lock = threading.Lock()
         self.stats: dict[str, Any] = {}
         self.reset_stats()
 
     def __repr__(self) -> str:
-        auth = "set" if self._api_key else "none"
+        auth = "set" if self._secret else "none"
         return f"{type(self).__name__}(url={self.url!r}, model={self.model!r}, api_key={auth})"
 
     def reset_stats(self) -> None:
@@ -242,13 +266,13 @@ class OpenAICompatibleAgent:
             try:
                 return self._parse(self._post(data))
             except _Retryable as error:
-                if attempt == self.max_retries:
-                    raise OpenAICompatibleError(
-                        f"POST {self.url} failed after {attempt + 1} attempts; last error: {error}", error.status
-                    ) from None
+                last = error
+            if attempt < self.max_retries:
                 self._count("retries")
-                time.sleep(self._delay(attempt, error.retry_after))
-        raise AssertionError("unreachable")
+                time.sleep(self._delay(attempt, last.retry_after))
+        # Raised outside the except block: no chained exception carries unscrubbed server text.
+        attempts = self.max_retries + 1
+        raise self._error(f"POST {self.url} failed after {attempts} attempts; last error: {last}", last.status)
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
         if retry_after is not None:
@@ -259,82 +283,74 @@ class OpenAICompatibleAgent:
         return min(self.max_backoff_s, self.backoff_s * 2**attempt) * (0.5 + 0.5 * jitter)
 
     def _post(self, data: bytes) -> bytes:
-        headers = {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "rlvr"}
-        if self._api_key:
-            headers["Authorization"] = f"Bearer {self._api_key}"
-        request = urllib.request.Request(self.url, data=data, headers=headers, method="POST")
-        deadline = time.monotonic() + self.timeout_s
+        """The body of a 2xx answer; raises `_Retryable` or `OpenAICompatibleError` otherwise."""
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                return self._read_bounded(response, deadline)
-        except urllib.error.HTTPError as error:
-            try:
-                status, message = error.code, _error_message(error.read(_ERROR_BODY_BYTES))
-                retry_after = _parse_retry_after(error.headers.get("Retry-After"))
-            finally:
-                error.close()
-            if status == 429 or status >= 500:
-                raise _Retryable(f"HTTP {status}: {message}", status, retry_after) from None
-            raise OpenAICompatibleError(f"POST {self.url} returned HTTP {status}: {message}", status) from None
-        except (urllib.error.URLError, TimeoutError, ConnectionError, HTTPException, OSError) as error:
-            reason = getattr(error, "reason", None) or error
-            raise _Retryable(f"{type(reason).__name__}: {reason}") from None
-
-    def _read_bounded(self, response: Any, deadline: float) -> bytes:
-        declared = response.headers.get("Content-Length")
-        if declared and declared.isdigit() and int(declared) > self.max_response_bytes:
-            raise OpenAICompatibleError(
-                f"response from {self.url} declares {declared} bytes, over the limit of {self.max_response_bytes}"
+            # The headers are built in the call, not kept in a local: tracebacks that show locals
+            # (pytest --showlocals, error trackers) then have no frame holding the key.
+            reply = http_client.post(
+                self._opener,
+                self.url,
+                data,
+                {"Content-Type": "application/json", "Accept": "application/json", "User-Agent": "rlvr",
+                 **self._secret.headers()},
+                timeout_s=self.timeout_s,
+                max_bytes=self.max_response_bytes,
+                max_error_bytes=_ERROR_BODY_BYTES,
             )
-        chunks, size = [], 0
-        while chunk := response.read(_READ_CHUNK):
-            size += len(chunk)
-            if size > self.max_response_bytes:
-                raise OpenAICompatibleError(
-                    f"response from {self.url} is over the limit of {self.max_response_bytes} bytes"
-                )
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"response not read within {self.timeout_s} s")
-            chunks.append(chunk)
-        return b"".join(chunks)
+        except http_client.TransportError as error:
+            timed_out = f"timed out (no whole answer within timeout_s={self.timeout_s:g} s)"
+            failure: Exception = _Retryable(timed_out if error.timed_out else str(error))
+        except http_client.ResponseTooLarge as error:
+            limit = self.max_response_bytes
+            failure = self._error(f"response from {self.url} {error}, over the limit of {limit} bytes")
+        else:
+            if 200 <= reply.status < 300:
+                return reply.body
+            failure = self._status_failure(reply)
+        raise failure
+
+    def _status_failure(self, reply: http_client.Reply) -> Exception:
+        status = reply.status
+        if 300 <= status < 400:
+            target = http_client.origin(self.url, reply.headers.get("Location"))
+            return self._error(
+                f"POST {self.url} answered HTTP {status}, a redirect to {target}; redirects are not followed "
+                "(the API key goes only to base_url's origin): set base_url to the final address",
+                status,
+            )
+        message = self._secret.redact(error_message(reply.body)) if reply.body else "(empty body)"
+        if reply.body_error:
+            message += f" (body not read in full: {reply.body_error})"
+        if status == 429 or status >= 500:
+            wait = http_client.retry_after_s(reply.headers.get("Retry-After"))
+            return _Retryable(f"HTTP {status}: {message}", status, wait)
+        return self._error(f"POST {self.url} returned HTTP {status}: {message}", status)
 
     def _parse(self, raw: bytes) -> list[str]:
         try:
-            payload = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise OpenAICompatibleError(
-                f"response from {self.url} is not JSON ({error}); it starts {raw[:200]!r}"
-            ) from None
-        choices = payload.get("choices") if isinstance(payload, dict) else None
-        if not isinstance(choices, list) or not choices or not all(isinstance(c, dict) for c in choices):
-            raise OpenAICompatibleError(
-                f"response from {self.url} has no 'choices' list of objects; it starts {raw[:200]!r}"
-            )
-        choices = sorted(choices, key=lambda c: c.get("index", 0) if isinstance(c.get("index"), int) else 0)
-        texts = [self._choice_text(choice) for choice in choices]
-        usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
-        with self._lock:
-            self.stats["choices"] += len(texts)
-            for key in ("prompt_tokens", "completion_tokens"):
-                if isinstance(usage.get(key), int):
-                    self.stats[key] += usage[key]
-            for choice in choices:
-                reason = str(choice.get("finish_reason"))
-                self.stats["finish_reasons"][reason] = self.stats["finish_reasons"].get(reason, 0) + 1
-        return texts
-
-    def _choice_text(self, choice: Mapping[str, Any]) -> str:
-        if self.endpoint == "chat":
-            message = choice.get("message")
-            if not isinstance(message, dict) or "content" not in message:
-                raise OpenAICompatibleError(f"a choice from {self.url} has no message content: {choice!r:.200}")
-            # null content (e.g. a reasoning model cut off by max_tokens) is an empty answer, scored as such
-            text = message["content"] if message["content"] is not None else ""
+            completion = read_completion(load_json(raw), chat=self.endpoint == "chat")
+        except PayloadError as error:
+            failure = self._error(f"response from {self.url} {error}; it starts {self._quote(raw)}")
+        except Exception as error:  # noqa: BLE001  (a safety net: a hostile body must not crash a run)
+            failure = self._error(f"response from {self.url} could not be read: {type(error).__name__}: {error}")
         else:
-            text = choice.get("text")
-        if not isinstance(text, str):
-            raise OpenAICompatibleError(f"a choice from {self.url} has no text: {choice!r:.200}")
-        return text
+            with self._lock:
+                self.stats["choices"] += len(completion.texts)
+                self.stats["prompt_tokens"] += completion.prompt_tokens
+                self.stats["completion_tokens"] += completion.completion_tokens
+                for reason in completion.finish_reasons:
+                    self.stats["finish_reasons"][reason] = self.stats["finish_reasons"].get(reason, 0) + 1
+            return completion.texts
+        raise failure
+
+    def _error(self, message: str, status: int | None = None) -> OpenAICompatibleError:
+        """The agent's error, scrubbed of the key: every message that leaves the agent comes through here."""
+        return OpenAICompatibleError(self._secret.redact(message), status)
+
+    def _quote(self, raw: bytes) -> str:
+        """The start of a response, scrubbed before it is cut (so a key across the cut goes whole)."""
+        text = raw[: 4 * _QUOTE_CHARS].decode("utf-8", "replace")
+        return repr(self._secret.redact(text)[:_QUOTE_CHARS])
 
     def _count(self, key: str) -> None:
         with self._lock:
@@ -367,33 +383,3 @@ def _messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         out.append(dict(message))
     return out
 
-
-def _error_message(raw: bytes) -> str:
-    """The server's own words: OpenAI's {"error": {"message"}}, FastAPI's {"detail"}, or the text."""
-    try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return raw.decode("utf-8", "replace").strip()[:500] or "(empty body)"
-    if isinstance(payload, dict):
-        error = payload.get("error")
-        if isinstance(error, dict) and error.get("message"):
-            return str(error["message"])[:500]
-        for value in (error, payload.get("message"), payload.get("detail")):
-            if value:
-                return str(value)[:500]
-    return str(payload)[:500]
-
-
-def _parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
