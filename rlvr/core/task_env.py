@@ -28,6 +28,18 @@ from rlvr.core.templates import PromptTemplate
 RESET_OPTIONS = ("difficulty", "problem", "index")
 
 
+class RenderModeError(ValueError, TypeError):
+    """An unsupported `render_mode`. Also a TypeError because Stable-Baselines3's `make_vec_env`
+    asks for `render_mode="rgb_array"` and retries without it only on a TypeError."""
+
+
+def check_render_mode(render_mode: str | None, modes: tuple[str, ...] = ("ansi",)) -> str | None:
+    """`render_mode` when it is None or one of `modes`, else a `RenderModeError`."""
+    if render_mode is not None and render_mode not in modes:
+        raise RenderModeError(f"render_mode must be None or {' or '.join(repr(m) for m in modes)}, got {render_mode!r}")
+    return render_mode
+
+
 class TaskEnv(gym.Env):
     """Base class: holds a `Task`, a difficulty, a split and the current `Problem`."""
 

@@ -12,9 +12,13 @@ from typing import Any
 
 from rlvr.core.problem import Score
 from rlvr.core.spaces import UnicodeText
-from rlvr.core.task_env import TaskEnv
+from rlvr.core.task_env import TaskEnv, check_render_mode
 
 MAX_TEXT_LENGTH = 1 << 20
+"""Longest action (response) the action space admits."""
+MAX_PROMPT_LENGTH = 1 << 16
+"""Longest prompt (observation). Every built-in generator stays far below it; it is also what a
+shared-memory vector env reserves per env (4 bytes a character), so it is kept realistic."""
 
 
 def env_reply(info: Any, previous_observation: Any, observation: Any, separator: str = "\n") -> str:
@@ -41,10 +45,8 @@ class TextEnv(TaskEnv):
 
     def __init__(self, *args: Any, render_mode: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        self.render_mode = render_mode
-        self.observation_space = UnicodeText(MAX_TEXT_LENGTH)
+        self.render_mode = check_render_mode(render_mode)
+        self.observation_space = UnicodeText(MAX_PROMPT_LENGTH)
         self.action_space = UnicodeText(MAX_TEXT_LENGTH)
         self._response: str | None = None
         self._score: Score | None = None
@@ -53,6 +55,9 @@ class TextEnv(TaskEnv):
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
         super().reset(seed=seed)
         problem = self._choose_problem(seed, options)
+        if len(problem.prompt) > self.observation_space.max_length:
+            raise ValueError(f"the prompt of problem {problem.problem_id} has {len(problem.prompt)} characters, "
+                             f"more than the observation space's {self.observation_space.max_length}")
         self._response, self._score, self._done = None, None, False
         return problem.prompt, self._problem_info()
 

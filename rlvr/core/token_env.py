@@ -33,7 +33,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlvr.core.problem import Problem, Score
-from rlvr.core.task_env import TaskEnv
+from rlvr.core.task_env import TaskEnv, check_render_mode
 
 ACTION_MODES = ("token", "chunk")
 
@@ -95,8 +95,7 @@ class TokenEnv(TaskEnv):
         super().__init__(task, **task_env_kwargs)
         if action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        check_render_mode(render_mode)
         self.tokenizer = tokenizer if tokenizer is not None else self.default_tokenizer()
         self.eos_id = check_tokenizer(self.tokenizer)
         size = tokenizer_size(self.tokenizer)

@@ -35,7 +35,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlvr.core.spaces import UnicodeText
-from rlvr.core.task_env import TaskEnv
+from rlvr.core.task_env import TaskEnv, check_render_mode
 from rlvr.core.templates import PromptTemplate
 from rlvr.envs.elicitation import bayes
 from rlvr.envs.elicitation.model import MAX_ACTION_CHARS, MAX_BUDGET, BeliefModel, ElicitationTask
@@ -67,8 +67,7 @@ class ElicitationEnv(TaskEnv):
         super().__init__(task, difficulty=difficulty, split=split, template=template, **knobs)
         if action_mode not in ACTION_MODES:
             raise ValueError(f"action_mode must be one of {ACTION_MODES}, got {action_mode!r}")
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        check_render_mode(render_mode)  # a TypeError too, which SB3's make_vec_env expects
         if not 0.0 < oracle_confidence <= 1.0:
             raise ValueError(f"oracle_confidence must be in (0, 1], got {oracle_confidence!r}")
         self.action_mode, self.render_mode, self.oracle_confidence = action_mode, render_mode, oracle_confidence
