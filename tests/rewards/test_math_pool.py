@@ -126,7 +126,7 @@ def test_a_stopped_worker_costs_one_deadline_per_call_not_per_pair(one_worker):
     os.kill(pid, signal.SIGSTOP)
     try:
         start = time.monotonic()
-        verdicts = verify_batch(golds, answers, timeout=1.0)
+        verdicts = verify_batch(golds, answers, timeout=1.0, call_timeout=1.0)
         elapsed = time.monotonic() - start
     finally:
         _resume(pid)
@@ -138,6 +138,32 @@ def test_a_stopped_worker_costs_one_deadline_per_call_not_per_pair(one_worker):
         if _timed_out(verdict):
             assert CACHE.get(_key(gold, answer)) is None  # a timeout says nothing about the answer
     assert all(v.correct for v in verify_batch(golds[:10], answers[:10], timeout=60))
+
+
+def test_a_large_batch_is_not_cut_short_for_its_size(one_worker):
+    """`timeout` is per pair: 40 pairs that each need math-verify finish on one worker although
+    together they take longer than one pair's limit (a per-call limit of 0.5 s zeroed most)."""
+    _warm_pid()
+    golds = [f"x^2+{i}x" for i in range(1, 41)]
+    answers = [f"x(x+{i})" for i in range(1, 41)]
+    start = time.monotonic()
+    verdicts = verify_batch(golds, answers, timeout=0.5)
+    elapsed = time.monotonic() - start
+    assert all(v.correct for v in verdicts), [v.error for v in verdicts if not v.correct][:3]
+    assert elapsed > 0.5 or len(verdicts) == 40  # the batch may be fast; what matters is no zero
+
+
+def test_a_pathological_pair_costs_its_own_limit_not_its_batch(one_worker):
+    _warm_pid()
+    golds = ["3", *[f"x^2+{i}x" for i in range(1, 6)]]
+    answers = [PATHOLOGICAL % 7, *[f"x(x+{i})" for i in range(1, 6)]]
+    start = time.monotonic()
+    verdicts = verify_batch(golds, answers, timeout=1.0)
+    elapsed = time.monotonic() - start
+    assert _timed_out(verdicts[0]) and "on this pair" in verdicts[0].error
+    assert all(v.correct for v in verdicts[1:]), [v.error for v in verdicts[1:]]
+    # one pair's limit, a worker restart and five quick pairs; far below the call's 7 s deadline
+    assert elapsed < 1.0 + 5.0, f"{elapsed:.2f} s"
 
 
 def test_a_reply_to_another_request_is_never_used(one_worker):
@@ -200,7 +226,7 @@ def test_32_threads_with_a_pathological_pair_each_keep_their_deadline():
         golds, answers, _ = zip(*batches[i], strict=True)
         try:
             start = time.monotonic()
-            results[i] = verify_batch(list(golds), list(answers), timeout=limit)
+            results[i] = verify_batch(list(golds), list(answers), timeout=limit, call_timeout=limit)
             elapsed[i] = time.monotonic() - start
         except Exception as exc:  # re-raised below, in the main thread
             errors.append(exc)

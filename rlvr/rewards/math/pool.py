@@ -15,9 +15,13 @@ request, sends it with a fresh request id and reads the reply carrying that id. 
 touch a worker, so nothing that happens to a caller (an exception, Ctrl-C) can leave an unread
 reply behind for the next request to pick up.
 
-What `timeout` means: one deadline for the whole call, `timeout` seconds after it starts, however
-many pairs it holds and however many threads call at once. A pair not answered by then gets a
-zero with the reason "timed out: ..." (and is not cached by `verify`). Time spent waiting for a
+Two limits. `timeout` is what math-verify may spend on one pair: a worker still busy with a pair
+that long after it was sent is killed and replaced. `call_timeout` is one deadline for the whole
+call, however many pairs it holds and however many threads call at once; by default it is what
+the call's pairs need if every one used its whole `timeout` on this pool's workers,
+`timeout * (ceil(pairs / size) + 1)`, so a batch is never cut short for being large, while a
+call still ends in bounded time when other threads hold the workers. A pair not answered within
+either limit gets a zero with the reason "timed out: ..." (and is not cached by `verify`). Time spent waiting for a
 worker to start (importing sympy and math-verify's grammar: about a second on an idle machine,
 seconds under load) is not the pairs' cost: the longest start-up that the call's requests waited
 for is added to its deadline (each start-up is bounded by `STARTUP_TIMEOUT`). So a call ends
@@ -107,8 +111,10 @@ class Outcome:
 class _Call:
     """One `verify_many` call: its deadline, and a condition that guards its requests' state."""
 
-    def __init__(self, pool: WorkerPool, deadline: float, timed_out: Outcome) -> None:
+    def __init__(self, pool: WorkerPool, deadline: float, timed_out: Outcome, per_pair: float) -> None:
         self.pool = pool
+        self.per_pair = per_pair
+        """Seconds math-verify may spend on one of this call's pairs."""
         self.cond = threading.Condition()
         self.pending = 0
         self.timed_out = timed_out
@@ -224,13 +230,19 @@ class _Slot:
                 if attempt:
                     request.finish(Outcome(False, f"math-verify worker failed: {exc}", final=False))
                     return
+        call = request.call
+        pair_deadline = time.monotonic() + call.per_pair
         try:
-            reply = worker.receive(request.id, lambda: request.call.deadline)
+            reply = worker.receive(request.id, lambda: min(call.deadline, pair_deadline))
         except BaseException as exc:
             # whatever stopped the wait, this worker may still send the reply: never read it
             self._retire()
             if isinstance(exc, TimeoutError):
-                request.finish(request.call.timed_out)
+                if time.monotonic() < call.deadline:
+                    reason = f"{TIMED_OUT}: math-verify took more than {call.per_pair:g} s on this pair"
+                    request.finish(Outcome(False, reason, final=False))
+                else:
+                    request.finish(call.timed_out)
             elif not isinstance(exc, Abandoned):
                 request.finish(Outcome(False, f"math-verify worker failed: {exc}", final=False))
             if not isinstance(exc, Exception):
@@ -291,18 +303,26 @@ class WorkerPool:
         self.restarts = 0
         """Workers killed (timeout, fault, abandoned request) or found dead, and replaced, so far."""
 
-    def verify_many(self, pairs: list[tuple[str, str]], timeout: float) -> list[Outcome]:
-        """math-verify's verdict on each (gold, answer), all within one deadline `timeout` s away.
+    def verify_many(
+        self, pairs: list[tuple[str, str]], timeout: float, call_timeout: float | None = None
+    ) -> list[Outcome]:
+        """math-verify's verdict on each (gold, answer): at most `timeout` s of work on each pair,
+        all within one deadline `call_timeout` s away (by default derived from `timeout`, see the
+        module docstring).
 
-        A pair without a verdict by then (see the module docstring for start-up) gets
+        A pair without a verdict (see the module docstring for start-up) gets
         `Outcome(False, "timed out: ...", final=False)`. Raises ValueError for an invalid timeout
         and re-raises whatever interrupts the wait (KeyboardInterrupt), after giving up its requests.
         """
-        limit = check_timeout(timeout)
+        per_pair = check_timeout(timeout)
+        if call_timeout is None:
+            limit = min(per_pair * (math.ceil(len(pairs) / self.size) + 1), MAX_TIMEOUT)
+        else:
+            limit = check_timeout(call_timeout, "call_timeout")
         if not pairs:
             return []
         reason = f"{TIMED_OUT}: no math-verify verdict within the call's {limit:g} s"
-        call = _Call(self, time.monotonic() + limit, Outcome(False, reason, final=False))
+        call = _Call(self, time.monotonic() + limit, Outcome(False, reason, final=False), per_pair)
         requests = [_Request(next(self._ids), str(g), str(a), call) for g, a in pairs]
         call.pending = len(requests)
         with self._lock:
@@ -331,7 +351,7 @@ class WorkerPool:
 
     def run(self, gold: str, answer: str, timeout: float) -> tuple[bool, str | None]:
         """math-verify's judgement of (gold, answer), or (False, reason) on timeout or failure."""
-        outcome = self.verify_many([(gold, answer)], timeout)[0]
+        outcome = self.verify_many([(gold, answer)], timeout, call_timeout=timeout)[0]
         return outcome.correct, outcome.error
 
     def _spawn(self) -> WorkerProcess:

@@ -77,11 +77,13 @@ def math_scores(
     *,
     modes: tuple[str, ...] = MODES,
     timeout: float = 2.0,
+    call_timeout: float | None = None,
     **kwargs: Any,
 ) -> list[Score]:
     """`score_math` over a batch; the math-verify part runs on all workers in parallel.
 
-    `timeout` is one deadline for the whole batch (see `verify_batch`), not a limit per completion.
+    `timeout` bounds math-verify's work on each completion and `call_timeout` the whole batch (by
+    default sized to the batch; see `verify_batch`).
 
     >>> [s.error for s in math_scores(["\\\\boxed{7}", "no idea"], answer=["7", "7"])]
     [None, 'no answer found']
@@ -95,7 +97,9 @@ def math_scores(
     extractions = [extract_answer(completion_text(c), modes) for c in completions]
     usable = [i for i, (e, g) in enumerate(zip(extractions, golds, strict=True)) if _usable(e, g)]
     verdicts = verify_batch(
-        [golds[i] for i in usable], [str(extractions[i].answer) for i in usable], timeout=timeout
+        [golds[i] for i in usable], [str(extractions[i].answer) for i in usable],
+        timeout=timeout,
+        call_timeout=call_timeout,
     )
     scores = [_refused(e) for e in extractions]
     for index, verdict in zip(usable, verdicts, strict=True):

@@ -11,11 +11,13 @@ The order, cheapest and most exact first:
 4. math-verify `parse` + `verify` on the normalised texts, in a worker process, under our own
    wall-clock limit (method "math_verify"; error "timed out: ..." when it runs out).
 
-`timeout` is one deadline per call: `verify_batch(..., timeout=t)` returns within about t seconds
-whatever the batch size and however many threads call at once (plus the start-up of a worker
-when the pool has to start one; see `pool`). Pairs math-verify has not judged by then score zero
-with the error "timed out: ...". A timeout must be a number of seconds in (0, 86400]; anything
-else (0, negative, NaN, inf, a bool, a string) raises ValueError.
+Two time limits (see `pool`): `timeout` is what math-verify may spend on one pair (default 2 s);
+`call_timeout` is one deadline for a whole `verify_batch` call, by default what its pairs need if
+each used its whole `timeout` on the pool's workers, so a large batch is never cut short for its
+size while every call still ends in bounded time, however many threads call at once (plus the
+start-up of a worker when the pool has to start one). Pairs math-verify has not judged within
+either limit score zero with the error "timed out: ...". A limit must be a number of seconds in
+(0, 86400]; anything else (0, negative, NaN, inf, a bool, a string) raises ValueError.
 
 Verdicts are cached in a bounded LRU keyed by (gold, normalised answer), each under the key of the
 pair it judged; timeouts and worker failures are not cached, since they depend on load rather
@@ -248,9 +250,12 @@ def _decide(key: tuple[str, str]) -> Verdict | None:
     return verdict
 
 
-def _ask_workers(keys: list[tuple[str, str]], timeout: float) -> list[Verdict]:
-    """math-verify's verdicts on prepared keys, all within one deadline `timeout` s away."""
-    outcomes = get_pool().verify_many([(normalize(gold), answer) for gold, answer in keys], timeout)
+def _ask_workers(
+    keys: list[tuple[str, str]], timeout: float, call_timeout: float | None = None
+) -> list[Verdict]:
+    """math-verify's verdicts on prepared keys (`timeout` per pair, `call_timeout` for them all)."""
+    pairs = [(normalize(gold), answer) for gold, answer in keys]
+    outcomes = get_pool().verify_many(pairs, timeout, call_timeout)
     verdicts = []
     for key, outcome in zip(keys, outcomes, strict=True):
         verdict = Verdict(outcome.correct, "math_verify", outcome.error)
@@ -276,18 +281,23 @@ def verify_answer(gold: str, answer: str, *, timeout: float = 2.0) -> Verdict:
     if verdict is not None:
         return verdict
     assert key is not None
-    return _decide(key) or _ask_workers([key], timeout)[0]
+    return _decide(key) or _ask_workers([key], timeout, timeout)[0]
 
 
-def verify_batch(golds: list[str], answers: list[str], *, timeout: float = 2.0) -> list[Verdict]:
+def verify_batch(
+    golds: list[str], answers: list[str], *, timeout: float = 2.0, call_timeout: float | None = None
+) -> list[Verdict]:
     """`verify_answer` over pairs; the math-verify part runs on all workers at once.
 
-    `timeout` bounds the whole call, not each pair: pairs math-verify has not judged within
-    `timeout` seconds of the call's start (plus any worker start-up) score zero with the error
-    "timed out: ..." and are not cached. Safe to call from several threads at the same time:
-    requests from all threads queue for the same workers, and each call keeps its own deadline.
+    `timeout` bounds math-verify's work on each pair, `call_timeout` the whole call (by default
+    `timeout * (ceil(pairs / workers) + 1)`; see the module docstring). Pairs math-verify has not
+    judged within them score zero with the error "timed out: ..." and are not cached. Safe to
+    call from several threads at the same time: requests from all threads queue for the same
+    workers, and each call keeps its own deadline.
     """
     timeout = check_timeout(timeout)
+    if call_timeout is not None:
+        call_timeout = check_timeout(call_timeout, "call_timeout")
     if len(golds) != len(answers):
         raise ValueError(f"verify_batch needs as many golds as answers, got {len(golds)} and {len(answers)}")
     verdicts: list[Verdict | None] = [None] * len(answers)
@@ -302,7 +312,7 @@ def verify_batch(golds: list[str], answers: list[str], *, timeout: float = 2.0) 
         verdicts[index] = verdict
     if slow:
         keys = list(slow)
-        for key, verdict in zip(keys, _ask_workers(keys, timeout), strict=True):
+        for key, verdict in zip(keys, _ask_workers(keys, timeout, call_timeout), strict=True):
             for index in slow[key]:
                 verdicts[index] = verdict
     return [v for v in verdicts if v is not None]
