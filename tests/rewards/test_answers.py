@@ -36,6 +36,8 @@ RIGHT = [
     (r"\frac{\pi}{3}", r"Thus $\boxed{\frac{\pi}{3}}$, and restating, the answer is $\boxed{\pi/3}$."),
     ("24", "So the area is $24$."),
     ("12", "Therefore the sum is\n\\[ 12 \\]"),
+    # the one held-out miss of the first blind run: a whole quantity set as text
+    (r"12\text{ cm}", r"The final answer is: $\boxed{\text{12 cm}}$"),
 ]
 
 WRONG = [

@@ -46,6 +46,8 @@ _TRAILING_UNIT = re.compile(
     r"|\s*\^\s*\{?\\circ\}?|\s*°|\s+(?!pi\b)[a-zA-Z]{2,12}(?:\s*/\s*[a-zA-Z]{1,6}|\^[23])?\.?)\s*$"
 )
 _CURRENCY = re.compile(r"^\s*\\?\$\s*|^\s*(?:USD|EUR)\s+")
+_TEXT_QUANTITY = re.compile(r"^\s*\\(?:text|mbox|mathrm|textrm)\s*\{\s*([-+]?[\d.,]{1,40}\s*[a-zA-Z][a-zA-Z.\s/^0-9]{0,30})\}\s*$")
+"""A whole quantity set as text, `\\text{12 cm}`: read as `12 cm`."""
 _RELATION = r"(<|>|\\leq|\\geq)"
 _ONE_SIDED = re.compile(r"^\s*([a-zA-Z])\s*" + _RELATION + r"\s*([^<>=]+?)\s*$")
 _ONE_SIDED_FLIPPED = re.compile(r"^\s*([^<>=a-zA-Z][^<>=]*?)\s*" + _RELATION + r"\s*([a-zA-Z])\s*$")
@@ -104,8 +106,12 @@ def _inequality_as_interval(text: str) -> str | None:
 
 def strip_units(text: str) -> str:
     """`5 cm` -> `5`, `5\\text{ m}` -> `5`, `30^\\circ` -> `30`, `\\$12` -> `12` (exact path only:
-    the stripped text is used only when what remains is a number)."""
-    text = _CURRENCY.sub("", text)
+    the stripped text is used only when what remains is a number).
+
+    >>> strip_units("\\\\text{12 cm}"), strip_units("\\\\$18.90")
+    ('12', '18.90')
+    """
+    text = _CURRENCY.sub("", _TEXT_QUANTITY.sub(r"\1", text))
     for _ in range(3):
         stripped = _TRAILING_UNIT.sub("", text)
         if stripped == text or not stripped.strip():
