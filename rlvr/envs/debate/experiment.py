@@ -4,9 +4,9 @@ Every protocol plays the same questions and the same initial debaters (debate i 
 debaters from `SeedSequence([seed, i])`), so protocols differ only in how they debate. For each
 protocol it reports final majority-vote accuracy, the round-0 majority-vote baseline, and the
 mean belief in the truth per round, each with a 95% interval (mean +- 1.96 standard errors over
-debates), plus the paired change in mean belief from the first to the last round. Two claims
-are checked: under vanilla updates the mean belief in the truth stays put across rounds (a
-martingale); confidence-weighted updates raise it, and the final accuracy above majority vote.
+debates), plus the paired change in mean belief from the first to the last round. A scenario's
+claims are hypotheses (`hypotheses:` in its file, see `check_hypotheses`): the run prints, and
+writes to results.json, whether each held, failed, or was inconclusive at 95%.
 
     from rlvr.envs.debate.experiment import run_scenario
     print(run_scenario("scenarios/debate_confidence.yaml", "runs/debate"))
@@ -68,6 +68,51 @@ class ProtocolResult:
 class ExperimentResult:
     settings: dict[str, Any]
     protocols: list[ProtocolResult] = field(default_factory=list)
+    hypotheses: list[dict[str, str]] = field(default_factory=list)
+    """Each stated hypothesis with its outcome ("held", "not held", "inconclusive") and evidence."""
+
+
+HYPOTHESIS_KINDS = ("belief_constant", "belief_rises", "beats")
+
+
+def check_hypotheses(result: ExperimentResult, hypotheses: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Decide each hypothesis from the 95% intervals, conservatively:
+    - `belief_constant` (protocol): held when the interval of the mean belief's change holds 0;
+    - `belief_rises` (protocol): held when that interval lies above 0, not held when the mean
+      change is <= 0, else inconclusive;
+    - `beats` (protocol, than): final accuracy; held when the intervals do not overlap and the
+      protocol is ahead, not held when its mean is not above the other's, else inconclusive.
+    """
+    by_name = {p.name: p for p in result.protocols}
+    outcomes = []
+    for hypothesis in hypotheses:
+        kind, name = hypothesis.get("kind"), hypothesis.get("protocol")
+        if kind not in HYPOTHESIS_KINDS:
+            raise ValueError(f"hypothesis kind must be one of {HYPOTHESIS_KINDS}, got {kind!r}")
+        names = [name] + ([hypothesis.get("than")] if kind == "beats" else [])
+        missing = [n for n in names if n not in by_name]
+        if missing:
+            raise ValueError(f"hypothesis {hypothesis!r} names {missing[0]!r}, not a protocol of this run")
+        protocol = by_name[name]
+        mean, low, high = protocol.belief_change
+        if kind == "belief_constant":
+            outcome = "held" if low <= 0 <= high else "not held"
+            evidence = f"belief change {_ci(protocol.belief_change, 4)}"
+        elif kind == "belief_rises":
+            outcome = "held" if low > 0 else "not held" if mean <= 0 else "inconclusive"
+            evidence = f"belief change {_ci(protocol.belief_change, 4)}"
+        else:
+            other = by_name[hypothesis["than"]]
+            (a, a_low, _), (b, _, b_high) = protocol.accuracy, other.accuracy
+            outcome = "held" if a_low > b_high else "not held" if a <= b else "inconclusive"
+            evidence = f"accuracy {_ci(protocol.accuracy)} vs {other.name} {_ci(other.accuracy)}"
+        claim = str(hypothesis.get("claim") or f"{kind} {name}")
+        outcomes.append({"claim": claim, "outcome": outcome, "evidence": evidence})
+    return outcomes
+
+
+def format_hypotheses(outcomes: Sequence[Mapping[str, str]]) -> str:
+    return "\n".join(f"- hypothesis {o['outcome'].upper()}: {o['claim']} ({o['evidence']})" for o in outcomes)
 
 
 def _debate(env: DebateParallelEnv, protocol: Mapping[str, Any], rng: np.random.Generator,
@@ -183,6 +228,8 @@ def format_table(result: ExperimentResult) -> str:
     lines.append("Per-round mean belief in the truth (95% interval):")
     for p in result.protocols:
         lines.append(f"- {p.name}: " + "; ".join(f"round {k + 1}: {_ci(b)}" for k, b in enumerate(p.belief)))
+    if result.hypotheses:
+        lines += ["", "Hypotheses stated by the scenario, as the run found them:", format_hypotheses(result.hypotheses)]
     return "\n".join(lines)
 
 
@@ -212,7 +259,7 @@ def write_outputs(result: ExperimentResult, out_dir: str) -> dict[str, str]:
 
 
 SCENARIO_KEYS = ("experiment", "num_debates", "num_debaters", "rounds", "samples_per_debater", "protocols",
-                 "task", "difficulty", "simulation", "seed")
+                 "task", "difficulty", "simulation", "seed", "hypotheses")
 
 
 def run_scenario(path: str, out_dir: str) -> str:
@@ -226,7 +273,9 @@ def run_scenario(path: str, out_dir: str) -> str:
         raise KeyError(f"{path}: unknown key {unknown[0]!r}; a debate scenario takes {list(SCENARIO_KEYS)}")
     if scenario.pop("experiment", "debate") != "debate":
         raise ValueError(f"{path}: experiment must be 'debate'")
+    hypotheses = scenario.pop("hypotheses", None) or []
     result = run_experiment(**scenario)
+    result.hypotheses = check_hypotheses(result, hypotheses)
     write_outputs(result, out_dir)
     table = format_table(result)
     print(table)
