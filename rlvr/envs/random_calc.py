@@ -202,7 +202,8 @@ class RandomCalcTask(Task):
     """Evaluate a random k-operation arithmetic expression exactly."""
 
     name: ClassVar[str] = "random_calc"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("num_ops", 4, "number of binary operations in the expression (exactly)", low=1, high=20),
         Knob("min_operand", 1, "smallest integer operand (negatives are printed as (-n))", low=-10**6, high=10**6),

@@ -126,7 +126,7 @@ class CountdownTask(ExpressionPuzzleTask):
     """Use each given number exactly once to make the target (see the module doc)."""
 
     name: ClassVar[str] = "countdown"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("number_count", 4, "how many numbers are given (all must be used)", low=2, high=6),
         Knob("number_min", 1, "smallest given number", low=0, high=10_000),

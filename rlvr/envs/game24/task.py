@@ -70,7 +70,7 @@ class Game24Task(ExpressionPuzzleTask):
     """Make the target (24) from four numbers, each used once (see the module doc)."""
 
     name: ClassVar[str] = "game24"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("number_min", 1, "smallest number", low=0, high=1000),
         Knob("number_max", 13, "largest number", low=0, high=1000),

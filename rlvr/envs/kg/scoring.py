@@ -34,7 +34,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rlvr.rewards.math.extract import box_content
+from rlvr.rewards.answers import box_content
 
 MAX_RESPONSE_CHARS = 100_000
 """Longer responses are refused before any scan."""

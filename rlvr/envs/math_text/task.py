@@ -52,7 +52,8 @@ class MathTask(Task):
     """Free-form math questions with exact answers, generated or read from a local file."""
 
     name: ClassVar[str] = "math"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         FamiliesKnob("families", FAMILIES, f"generated problem families to draw from, a subset of {FAMILIES}"),
         Knob("max_value", 12, "size of the numbers the generator draws", low=2, high=10**6),

@@ -49,7 +49,7 @@ class AbstainQATask(Task):
     """Multiple choice with an "I don't know" option and a ternary reward (see the module doc)."""
 
     name: ClassVar[str] = "abstainqa"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("source", "mixed", "question generator", choices=SOURCES),
         Knob("options", 4, "substantive options (the 'I don't know' option comes on top)", low=2, high=8),

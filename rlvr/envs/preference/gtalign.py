@@ -58,7 +58,8 @@ class GTAlignTask(Task):
     """Name the strategy that maximises sqrt(U L) for the given user type (see the module doc)."""
 
     name: ClassVar[str] = "gtalign"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("strategies", 3, "response strategies in the table", low=2, high=len(STRATEGIES)),
         Knob("user_types", 2, "user types (table rows); only one is the current user", low=1, high=len(USER_TYPES)),

@@ -90,7 +90,10 @@ class MicroEconTask(Task):
     """One supply/demand question with an exact rational answer (see the module doc)."""
 
     name: ClassVar[str] = "microecon"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+    timeout: ClassVar[float] = 2.0
+    """Seconds math-verify may take on one answer (the exact fast path needs none)."""
     knobs: ClassVar[tuple[Knob, ...]] = (
         KindsKnob("kinds", KINDS, f"question kinds drawn from, a subset of {KINDS}"),
         Knob("max_slope", 5, "largest slope b, d", low=1, high=100),

@@ -151,7 +151,8 @@ class BooleanExprTask(Task):
     """Evaluate a random nested Boolean expression (see the module doc)."""
 
     name: ClassVar[str] = "boolean_expr"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("depth", 3, "exact nesting depth of and/or operators", low=1, high=8),
         Knob("negation", 0.3, "chance of a 'not' in front of each operand or sub-expression", low=0.0, high=1.0),

@@ -164,7 +164,8 @@ class CryptarithmTask(Task):
     """Find the digit of each letter in a letter-coded addition (see the module doc)."""
 
     name: ClassVar[str] = "cryptarithm"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("addends", 2, "how many words are added", low=2, high=4),
         Knob("word_length", 4, "letters in each added word", low=2, high=6),

@@ -123,7 +123,8 @@ class DyckTask(Task):
     """Give the shortest closing sequence of a bracket prefix (see the module doc)."""
 
     name: ClassVar[str] = "dyck"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("length", 12, "number of bracket symbols in the prefix", low=1, high=500),
         Knob("bracket_types", 3, "how many bracket types are used: (), [], {}, <> in that order", low=1, high=4),

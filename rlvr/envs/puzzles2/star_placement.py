@@ -277,7 +277,8 @@ class StarPlacementTask(Task):
     """Place stars in a region grid by the Star Battle rules (see the module doc)."""
 
     name: ClassVar[str] = "star_placement"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("size", 6, "grid side N (also the number of regions)", low=4, high=10),
         Knob("stars", 1, "stars per row, column and region", low=1, high=2),

@@ -92,7 +92,8 @@ class WebOfLiesTask(Task):
     """Decide whether one person in a web of truth-tellers and liars tells the truth."""
 
     name: ClassVar[str] = "web_of_lies"
-    version: ClassVar[int] = 0
+    version: ClassVar[int] = 1  # 1: answers read by rlvr.rewards.answers (think tails, tags, boxes)
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("people", 5, "number of people", low=2, high=MAX_PEOPLE),
         Knob("extra_statements", 0, "statements beyond the chain that already decides everyone", low=0, high=30),
