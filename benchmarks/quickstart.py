@@ -1,8 +1,8 @@
-"""The quickstart's figures over seeds, on this install: the numbers the README quotes.
+"""A training scenario's figures over seeds, on this install: the numbers the README quotes.
 
-    python benchmarks/quickstart.py [--seeds 0 1 2] [--sft-baseline-seeds 0] [--out PATH]
+    python benchmarks/quickstart.py [--scenario quickstart] [--seeds 0 1 2] [--sft-baseline-seeds 0] [--out PATH]
 
-Each seed runs `rlvr train quickstart --set seed=S` in a fresh process (so nothing is shared or
+Each seed runs `rlvr train SCENARIO --set seed=S` in a fresh process (so nothing is shared or
 cached between seeds) and reads its `summary.json`: held-out greedy accuracy after the SFT
 warm-up and after RL (the trainer's own figure: the mean of its last three evaluations), pass@k,
 and the wall time of each phase. For the seeds in `--sft-baseline-seeds` the run also trains SFT
@@ -10,7 +10,7 @@ alone for the same wall time (`sft_baseline=true`), the honest comparison for RL
 
 The scenario's claims are hypotheses, checked and printed for every seed: RL adds at least 20
 points of held-out greedy accuracy (the goal is 30) and the whole job takes under 10 minutes.
-The JSON (default `benchmarks/results/quickstart_cpu_transformers-<version>.json`) records the
+The JSON (default `benchmarks/results/<scenario>_cpu_transformers-<version>.json`) records the
 versions of torch, transformers and Python, the machine and the commit, so figures from two
 installs can be set side by side.
 """
@@ -33,10 +33,10 @@ RESULTS = Path(__file__).with_name("results")
 MIN_GAIN, GOAL_GAIN, MAX_WALL_S = 0.20, 0.30, 600.0
 
 
-def run_seed(seed: int, out: Path, sft_baseline: bool) -> dict:
+def run_seed(scenario: str, seed: int, out: Path, sft_baseline: bool) -> dict:
     command = [
         sys.executable, "-c", "import sys; from rlvr.cli import main; sys.exit(main())",
-        "train", "quickstart", "--out", str(out), "--set", f"seed={seed}", "--set", "progress=false",
+        "train", scenario, "--out", str(out), "--set", f"seed={seed}", "--set", "progress=false",
         "--set", "plots=false", "--set", "tensorboard=false",
     ]
     if sft_baseline:
@@ -102,16 +102,18 @@ def spread(rows: list[dict], key: str) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenario", default="quickstart", help="a built-in scenario's name or a path")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--sft-baseline-seeds", type=int, nargs="*", default=[0])
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     info = versions()
-    out = args.out or RESULTS / f"quickstart_cpu_transformers-{info['transformers']}.json"
+    name = Path(args.scenario).stem
+    out = args.out or RESULTS / f"{name}_cpu_transformers-{info['transformers']}.json"
     rows = []
     with tempfile.TemporaryDirectory() as folder:
         for seed in args.seeds:
-            row = run_seed(seed, Path(folder) / f"seed{seed}", seed in args.sft_baseline_seeds)
+            row = run_seed(args.scenario, seed, Path(folder) / f"seed{seed}", seed in args.sft_baseline_seeds)
             rows.append(row)
             held = ", ".join(f"{claim}: {'held' if ok else 'NOT held'}" for claim, ok in row["hypotheses"].items())
             print(
@@ -125,7 +127,7 @@ def main() -> None:
             print(f"  {held}", flush=True)
     result = {
         "environment": info,
-        "scenario": "quickstart",
+        "scenario": args.scenario,
         "seeds": rows,
         "after_sft": spread(rows, "after_sft"),
         "after_rl": spread(rows, "after_rl"),

@@ -22,40 +22,53 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
-MAX_RESPONSE_CHARS = 100_000
-"""Responses longer than this are refused outright (about 25k tokens)."""
-MAX_ANSWER_CHARS = 1_000
-"""An extracted answer longer than this is refused."""
-MAX_BRACE_DEPTH = 50
-MAX_BOXES = 64
+from rlvr.rewards.answer_types import (
+    HEDGED,
+    MAX_ANSWER_CHARS,
+    MAX_BOXES,
+    MAX_BRACE_DEPTH,
+    MAX_RESPONSE_CHARS,
+    NO_ANSWER,
+    SEVERAL_BOXED,
+    UNCLOSED_TAG,
+    UNCLOSED_THINK,
+    Extraction,
+)
+from rlvr.rewards.boxes import box_content, boxed_answer, unbox
 
-NO_ANSWER = "no answer found"
-SEVERAL_BOXED = "several boxed answers with different values"
-HEDGED = "hedged answer"
-UNCLOSED_THINK = "the reasoning (<think>) never ended, so there is no final answer"
-UNCLOSED_TAG = "an <answer> tag is never closed"
-
-
-@dataclass(frozen=True)
-class Extraction:
-    """What a reader found: the answer text, or the reason there is none to score."""
-
-    answer: str | None
-    error: str | None = None
-    mode: str | None = None
-    """The convention that produced the answer ("tags", "boxed", "answer_line", ...)."""
-    end: int | None = field(default=None, repr=False, compare=False)
-    """Where the answer's source ends in the text read (boxes: past the last box)."""
-
+__all__ = [
+    "HEDGED",
+    "MAX_ANSWER_CHARS",
+    "MAX_BOXES",
+    "MAX_BRACE_DEPTH",
+    "MAX_RESPONSE_CHARS",
+    "NO_ANSWER",
+    "SEVERAL_BOXED",
+    "UNCLOSED_TAG",
+    "UNCLOSED_THINK",
+    "Extraction",
+    "answer_line",
+    "box_content",
+    "boxed_answer",
+    "check_response",
+    "clean_text",
+    "closing_math",
+    "final_segment",
+    "find_answer",
+    "is_hedged",
+    "last_line",
+    "strip_decoration",
+    "tagged_answer",
+    "unbox",
+    "unwrap_math",
+]
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _THINK_OPEN = re.compile(r"<think>", re.IGNORECASE)
 _THINK_CLOSE = re.compile(r"</think>", re.IGNORECASE)
 _TAG_OPEN = re.compile(r"<answer>", re.IGNORECASE)
 _TAG_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
-_BOX_START = re.compile(r"\\(?:boxed|fbox)\s*")
 _HEDGE = re.compile(r"\b(?:or|either)\b|\\(?:lor|vee)(?![a-zA-Z])", re.IGNORECASE)
 _ANSWER_LINE = re.compile(
     # `\**` lets markdown bold sit between the label and its colon ("**Final answer**: 12");
@@ -140,91 +153,6 @@ def final_segment(response: str) -> tuple[str | None, str | None]:
     if _THINK_OPEN.search(response):
         return None, UNCLOSED_THINK
     return response, None
-
-
-def box_content(text: str, pos: int) -> tuple[str | None, str | None]:
-    """The braced group starting at `pos` (or one bare token, as in `\\boxed 5`), or why it cannot
-    be read (unclosed, nested too deep, too long). Bounded: it reads at most MAX_ANSWER_CHARS.
-
-    >>> box_content("x{a{b}c}y", 1), box_content("x{a", 1)[0]
-    (('a{b}c', None), None)
-    """
-    content, _, error = _box_span(text, pos)
-    return content, error
-
-
-def _box_span(text: str, pos: int) -> tuple[str | None, int, str | None]:
-    """(content, index just past the group, error) for the group starting at `pos`."""
-    if pos >= len(text):
-        return None, pos, None
-    if text[pos] != "{":
-        token = re.match(r"[^\s$]{1,64}", text[pos:])
-        return (token.group(0), pos + token.end(), None) if token else (None, pos, None)
-    depth = 0
-    limit = min(len(text), pos + MAX_ANSWER_CHARS + 2)
-    index = pos
-    while index < limit:
-        char = text[index]
-        if char == "\\":
-            index += 2  # an escaped brace (\{ or \}) does not count
-            continue
-        if char == "{":
-            depth += 1
-            if depth > MAX_BRACE_DEPTH:
-                return None, index, f"\\boxed{{}} is nested deeper than {MAX_BRACE_DEPTH} braces"
-        elif char == "}":
-            depth -= 1
-            if depth == 0:
-                return text[pos + 1 : index], index + 1, None
-        index += 1
-    if limit < len(text):
-        return None, index, f"\\boxed{{}} content is longer than {MAX_ANSWER_CHARS} characters"
-    return None, index, "\\boxed{ is never closed"
-
-
-def unbox(content: str) -> str:
-    """`\\boxed{\\boxed{4}}` is one box around 4: remove boxes that wrap the whole content.
-
-    >>> unbox("\\\\boxed{\\\\fbox{4}}"), unbox("\\\\boxed{1} + \\\\boxed{2}")
-    ('4', '\\\\boxed{1} + \\\\boxed{2}')
-    """
-    for _ in range(MAX_BRACE_DEPTH):
-        start = _BOX_START.match(content.strip())
-        if start is None:
-            break
-        stripped = content.strip()
-        inner, end, error = _box_span(stripped, start.end())
-        if error is not None or inner is None or end != len(stripped):
-            break
-        content = inner
-    return content.strip()
-
-
-def boxed_answer(text: str, same_value: Callable[[str, str], bool] | None = None) -> Extraction | None:
-    """The last box's content, None when there is no box, or an error: an unreadable box, or
-    boxes with different values (`same_value` decides; by default the same text).
-
-    >>> boxed_answer("\\\\boxed{\\\\boxed{4}}").answer, boxed_answer("\\\\boxed{3} or \\\\boxed{4}").error
-    ('4', 'several boxed answers with different values')
-    """
-    boxes: list[str] = []
-    pos = 0
-    while len(boxes) < MAX_BOXES:
-        start = _BOX_START.search(text, pos)
-        if start is None:
-            break
-        content, end, error = _box_span(text, start.end())
-        if error is not None:
-            return Extraction(None, error, "boxed")
-        pos = max(end, start.end())  # boxes inside this one belong to it
-        if content is not None and unbox(content):
-            boxes.append(unbox(content))
-    if not boxes:
-        return None
-    same = same_value or (lambda a, b: a == b)
-    if any(not same(box, boxes[-1]) for box in boxes[:-1]):
-        return Extraction(boxes[-1], SEVERAL_BOXED, "boxed", pos)
-    return Extraction(boxes[-1], None, "boxed", pos)
 
 
 def tagged_answer(text: str) -> Extraction | None:

@@ -46,21 +46,19 @@ import atexit
 import contextlib
 import itertools
 import math
-import numbers
 import os
 import queue
 import threading
 import time
 from dataclasses import dataclass
 
+from rlvr.rewards.math.limits import MAX_TIMEOUT, check_timeout
 from rlvr.rewards.math.process import Abandoned, WorkerError, WorkerProcess
 
 __all__ = ["WorkerError", "WorkerPool", "check_timeout", "get_pool", "live_worker_pids", "shutdown_pool"]
 
 STARTUP_TIMEOUT = 120.0
 """Seconds a new worker may take to import math-verify (slow on a loaded machine)."""
-MAX_TIMEOUT = 86_400.0
-"""The longest time limit a call may ask for (a day); anything longer is a mistake, not a limit."""
 TIMED_OUT = "timed out"
 
 
@@ -72,29 +70,6 @@ def default_size() -> int:
             raise ValueError(f"RLVR_MATH_WORKERS must be a positive integer, got {configured[:40]!r}")
         return int(configured)
     return max(1, min(4, os.cpu_count() or 1))
-
-
-def check_timeout(timeout: object, name: str = "timeout") -> float:
-    """`timeout` as float seconds; ValueError unless it is a real number in (0, MAX_TIMEOUT].
-
-    >>> check_timeout(2)
-    2.0
-    >>> check_timeout(-1)
-    Traceback (most recent call last):
-    ...
-    ValueError: timeout must be a number of seconds in (0, 86400], got -1
-    """
-    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
-        raise ValueError(
-            f"{name} must be a number of seconds in (0, {MAX_TIMEOUT:g}], got {type(timeout).__name__}"
-        )
-    try:
-        value, shown = float(timeout), repr(timeout)
-    except OverflowError:
-        value, shown = math.inf, "an integer too large for a float"
-    if not 0 < value <= MAX_TIMEOUT:  # also refuses NaN
-        raise ValueError(f"{name} must be a number of seconds in (0, {MAX_TIMEOUT:g}], got {shown}")
-    return value
 
 
 @dataclass(frozen=True)
