@@ -9,23 +9,35 @@ It owns the problem stream (seed, index), the split, and the difficulty knobs:
 - Constructor keyword arguments named in `task_options` go to the task's constructor; the other
   keywords that are not parameters are difficulty knobs; an unknown name is an error listing
   close matches.
+
+`guarded_score` is the last-resort guard every env's step puts around scoring: no action may
+raise out of `step()`, so an exception there becomes a zero whose reason starts with
+`INTERNAL_ERROR` and names the exception and where it came from. That reason marks a bug to fix
+at its root (the fuzz suite in `rlvr.testing` fails on it); it is never an expected outcome.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+import os
+import sysconfig
+import traceback
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 import gymnasium as gym
 
 from rlvr.core.difficulty import close_matches
-from rlvr.core.problem import Problem, check_split
+from rlvr.core.problem import Problem, Score, check_split
 from rlvr.core.seeding import fresh_seed
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 
 RESET_OPTIONS = ("difficulty", "problem", "index")
+INTERNAL_ERROR = "internal error:"
+"""Prefix of `info["error"]` when scoring raised (see the module doc)."""
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_STDLIB = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib")})
 
 
 class RenderModeError(ValueError, TypeError):
@@ -38,6 +50,61 @@ def check_render_mode(render_mode: str | None, modes: tuple[str, ...] = ("ansi",
     if render_mode is not None and render_mode not in modes:
         raise RenderModeError(f"render_mode must be None or {' or '.join(repr(m) for m in modes)}, got {render_mode!r}")
     return render_mode
+
+
+def action_repr(value: Any, limit: int = 120) -> str:
+    """`repr(value)` cut to `limit` characters for error messages; never raises (an int too long
+    for `str()`, an object whose `repr` raises, a container of those).
+
+    >>> action_repr([10**5000, "x" * 500], 30)
+    "[<int of 16610 bits>, 'xxxx..."
+    """
+    text = _bounded_repr(value, limit, 0)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _bounded_repr(value: Any, limit: int, depth: int) -> str:
+    if isinstance(value, int) and value.bit_length() > 256:
+        return f"<int of {value.bit_length()} bits>"
+    if isinstance(value, (str, bytes)):
+        return repr(value[: limit + 1])
+    if depth < 3 and type(value) in (list, tuple, dict):  # exact types: a subclass may override repr
+        if isinstance(value, dict):
+            parts = [f"{_bounded_repr(k, limit, depth + 1)}: {_bounded_repr(v, limit, depth + 1)}"
+                     for k, v in list(value.items())[:8]]
+        else:
+            parts = [_bounded_repr(item, limit, depth + 1) for item in value[:8]]
+        more = ", ..." if len(value) > 8 else ""
+        left, right = {dict: "{}", list: "[]", tuple: "()"}[type(value)]
+        return left + ", ".join(parts) + more + right
+    try:
+        return repr(value)
+    except Exception:  # includes RecursionError from very deep nesting
+        return f"<{type(value).__name__} object>"
+
+
+def internal_error(error: BaseException) -> str:
+    """The reason recorded for an exception raised while scoring: type, origin and message (the
+    origin is the innermost frame outside Python's standard library, where the fix belongs)."""
+    frames = traceback.extract_tb(error.__traceback__)
+    own = [f for f in frames if not f.filename.startswith(_STDLIB)] or frames
+    where = ""
+    if own:
+        name, base = own[-1].filename, os.path.dirname(_PACKAGE_ROOT)
+        where = f" at {os.path.relpath(name, base) if name.startswith(base + os.sep) else name}:{own[-1].lineno}"
+    try:
+        message = str(error)[:300]
+    except Exception:
+        message = "(the message cannot be printed)"
+    return f"{INTERNAL_ERROR} {type(error).__name__}{where}: {message}"
+
+
+def guarded_score(score: Callable[..., Score], *args: Any) -> Score:
+    """`score(*args)`, or a zero naming the internal error when it raises (see the module doc)."""
+    try:
+        return score(*args)
+    except Exception as error:  # the safety net: a crash in scoring must not end a training run
+        return Score.zero(internal_error(error))
 
 
 class TaskEnv(gym.Env):

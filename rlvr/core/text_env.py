@@ -12,7 +12,7 @@ from typing import Any
 
 from rlvr.core.problem import Score
 from rlvr.core.spaces import UnicodeText
-from rlvr.core.task_env import TaskEnv, check_render_mode
+from rlvr.core.task_env import TaskEnv, action_repr, check_render_mode, guarded_score
 
 MAX_TEXT_LENGTH = 1 << 20
 """Longest action (response) the action space admits."""
@@ -76,8 +76,8 @@ class TextEnv(TaskEnv):
     def step(self, action: Any):
         if self._done or self.problem is None:
             raise RuntimeError("step() called on a finished episode; call reset() first")
-        score = self.score_action(action)
-        self._response, self._score, self._done = action if isinstance(action, str) else repr(action), score, True
+        score = guarded_score(self.score_action, action)
+        self._response, self._score, self._done = action if isinstance(action, str) else action_repr(action), score, True
         info = {**self._problem_info(), "gold": self.problem.answer, **score.info()}
         return "", float(score.reward), True, False, info
 

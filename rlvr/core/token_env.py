@@ -33,7 +33,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlvr.core.problem import Problem, Score
-from rlvr.core.task_env import TaskEnv, check_render_mode
+from rlvr.core.task_env import TaskEnv, action_repr, check_render_mode, guarded_score
 
 ACTION_MODES = ("token", "chunk")
 
@@ -189,7 +189,7 @@ class TokenEnv(TaskEnv):
         response, horizon, eos = self._response, self._episode_horizon, self.eos_id
         for token in ids:
             if not 0 <= token < self.num_actions:
-                error = f"token id {token} is outside the action vocabulary [0, {self.num_actions})"
+                error = f"token id {action_repr(token)} is outside the action vocabulary [0, {self.num_actions})"
                 break
             response.append(token)
             if token == eos or len(response) >= horizon:
@@ -198,7 +198,7 @@ class TokenEnv(TaskEnv):
         if error is not None:
             self._done, self._score = True, self.error_score(error)
         elif self._done:
-            self._score = self.terminal_score(tuple(response))
+            self._score = guarded_score(self.terminal_score, tuple(response))
         if not self._done:
             return self._observation(), 0.0, False, False, {"problem_id": self.problem.problem_id}
         score = self._score
@@ -289,10 +289,13 @@ class TokenEnv(TaskEnv):
         if self.action_mode == "token":
             if isinstance(action, (int, np.integer)) and not isinstance(action, bool):
                 return [int(action)], None
-            array = np.asarray(action)
-            if array.shape == () and np.issubdtype(array.dtype, np.integer):
+            try:
+                array = np.asarray(action)
+            except Exception:  # ragged or exotic input: a zero, not a crash
+                array = None
+            if array is not None and array.shape == () and np.issubdtype(array.dtype, np.integer):
                 return [int(array)], None
-            return [], f"a token action must be an integer id, got {action!r}"[:200]
+            return [], f"a token action must be an integer id, got {action_repr(action)}"
         try:
             array = np.asarray(action)
         except Exception as error:  # ragged or exotic input: a zero, not a crash

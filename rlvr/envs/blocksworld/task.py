@@ -145,6 +145,7 @@ class BlocksWorldTask(Task):
 
     name: ClassVar[str] = "blocksworld"
     version: ClassVar[int] = 0
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("blocks", 4, "number of blocks (letters A, B, ...)", low=2, high=MAX_BLOCKS),
         Knob("plan_length", 4, "length of the optimal plan in actions (even; at most 2 * blocks)", low=2, high=24),

@@ -65,6 +65,8 @@ class ExpressionPuzzleTask(Task):
     """Scoring shared by Countdown and Game24: one expression over the given numbers that equals
     the target; problems carry `content["numbers"]` (sorted) and `content["target"]`."""
 
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+
     def __init__(self, template: PromptTemplate | None = None, *, format_reward: float = 0.0) -> None:
         super().__init__(template)
         if not 0.0 <= format_reward < 1.0:

@@ -9,8 +9,9 @@ and each debater earns, at that last step only,
     l1 * [a_i = y] + l2 * [vote = y] - l3 * (c_i - [a_i = y])^2        (defaults l1 = l2 = l3 = 1)
 
 with c_i the stated confidence (0.5 when none is stated). A debater whose final message is
-unusable (not a string/dict, bad confidence, no answer the task can read) earns 0, the reason in
-its info, and its answer counts as none in the vote. Earlier rounds pay 0; their scores are in
+unusable (not a string/dict, bad confidence, no answer the task can read, or an `actions`
+argument that is not a dict) earns 0, the reason in its info, and its answer counts as none in
+the vote. Earlier rounds pay 0; their scores are in
 `info`. Options:
 - init "vanilla": round 0 is one message per debater. "diverse": in round 0 each debater may send
   a list of samples; from all of them N are kept that hold the most distinct answers
@@ -33,10 +34,11 @@ import numpy as np
 from pettingzoo import ParallelEnv
 
 from rlvr.core.difficulty import close_matches
-from rlvr.core.problem import Problem, check_split
+from rlvr.core.problem import Problem, Score, check_split
 from rlvr.core.seeding import fresh_seed
 from rlvr.core.spaces import UnicodeText
 from rlvr.core.task import Task
+from rlvr.core.task_env import guarded_score, internal_error
 from rlvr.envs.debate.hooks import Turn, agent_turns, response_text, transcript_spans
 from rlvr.envs.debate.protocol import (
     DEFAULT_CONFIDENCE,
@@ -156,6 +158,23 @@ class DebateParallelEnv(ParallelEnv):
     def observation_space(self, agent: str) -> UnicodeText:
         return self._observation_spaces[agent]
 
+    @property
+    def reward_range(self) -> tuple[float, float]:
+        """Every debater's reward bounds: l1*[a_i = y] + l2*[vote = y] - l3*(c_i - [a_i = y])^2 with
+        the indicators in {0, 1} and the squared error in [0, 1], or 0 for an unusable message."""
+        w = self.weights
+        low = min(0.0, w.own) + min(0.0, w.vote) + min(0.0, -w.brier)
+        high = max(0.0, w.own) + max(0.0, w.vote) + max(0.0, -w.brier)
+        return low, high
+
+    @property
+    def score_time_limit(self) -> float:
+        """Longest a step's scoring may take: the task's time limit per message, for every message."""
+        per_message = getattr(self.task, "timeout", 0.0)
+        per_message = float(per_message) if isinstance(per_message, (int, float)) else 0.0
+        messages = self.num_debaters * (MAX_SAMPLES if self.init == "diverse" else 1)  # round 0 may send lists
+        return per_message * messages
+
     def action_space(self, agent: str) -> UnicodeText:
         return self._action_spaces[agent]
 
@@ -197,12 +216,16 @@ class DebateParallelEnv(ParallelEnv):
             raise RuntimeError("step() called on a finished debate; call reset() first")
         records: dict[str, dict[str, Any]] = {}
         sources: dict[str, dict[str, int]] = {}
+        missing = None
+        if not isinstance(actions, Mapping):  # every debater's message is then unusable, with this reason
+            missing = f"actions must be a dict from agent name to action, got {type(actions).__name__}"
+            actions = {}
         turns = self._record_turns(actions)
         if self.round == 0 and self.init == "diverse":
-            records, sources = self._diverse_round(actions)
+            records, sources = self._diverse_round(actions, missing)
         else:
             for agent in self.agents:
-                records[agent] = self._read(agent, actions.get(agent), f"no action given for {agent}")
+                records[agent] = self._read(agent, actions.get(agent), missing or f"no action given for {agent}")
         round_records = [records[a] for a in self.agents]
         self.transcript.append(round_records)
         keys = [r["key"] for r in round_records]
@@ -238,6 +261,13 @@ class DebateParallelEnv(ParallelEnv):
             self.agents = []
         return observations, rewards, terminations, truncations, infos
 
+    def oracle_action(self, agent: str | None = None) -> str | None:
+        """A message with the task oracle's response (the same for every debater; None when the
+        debate is over or the task has no oracle)."""
+        if self.problem is None or not self.agents:
+            return None
+        return self.task.solve(self.problem)
+
     # ------------------------------------------------------------------ training hooks
     def _record_turns(self, actions: Mapping[str, Any]) -> list[Turn]:
         """One `Turn` per message sent this round (one per sample for a diverse round-0 list)."""
@@ -266,14 +296,21 @@ class DebateParallelEnv(ParallelEnv):
     # ------------------------------------------------------------------ pieces
     def _read(self, agent: str, action: Any, missing: str) -> dict[str, Any]:
         """Score one message and record what peers and the transcript need."""
-        message = parse_message(action) if action is not None else Message(None, None, "", missing)
+        try:
+            message = parse_message(action) if action is not None else Message(None, None, "", missing)
+        except Exception as error:  # the last-resort guard (see rlvr.core.task_env.guarded_score)
+            message = Message(None, None, "", internal_error(error))
         record: dict[str, Any] = {"agent": agent, "round": self.round, "answer": None, "key": None,
                                   "stated_confidence": message.confidence, "rationale": message.rationale,
                                   "correct": False, "error": message.error}
         if message.response is not None:
-            score = self.task.score(self.problem, message.response)
+            score = guarded_score(self.task.score, self.problem, message.response)
+            try:
+                key = answer_key(score.parsed_answer)
+            except Exception as error:  # the last-resort guard
+                key, score = None, Score.zero(internal_error(error), score.parsed_answer)
             record["answer"] = score.parsed_answer
-            record["key"] = answer_key(score.parsed_answer)
+            record["key"] = key
             record["correct"] = bool(score.correct)
             if record["key"] is None:
                 record["error"] = score.error or "no answer found"
@@ -284,14 +321,14 @@ class DebateParallelEnv(ParallelEnv):
         record["valid"] = record["key"] is not None
         return record
 
-    def _diverse_round(self, actions: Mapping[str, Any]):
+    def _diverse_round(self, actions: Mapping[str, Any], missing: str | None = None):
         """Round 0 under init='diverse': pool every debater's samples, keep N diverse ones."""
         pool: list[tuple[str, int, dict[str, Any]]] = []
         for agent in self.agents:
             action = actions.get(agent)
             samples = list(action[:MAX_SAMPLES]) if isinstance(action, (list, tuple)) and action else [action]
             for j, sample in enumerate(samples):
-                pool.append((agent, j, self._read(agent, sample, f"no action given for {agent}")))
+                pool.append((agent, j, self._read(agent, sample, missing or f"no action given for {agent}")))
         chosen = select_diverse([rec["key"] for _, _, rec in pool], len(self.agents), self._rng)
         records, sources = {}, {}
         for agent, index in zip(self.agents, chosen, strict=True):

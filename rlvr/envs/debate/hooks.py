@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rlvr.core.task_env import action_repr
 from rlvr.envs.debate.protocol import MAX_MESSAGE_CHARS
 
 
@@ -49,9 +50,14 @@ def response_text(action: Any) -> str:
     if isinstance(action, str):
         return action[:MAX_MESSAGE_CHARS]
     if isinstance(action, Mapping):
-        lines = [f"{key}: {action[key]}" for key in ("answer", "confidence", "rationale") if key in action]
+        lines = [f"{key}: {_text(action[key])}" for key in ("answer", "confidence", "rationale") if key in action]
         return "\n".join(lines)[:MAX_MESSAGE_CHARS]
-    return repr(action)[:MAX_MESSAGE_CHARS]
+    return action_repr(action, MAX_MESSAGE_CHARS)
+
+
+def _text(value: Any) -> str:
+    """A field as written: strings as they are, anything else as a bounded repr (never raises)."""
+    return value[:MAX_MESSAGE_CHARS] if isinstance(value, str) else action_repr(value, MAX_MESSAGE_CHARS)
 
 
 def agent_turns(env: Any, agent: str) -> list[Turn]:

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from rlvr.core.task_env import action_repr
 from rlvr.envs.math_text.answers import read_value
 
 DEFAULT_CONFIDENCE = 0.5
@@ -69,7 +70,10 @@ def read_confidence(value: Any) -> tuple[float | None, str | None]:
     if isinstance(value, bool):
         return None, f"confidence must be a number in [0, 1], got {value!r}"
     if isinstance(value, (int, float, np.integer, np.floating)):
-        number = float(value)
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range (10**400) is no probability either
+            return None, f"confidence must be in [0, 1], got an integer of {int(value).bit_length()} bits"
     elif isinstance(value, str):
         match = _CONFIDENCE_VALUE.fullmatch(value.strip())
         if match is None:
@@ -85,12 +89,12 @@ def read_confidence(value: Any) -> tuple[float | None, str | None]:
 def parse_message(action: Any) -> Message:
     """Read a dict or string action; anything else is an unusable message with the reason."""
     if isinstance(action, Mapping):
-        unknown = sorted(str(k) for k in action if k not in ("answer", "confidence", "rationale"))
+        unknown = sorted(action_repr(k, 40) for k in action if k not in ("answer", "confidence", "rationale"))
         if unknown:
             return Message(None, None, "", f"a dict action takes keys answer, confidence, rationale; got {unknown}")
         answer, rationale = action.get("answer"), action.get("rationale", "")
         if not isinstance(answer, str) or not answer.strip():
-            return Message(None, None, "", f"a dict action needs a non-empty string 'answer', got {answer!r:.80}")
+            return Message(None, None, "", f"a dict action needs a non-empty string 'answer', got {action_repr(answer, 80)}")
         if not isinstance(rationale, str):
             return Message(None, None, "", f"'rationale' must be a string, got {type(rationale).__name__}")
         confidence, error = read_confidence(action.get("confidence"))

@@ -28,6 +28,7 @@ gain (the mutual information between target and answer).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,7 +36,7 @@ import numpy as np
 from gymnasium import spaces
 
 from rlvr.core.spaces import UnicodeText
-from rlvr.core.task_env import TaskEnv, check_render_mode
+from rlvr.core.task_env import TaskEnv, action_repr, check_render_mode, internal_error
 from rlvr.core.templates import PromptTemplate
 from rlvr.envs.elicitation import bayes
 from rlvr.envs.elicitation.model import MAX_ACTION_CHARS, MAX_BUDGET, BeliefModel, ElicitationTask
@@ -102,6 +103,13 @@ class ElicitationEnv(TaskEnv):
         return int(self.difficulty["budget"])
 
     @property
+    def reward_range(self) -> tuple[float, float]:
+        """A question pays H(before) - H(after), within +-log2(N) bits for N targets; a right guess
+        pays the `bonus` knob; anything else 0."""
+        bits = math.log2(self.task.shape(self.difficulty)[0])
+        return -bits, max(bits, float(self.difficulty["bonus"]))
+
+    @property
     def final_guess(self) -> bool:
         return self._layout[3]
 
@@ -138,7 +146,7 @@ class ElicitationEnv(TaskEnv):
             if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
                 return f"a discrete action must be an integer, got {type(action).__name__}"
             if not 0 <= int(action) < self.action_space.n:
-                return f"action {int(action)} is outside [0, {self.action_space.n})"
+                return f"action {action_repr(action)} is outside [0, {self.action_space.n})"
             questions = self.model.likelihood.shape[0]
             parsed = ("ask", int(action)) if action < questions else ("guess", int(action) - questions)
         if not isinstance(parsed, str) and parsed[0] == "guess" and not self.final_guess:
@@ -148,7 +156,10 @@ class ElicitationEnv(TaskEnv):
     def step(self, action: Any):
         if self._done or self.model is None:
             raise RuntimeError("step() called on a finished episode; call reset() first")
-        decoded = self.decode(action)
+        try:
+            decoded = self.decode(action)
+        except Exception as error:  # the last-resort guard: a bug in reading an action must not end training
+            decoded = internal_error(error)
         if isinstance(decoded, str):
             return self._invalid(decoded)
         kind, index = decoded

@@ -34,6 +34,7 @@ parallel form. Helpers to play it: `greedy_question`, `truthful_answer`, `lying_
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -44,6 +45,7 @@ from pettingzoo import AECEnv
 from rlvr.core.problem import Problem, check_split
 from rlvr.core.seeding import fresh_seed
 from rlvr.core.spaces import UnicodeText
+from rlvr.core.task_env import action_repr, internal_error
 from rlvr.envs.debate.env import TextObservation
 from rlvr.envs.elicitation import bayes
 from rlvr.envs.elicitation.model import MAX_ACTION_CHARS, MAX_BUDGET, BeliefModel, normalise_name
@@ -112,6 +114,14 @@ class TwentyQuestionsTwoPlayerEnv(AECEnv):
         return int(self.difficulty["budget"])
 
     @property
+    def reward_range(self) -> dict[str, tuple[float, float]]:
+        """Per agent: the questioner's gain is within +-log2(K) bits for K entities and a right guess
+        pays `bonus`; the truthful answerer earns 0 or 1 an answer, a team answerer what the questioner does."""
+        bits = math.log2(self.task.shape(self.difficulty)[0])
+        questioner = (-bits, max(bits, float(self.difficulty["bonus"])))
+        return {QUESTIONER: questioner, ANSWERER: questioner if self.answerer_reward == "team" else (0.0, 1.0)}
+
+    @property
     def target(self) -> int:
         return int(self.problem.content["target"])
 
@@ -153,10 +163,23 @@ class TwentyQuestionsTwoPlayerEnv(AECEnv):
             return
         self._cumulative_rewards[agent] = 0.0
         self.rewards = {a: 0.0 for a in self.agents}
-        extra = self._questioner_step(action) if agent == QUESTIONER else self._answerer_step(action)
+        try:
+            extra = self._questioner_step(action) if agent == QUESTIONER else self._answerer_step(action)
+        except Exception as error:  # the last-resort guard: a bug in reading an action must not end training
+            extra = {"error": internal_error(error), "components": {"gain": 0.0, "bonus": 0.0, "truthful": 0.0}}
         for name in self.agents:
             self.infos[name] = {**self._info(name), **extra}
         self._accumulate_rewards()
+
+    def oracle_action(self, agent: str | None = None) -> Any:
+        """The greedy questioner's next action or the truthful answer to the pending question, for
+        `agent` (default: whose turn it is); None when it is not that agent's turn or the game is over."""
+        if self.problem is None or not self.agents:
+            return None
+        agent = self.agent_selection if agent is None else agent
+        if agent != self.agent_selection or self.terminations.get(agent) or self.truncations.get(agent):
+            return None
+        return greedy_question(self) if agent == QUESTIONER else truthful_answer(self)
 
     def _pay(self, questioner: float, truthful: float) -> None:
         self.rewards[QUESTIONER] += questioner
@@ -234,7 +257,7 @@ class TwentyQuestionsTwoPlayerEnv(AECEnv):
         if self.action_mode == "discrete":
             return _as_index(action, 2)
         if not isinstance(action, str) or len(action) > MAX_ACTION_CHARS:
-            return f"an answer must be 'yes' or 'no' (at most {MAX_ACTION_CHARS} characters), got {str(action)[:40]!r}"
+            return f"an answer must be 'yes' or 'no' (at most {MAX_ACTION_CHARS} characters), got {action_repr(action, 40)}"
         word = normalise_name(action).rstrip(".!")
         if word in ("yes", "no"):
             return YES if word == "yes" else NO
@@ -302,7 +325,7 @@ def _as_index(action: Any, size: int) -> int | str:
     if isinstance(action, bool) or not isinstance(action, (int, np.integer)):
         return f"a discrete action must be an integer, got {type(action).__name__}"
     if not 0 <= int(action) < size:
-        return f"action {int(action)} is outside [0, {size})"
+        return f"action {action_repr(action)} is outside [0, {size})"
     return int(action)
 
 

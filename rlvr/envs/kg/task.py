@@ -152,6 +152,13 @@ class KGPathTask(Task):
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
         self.reward_mode = reward_mode
 
+    @property
+    def reward_range(self) -> tuple[float, float]:
+        """[0, 1] in the binary and entity modes; outcome + path alignment in the paper modes."""
+        if self.reward_mode.startswith("paper"):
+            return WRONG_PENALTY, CORRECT_BONUS + scoring.PATH_ALIGNMENT_CAP
+        return 0.0, 1.0
+
     # ------------------------------------------------------------------ generation
     def generate(self, rng: np.random.Generator, difficulty: Mapping[str, Any]) -> Problem:
         d = difficulty

@@ -120,6 +120,7 @@ class MathTreeTask(Task):
 
     name = "mathtree"
     version = 0
+    reward_range = (0.0, 1.0)
     knobs = (
         Knob("mode", "target", "'target': any expression; 'countdown': use each given number once",
              choices=("target", "countdown")),

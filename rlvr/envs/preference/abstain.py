@@ -69,6 +69,11 @@ class AbstainQATask(Task):
             raise ValueError(f"need reward_correct > 0 and penalty_wrong >= 0, got {reward_correct}, {penalty_wrong}")
         self.reward_correct, self.penalty_wrong = float(reward_correct), float(penalty_wrong)
 
+    @property
+    def reward_range(self) -> tuple[float, float]:
+        """-penalty_wrong for a wrong or unreadable answer, 0 for "I don't know", reward_correct when right."""
+        return -self.penalty_wrong, self.reward_correct
+
     def generate(self, rng: np.random.Generator, difficulty: Mapping[str, Any]) -> Problem:
         source = difficulty["source"]
         if source == "mixed":

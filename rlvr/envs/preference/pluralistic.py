@@ -122,6 +122,7 @@ class PluralisticTask(Task):
 
     name: ClassVar[str] = "pluralistic"
     version: ClassVar[int] = 0
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("groups", 3, "number of user groups K", low=1, high=8),
         Knob("mode", "maxmin", "how group rewards combine", choices=MODES),

@@ -100,6 +100,7 @@ class ProntoQATask(Task):
 
     name: ClassVar[str] = "prontoqa"
     version: ClassVar[int] = 0
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         Knob("hops", 3, "rules in the chain from the fact to the answer (the proof's length)", low=1, high=10),
         Knob("distractors", 2, "extra rules off the proof: dead-end branches and rules from unrelated concepts",

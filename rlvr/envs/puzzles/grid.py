@@ -182,6 +182,8 @@ class GridPuzzleTask(Task):
     (description, holds) pair per rule instance, checked directly on the grid) and
     `build_csp` (the solver's model of the clues), plus `generate`."""
 
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+
     default_template: ClassVar[PromptTemplate] = PromptTemplate(
         instruction="Think it through, then give the completed grid inside <answer> </answer> tags, "
         "one row per line, cells separated by spaces."

@@ -88,8 +88,8 @@ def _parse_json(text: str) -> ToolCall | str:
     text = text.strip()
     try:
         call = json.loads(text)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        return f"expected a JSON object {{'name': ..., 'arguments': {{...}}}}, got invalid JSON ({exc})"
+    except (ValueError, RecursionError) as exc:  # ValueError: bad JSON, or an integer too long to read
+        return f"expected a JSON object {{'name': ..., 'arguments': {{...}}}}, got invalid JSON ({str(exc)[:200]})"
     if not isinstance(call, dict):
         return f"expected a JSON object with 'name' and 'arguments', got {type(call).__name__}"
     name, arguments = call.get("name"), call.get("arguments", {})
@@ -98,7 +98,7 @@ def _parse_json(text: str) -> ToolCall | str:
     if isinstance(arguments, str):  # OpenAI sends the arguments as a JSON string
         try:
             arguments = json.loads(arguments)
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             return "'arguments' is a string but not a JSON object"
     if not isinstance(arguments, dict):
         return f"expected 'arguments' to be an object, got {type(arguments).__name__}"

@@ -27,7 +27,7 @@ from typing import Any
 
 from rlvr.core.problem import Problem, Score
 from rlvr.core.spaces import UnicodeText
-from rlvr.core.task_env import TaskEnv
+from rlvr.core.task_env import TaskEnv, action_repr, guarded_score, internal_error
 from rlvr.core.templates import PromptTemplate
 from rlvr.envs.search.calls import MAX_ACTION_CHARS, ToolCall, parse_call
 from rlvr.envs.search.corpus import MAX_K
@@ -87,17 +87,23 @@ class SearchQAEnv(TaskEnv):
     def step(self, action: Any):
         if self._done or self.problem is None:
             raise RuntimeError("step() called on a finished episode; call reset() first")
-        call = parse_call(action)
-        text = action[:MAX_ACTION_CHARS] if isinstance(action, str) else repr(action)[:200]
+        try:
+            call = parse_call(action)
+        except Exception as error:  # the last-resort guard: a bug in reading an action must not end training
+            call = internal_error(error)
+        text = action[:MAX_ACTION_CHARS] if isinstance(action, str) else action_repr(action, 200)
         self._transcript = (*self._transcript, ("agent", text))
         if isinstance(call, ToolCall) and call.name == "answer":
-            return self._finish(self.task.score_answer(self.problem, call, self.agent_text(), set(self._opened)),
-                                truncated=False)
+            score = guarded_score(self.task.score_answer, self.problem, call, self.agent_text(), set(self._opened))
+            return self._finish(score, truncated=False)
         if self._calls >= self.budget:
             reason = f"tool budget of {self.budget} calls used up without an answer"
             return self._finish(Score.zero(reason, None, tool_budget_exhausted=1.0), truncated=True)
         self._calls += 1
-        output, error = self._run(call)
+        try:
+            output, error = self._run(call)
+        except Exception as exc:  # the last-resort guard (see guarded_score)
+            output, error = f"<error>{internal_error(exc)}</error>", internal_error(exc)
         self._transcript = (*self._transcript, ("tool", output))
         info = {**self._problem_info(), **self._counters(), "tool_output": output, "error": error,
                 "call": call.name if isinstance(call, ToolCall) else None, "correct": False}

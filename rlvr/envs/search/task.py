@@ -68,6 +68,7 @@ class SearchQATask(Task):
 
     name: ClassVar[str] = "search-qa"
     version: ClassVar[int] = 0
+    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
     knobs: ClassVar[tuple[Knob, ...]] = (
         HopsKnob("hops", (1, 2, 3), "path lengths to draw questions from"),
         Knob("entities_per_type", 4, "entities of each type in the problem's graph (documents per type)",
