@@ -299,7 +299,8 @@ def _parallel(env: Any, run: _Run) -> None:
                 run.crashed(case, None, error, where="reset")
                 return
             agents = list(env.agents)
-        if case >= len(run.fixed) and run.rng.random() < 0.05:
+        malformed = case >= len(run.fixed) and run.rng.random() < 0.05  # an extra step, not one of the n
+        if malformed:
             actions: Any = _HOSTILE_ACTIONS_ARGUMENTS[int(run.rng.integers(len(_HOSTILE_ACTIONS_ARGUMENTS)))]
         else:
             actions = {a: run.action(case, raw, env.action_space(a), a) for a in agents}
@@ -317,7 +318,7 @@ def _parallel(env: Any, run: _Run) -> None:
                 run.check_outcome(case, actions, agent, rewards[agent], terminations.get(agent, False),
                                   truncations.get(agent, False), infos[agent])
             agents = list(env.agents)
-        case += 1
+        case += 0 if malformed else 1
 
 
 def _aec(env: Any, run: _Run) -> None:
