@@ -49,6 +49,7 @@ __all__ = [
     "UNCLOSED_THINK",
     "Extraction",
     "answer_line",
+    "answer_segment",
     "box_content",
     "boxed_answer",
     "check_response",
@@ -296,6 +297,19 @@ def closing_math(text: str) -> Extraction | None:
     return Extraction(strip_decoration(spans[-1]), None, "closing_math")
 
 
+def answer_segment(response: object) -> tuple[str | None, Extraction | None]:
+    """(the text that may hold the final answer, None), or (None, why there is none): the checks
+    of `check_response`, then `final_segment`. Every reader starts here."""
+    text, error = check_response(response)
+    if error is not None:
+        return None, Extraction(None, error)
+    assert text is not None
+    text, error = final_segment(text)
+    if error is not None:
+        return None, Extraction(None, error, "think")
+    return text, None
+
+
 def last_line(text: str) -> Extraction | None:
     """The last non-empty line: the answer of families whose answer is a whole line (a plan, a
     grid row, an expression) when no tag or box marks it."""
@@ -320,13 +334,9 @@ def find_answer(
     >>> find_answer("<answer>7").error, find_answer("  ").error
     ('an <answer> tag is never closed', 'empty response')
     """
-    text, error = check_response(response)
-    if error is not None:
-        return Extraction(None, error)
-    assert text is not None
-    text, error = final_segment(text)
-    if error is not None:
-        return Extraction(None, error, "think")
+    text, refused = answer_segment(response)
+    if refused is not None:
+        return refused
     assert text is not None
     found = tagged_answer(text) or boxed_answer(text, same_value)
     for fallback in fallbacks:

@@ -29,12 +29,11 @@ from rlvr.rewards.answers import (
     SEVERAL_BOXED,
     Extraction,
     answer_line,
+    answer_segment,
     box_content,
     boxed_answer,
-    check_response,
     clean_text,
     closing_math,
-    final_segment,
     is_hedged,
     strip_decoration,
     tagged_answer,
@@ -92,13 +91,9 @@ def extract_answer(response: str, modes: tuple[str, ...] = MODES) -> Extraction:
     unknown = [mode for mode in modes if mode not in MODES]
     if unknown:
         raise ValueError(f"unknown extraction mode(s) {unknown}; expected a subset of {MODES}")
-    text, error = check_response(response)
-    if error is not None:
-        return Extraction(None, error)
-    assert text is not None
-    text, error = final_segment(text)
-    if error is not None:
-        return Extraction(None, error, "think")
+    text, refused = answer_segment(response)
+    if refused is not None:
+        return refused
     assert text is not None
     tagged = tagged_answer(text)
     if tagged is not None:
