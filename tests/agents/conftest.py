@@ -22,3 +22,12 @@ def policy(tiny):
 
     model, tokenizer = tiny
     return TransformersPolicy(model, tokenizer, device="cpu", max_new_tokens=12)
+
+
+@pytest.fixture
+def no_proxy_no_key(monkeypatch):
+    """Requests to 127.0.0.1 must not go through a proxy, and no key may leak in from the shell."""
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    for name in ("RLVR_OPENAI_API_KEY", "OPENAI_API_KEY"):
+        monkeypatch.delenv(name, raising=False)

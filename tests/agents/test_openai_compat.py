@@ -14,17 +14,10 @@ from rlvr.agents.openai_compat import OpenAICompatibleAgent, OpenAICompatibleErr
 from rlvr.agents.rollout import play_episode
 from tests.agents.stub_openai_server import StubOpenAIServer, answer_wrong, exact_value
 
+pytestmark = pytest.mark.usefixtures("no_proxy_no_key")
+
 SECRET = "sk-test-not-a-real-key-1234"
 FAST_RETRY = {"backoff_s": 0.001, "max_backoff_s": 0.01}
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_no_key(monkeypatch):
-    """Requests to 127.0.0.1 must not go through a proxy, and no key may leak in from the shell."""
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("RLVR_OPENAI_API_KEY", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture

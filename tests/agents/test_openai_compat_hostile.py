@@ -28,18 +28,12 @@ from tests.agents.hostile_http_server import (
     silent_server,
 )
 
+pytestmark = pytest.mark.usefixtures("no_proxy_no_key")
+
 SECRET = "sk-test-not-a-real-key-1234"
 FAST_RETRY = {"backoff_s": 0.001, "max_backoff_s": 0.01}
 PIECE = 12
 """The documented scrubbing unit: no 12-character piece of the key may show, even split by whitespace."""
-
-
-@pytest.fixture(autouse=True)
-def _no_proxy_no_key(monkeypatch):
-    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
-        monkeypatch.delenv(name, raising=False)
-    for name in ("RLVR_OPENAI_API_KEY", "OPENAI_API_KEY"):
-        monkeypatch.delenv(name, raising=False)
 
 
 def make_agent(url: str, **kwargs) -> OpenAICompatibleAgent:

@@ -29,8 +29,10 @@ from __future__ import annotations
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TypeVar
 
 from rlvr.rewards.math.extract import MAX_ANSWER_CHARS, MAX_BRACE_DEPTH, clean_text, is_hedged
 from rlvr.rewards.math.numbers import NumberTooLarge, exact_value
@@ -47,6 +49,7 @@ CACHE_SIZE = 65_536
 _ASSIGNMENT = re.compile(r"^\s*[a-zA-Z](?:_\{?\w\}?)?\s*=\s*(?P<value>[^=]+)$")
 _AND = re.compile(r"\s+(?:\\text\{\s*)?and(?:\s*\})?\s+")
 SEVERAL_VALUES = "several values given where one is asked"
+T = TypeVar("T")
 _PLUS_MINUS = re.compile(r"\\pm(?![a-zA-Z])|±")
 _ALTERNATIVE = re.compile(r"\s*(?:\\text\{\s*(?:or|and)\s*\}|(?:\\q?quad)?\s*\b(?:or|and)\b)\s*")
 
@@ -145,6 +148,24 @@ def _percent_alternatives(text: str) -> list[Fraction]:
     return values
 
 
+def _read_answer(read: Callable[[str], T | None], answer: str) -> tuple[T | None, Verdict | None]:
+    """`read(answer)`, or the wrong verdict an answer past the number bounds earns."""
+    try:
+        return read(answer), None
+    except NumberTooLarge as exc:
+        return None, Verdict(False, "exact", f"number too large: {exc}")
+    except ZeroDivisionError:
+        return None, Verdict(False, "exact", "division by zero")
+
+
+def _read_gold(read: Callable[[str], T | None], gold: str) -> T | None:
+    """`read(gold)`; a gold past the bounds reads as nothing and is left to math-verify."""
+    try:
+        return read(gold)
+    except (NumberTooLarge, ZeroDivisionError):
+        return None
+
+
 def _decide_fast(gold: str, answer: str) -> Verdict | None:
     """A verdict from the cheap, exact steps, or None when only math-verify can tell."""
     if is_hedged(answer) and not is_hedged(gold):
@@ -152,16 +173,10 @@ def _decide_fast(gold: str, answer: str) -> Verdict | None:
     answer_items = [item for part in split_top_level(answer) for item in _AND.split(part)]
     if len(answer_items) > 1 and len(split_top_level(gold)) == 1 and not gold.startswith(("(", "[", "\\{")):
         return Verdict(False, "rejected", SEVERAL_VALUES)
-    try:
-        answer_value = _exact(answer)
-    except NumberTooLarge as exc:
-        return Verdict(False, "exact", f"number too large: {exc}")
-    except ZeroDivisionError:
-        return Verdict(False, "exact", "division by zero")
-    try:
-        gold_value = _exact(gold)
-    except (NumberTooLarge, ZeroDivisionError):
-        gold_value = None
+    answer_value, refusal = _read_answer(_exact, answer)
+    if refusal is not None:
+        return refusal
+    gold_value = _read_gold(_exact, gold)
     if gold_value is not None and answer_value is not None:
         if "%" in answer or "%" in gold:
             golds = _percent_alternatives(gold) if "%" in gold else [gold_value]
@@ -170,16 +185,10 @@ def _decide_fast(gold: str, answer: str) -> Verdict | None:
         else:
             correct = gold_value == answer_value
         return Verdict(correct, "exact", None if correct else "not equal to the gold answer")
-    try:
-        answer_shape = parse_structure(answer)
-    except NumberTooLarge as exc:
-        return Verdict(False, "exact", f"number too large: {exc}")
-    except ZeroDivisionError:
-        return Verdict(False, "exact", "division by zero")
-    try:
-        gold_shape = parse_structure(gold)
-    except (NumberTooLarge, ZeroDivisionError):
-        gold_shape = None  # a gold past the bounds is left to math-verify
+    answer_shape, refusal = _read_answer(parse_structure, answer)
+    if refusal is not None:
+        return refusal
+    gold_shape = _read_gold(parse_structure, gold)
     if gold_shape is not None and answer_shape is not None:
         same = compare_structures(gold_shape, answer_shape)
         if same is not None:
