@@ -47,6 +47,7 @@ from rlvr.envs.debate.protocol import (
     RewardWeights,
     answer_key,
     debate_reward,
+    format_transcript,
     majority_vote,
     parse_message,
     select_diverse,
@@ -397,17 +398,3 @@ class DebateParallelEnv(ParallelEnv):
 
     def close(self) -> None:
         pass
-
-
-def format_transcript(prompt: str, transcript: list[list[Mapping[str, Any]]]) -> str:
-    """A readable transcript: the question, then every round's messages and verdicts."""
-    lines = [f"[question] {prompt}"]
-    for number, records in enumerate(transcript):
-        lines.append(f"--- round {number + 1}")
-        for r in records:
-            verdict = "right" if r["correct"] else ("no answer" if not r["valid"] else "wrong")
-            lines.append(
-                f"{r['agent']}: answer={r['answer'] if r['valid'] else '(none)'} "
-                f"confidence={r['confidence']:.2f} [{verdict}]" + (f" ({r['error']})" if r["error"] and not r["valid"] else "")
-            )
-    return "\n".join(lines)

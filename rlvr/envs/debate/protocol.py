@@ -226,3 +226,17 @@ def debate_reward(
     vote = weights.vote * float(vote_correct)
     brier = weights.brier * (float(confidence) - float(own_correct)) ** 2
     return DebateReward(own, vote, brier, own + vote - brier)
+
+
+def format_transcript(prompt: str, transcript: list[list[Mapping[str, Any]]]) -> str:
+    """A readable transcript: the question, then every round's messages and verdicts."""
+    lines = [f"[question] {prompt}"]
+    for number, records in enumerate(transcript):
+        lines.append(f"--- round {number + 1}")
+        for r in records:
+            verdict = "right" if r["correct"] else ("no answer" if not r["valid"] else "wrong")
+            lines.append(
+                f"{r['agent']}: answer={r['answer'] if r['valid'] else '(none)'} "
+                f"confidence={r['confidence']:.2f} [{verdict}]" + (f" ({r['error']})" if r["error"] and not r["valid"] else "")
+            )
+    return "\n".join(lines)
