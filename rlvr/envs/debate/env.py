@@ -34,6 +34,7 @@ import numpy as np
 from pettingzoo import ParallelEnv
 
 from rlvr.core.difficulty import close_matches
+from rlvr.core.observations import TextObservation
 from rlvr.core.problem import Problem, Score, check_split
 from rlvr.core.seeding import fresh_seed
 from rlvr.core.spaces import UnicodeText
@@ -63,17 +64,6 @@ FORMAT_INSTRUCTION = (
     "Reply in this form:\nanswer: <your final answer>\nconfidence: <a number from 0 to 1>\n"
     "rationale: <a short justification>"
 )
-
-
-class TextObservation(str):
-    """A plain string that also states the dtype of a text space (numpy's flexible unicode).
-
-    PettingZoo's AEC api test compares `observation.dtype` with the space's dtype; a `str` has
-    none, so observations are this subclass. It is a `str` in every other respect.
-    """
-
-    __slots__ = ()
-    dtype = np.dtype("<U")
 
 
 def load_task(task: str | Task) -> Task:

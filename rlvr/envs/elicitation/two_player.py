@@ -42,11 +42,11 @@ import numpy as np
 from gymnasium import spaces
 from pettingzoo import AECEnv
 
+from rlvr.core.observations import TextObservation
 from rlvr.core.problem import Problem, check_split
 from rlvr.core.seeding import fresh_seed
 from rlvr.core.spaces import UnicodeText
 from rlvr.core.task_env import action_repr, internal_error
-from rlvr.envs.debate.env import TextObservation
 from rlvr.envs.elicitation import bayes
 from rlvr.envs.elicitation.model import MAX_ACTION_CHARS, MAX_BUDGET, BeliefModel, normalise_name
 from rlvr.envs.elicitation.tasks import TwentyQuestionsTask
