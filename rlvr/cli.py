@@ -104,7 +104,7 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
-EXPERIMENTS = {"debate": "rlvr.envs.debate.experiment:run_scenario", "compare": "rlvr.training.compare:run_scenario"}
+EXPERIMENTS = {"debate": "rlvr.experiments.debate:run_scenario", "compare": "rlvr.training.compare:run_scenario"}
 """Scenario `experiment:` values and the runner each one goes to."""
 
 

@@ -1,4 +1,7 @@
-"""Tests of rlvr/Debate-v0: PettingZoo conformance, the vote, the reward, messages, simulation."""
+"""Tests of rlvr/Debate-v0: PettingZoo conformance, the vote, the reward, messages.
+
+The simulated debaters are tested in tests/agents, the experiment in tests/experiments.
+"""
 
 from __future__ import annotations
 
@@ -12,8 +15,6 @@ from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, see
 
 from rlvr.envs import debate_v0
 from rlvr.envs.debate import RewardWeights, debate_reward, majority_vote, parse_message, select_diverse
-from rlvr.envs.debate.experiment import mean_ci, run_experiment
-from rlvr.envs.debate.simulated import SimulatedDebaters, SimulationConfig
 from rlvr.registration import load
 
 EASY = {"num_ops": 1}
@@ -148,39 +149,3 @@ def test_env_diverse_init_keeps_distinct_answers():
     _, _, _, _, infos = env.step(actions)
     kept = {infos[a]["own"]["answer"] for a in env.possible_agents}
     assert kept == {gold, "999999"} and infos["debater_1"]["round0_source"]
-
-
-def test_simulated_update_is_an_average():
-    group = SimulatedDebaters(np.array([[0.5, 0.5, 0.0], [0.2, 0.2, 0.6]]), SimulationConfig(num_candidates=3))
-    group.update(np.array([0, 2]), np.array([0.5, 0.6]), "vanilla")
-    np.testing.assert_allclose(group.beliefs, [[0.25, 0.25, 0.5], [0.6, 0.1, 0.3]])
-    group = SimulatedDebaters(np.array([[0.5, 0.5, 0.0], [0.2, 0.2, 0.6]]), SimulationConfig(num_candidates=3))
-    group.update(np.array([0, 2]), np.array([0.5, 0.6]), "confidence")
-    np.testing.assert_allclose(group.beliefs[0], (0.5 * np.array([0.5, 0.5, 0]) + 0.6 * np.array([0, 0, 1])) / 1.1)
-
-
-def test_martingale_in_simulation():
-    """Vanilla: the mean belief in the truth does not move (interval holds 0); confidence: it rises."""
-    config = SimulationConfig(num_candidates=4, concentration=0.5, truth_bonus=0.5)
-    changes = {"vanilla": [], "confidence": []}
-    for mode in changes:
-        for i in range(3000):
-            rng = np.random.default_rng(np.random.SeedSequence([7, i]))
-            group = SimulatedDebaters.draw(3, config, rng)
-            start = group.beliefs[:, 0].mean()
-            for _ in range(2):
-                answers, confidences = group.announce(rng)
-                group.update(answers, confidences, mode)
-            changes[mode].append(group.beliefs[:, 0].mean() - start)
-    _, low, high = mean_ci(changes["vanilla"])
-    assert low < 0.0 < high and high - low < 0.02
-    assert mean_ci(changes["confidence"])[1] > 0.0
-
-
-def test_experiment_runs_through_the_env():
-    result = run_experiment(30, rounds=2, difficulty=EASY, protocols=("majority_vote", "vanilla", "diverse"))
-    assert [p.name for p in result.protocols] == ["majority_vote", "vanilla", "diverse"]
-    vanilla = result.protocols[1]
-    assert len(vanilla.belief) == 2 and 0.0 <= vanilla.accuracy[0] <= 1.0
-    # Same questions and debaters: majority vote equals vanilla's round-0 baseline exactly.
-    assert result.protocols[0].accuracy == vanilla.baseline_accuracy

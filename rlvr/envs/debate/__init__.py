@@ -1,4 +1,8 @@
-"""Multi-agent debate with verifiable rewards: the env, its protocol, simulated debaters, experiments."""
+"""Multi-agent debate with verifiable rewards: the env, its protocol and its training hooks.
+
+Simulated debaters (for experiments without a model) are agents: `rlvr.agents.debate`. The
+experiment that compares debate protocols with them is `rlvr.experiments.debate`.
+"""
 
 from rlvr.envs.debate.env import DebateParallelEnv, format_transcript, load_task
 from rlvr.envs.debate.hooks import Turn, agent_turns, response_text, transcript_spans

@@ -1,4 +1,6 @@
-"""Simulated debaters: categorical beliefs over candidate answers, for experiments without a model.
+"""Simulated debaters for `rlvr/Debate-v0`: categorical beliefs over candidate answers, no model.
+
+They play the debate experiment (`rlvr.experiments.debate`).
 
 Our design (no reference code exists). A debate's candidate answers are the gold answer (index 0)
 and K - 1 distractors. Each debater holds a belief b over them, drawn from

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlvr.envs.debate.experiment import ExperimentResult, ProtocolResult, check_hypotheses, run_scenario
+from rlvr.experiments.debate import ExperimentResult, ProtocolResult, check_hypotheses, run_scenario
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "rlvr" / "scenarios"
 

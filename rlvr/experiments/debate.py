@@ -8,24 +8,28 @@ debates), plus the paired change in mean belief from the first to the last round
 claims are hypotheses (`hypotheses:` in its file, see `check_hypotheses`): the run prints, and
 writes to results.json, whether each held, failed, or was inconclusive at 95%.
 
-    from rlvr.envs.debate.experiment import run_scenario
+    from rlvr.experiments.debate import run_scenario
     print(run_scenario("scenarios/debate_confidence.yaml", "runs/debate"))
+
+The plot is drawn with matplotlib, imported only when it is drawn (Agg canvas, no pyplot), so
+importing this module or any env never imports it; without matplotlib the other outputs are
+still written and table.md says why the plot is missing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from rlvr.agents.debate import SimulatedDebaters, SimulationConfig, numeric_candidates
 from rlvr.envs.debate.env import DebateParallelEnv, format_transcript
-from rlvr.envs.debate.png import PALETTE, write_line_chart
 from rlvr.envs.debate.protocol import answer_key
-from rlvr.envs.debate.simulated import SimulatedDebaters, SimulationConfig, numeric_candidates
 
 PROTOCOLS: Mapping[str, dict[str, Any]] = {
     "majority_vote": {"init": "vanilla", "update": "vanilla", "debate": False},
@@ -235,27 +239,75 @@ def format_table(result: ExperimentResult) -> str:
 
 def write_outputs(result: ExperimentResult, out_dir: str) -> dict[str, str]:
     """table.md, results.json, beliefs.png (mean belief per round, one line per debating
-    protocol, colours in table order) and transcripts.txt (the first debate of each protocol)."""
+    protocol, colours in table order) and transcripts.txt (the first debate of each protocol).
+
+    Returns the paths written: beliefs.png is left out when no protocol debates (a single round
+    has nothing to plot) or when matplotlib is missing (then table.md and a warning say so)."""
     os.makedirs(out_dir, exist_ok=True)
     paths = {name: os.path.join(out_dir, name) for name in ("table.md", "results.json", "beliefs.png", "transcripts.txt")}
     debating = [p for p in result.protocols if len(p.belief) > 1]
+    missing_plot = None
+    if debating:
+        try:
+            plot_beliefs(paths["beliefs.png"], debating)
+        except ImportError as error:  # matplotlib is an optional dependency: keep every other output
+            missing_plot = f"beliefs.png not drawn: {error}"
+            warnings.warn(missing_plot, stacklevel=2)
+    if not debating or missing_plot:
+        del paths["beliefs.png"]
     colours = ", ".join(f"{p.name}=rgb{PALETTE[k % len(PALETTE)]}" for k, p in enumerate(debating))
     with open(paths["table.md"], "w") as handle:
         handle.write(format_table(result) + f"\n\nbeliefs.png: x = round, y = mean belief in the truth (0..1, "
                      f"gridlines every 0.1), shaded = 95% interval; lines: {colours}\n")
+        if missing_plot:
+            handle.write(missing_plot + "\n")
     with open(paths["results.json"], "w") as handle:
         json.dump(asdict(result), handle, indent=1)
-    if debating:
-        lows = [min(b[1] for b in p.belief) for p in debating]
-        highs = [max(b[2] for b in p.belief) for p in debating]
-        y_range = (max(0.0, np.floor(min(lows) * 10) / 10 - 0.1), min(1.0, np.ceil(max(highs) * 10) / 10 + 0.1))
-        write_line_chart(paths["beliefs.png"], [[b[0] for b in p.belief] for p in debating],
-                         bands=[([b[1] for b in p.belief], [b[2] for b in p.belief]) for p in debating],
-                         y_range=y_range)
     with open(paths["transcripts.txt"], "w") as handle:
         for p in result.protocols:
             handle.write(f"===== {p.name}\n{p.transcript}\n\n")
     return paths
+
+
+PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75))
+"""Line colours (RGB), in protocol order; table.md names each protocol's colour."""
+
+
+def plot_beliefs(path: str, protocols: Sequence[ProtocolResult]) -> None:
+    """Draw each protocol's mean belief in the truth per round, its 95% interval shaded, as a PNG.
+
+    The y axis spans the intervals rounded out to tenths, one tenth of margin either side, within
+    [0, 1]. Raises ImportError, with the install hint, when matplotlib is missing.
+    """
+    try:  # imported here: importing the experiment (or any env) must not import matplotlib
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        from matplotlib.ticker import MultipleLocator
+    except ImportError as error:
+        raise ImportError("the belief plot needs matplotlib: pip install matplotlib") from error
+    low = min(b[1] for p in protocols for b in p.belief)
+    high = max(b[2] for p in protocols for b in p.belief)
+    y_range = (max(0.0, np.floor(low * 10) / 10 - 0.1), min(1.0, np.ceil(high * 10) / 10 + 0.1))
+    # The Agg canvas directly rather than pyplot: no global figure state, no backend switch.
+    figure = Figure(figsize=(6.4, 4.0), dpi=100)
+    FigureCanvasAgg(figure)
+    axes = figure.add_subplot()
+    for k, protocol in enumerate(protocols):
+        colour = tuple(c / 255 for c in PALETTE[k % len(PALETTE)])
+        rounds = np.arange(1, len(protocol.belief) + 1)
+        means, lows, highs = (np.array([b[i] for b in protocol.belief]) for i in range(3))
+        axes.fill_between(rounds, np.clip(lows, *y_range), np.clip(highs, *y_range), color=colour, alpha=0.2,
+                          linewidth=0)
+        axes.plot(rounds, means, color=colour, marker="o", label=protocol.name)
+    axes.set_xticks(np.arange(1, max(len(p.belief) for p in protocols) + 1))
+    axes.set_ylim(*y_range)
+    axes.yaxis.set_major_locator(MultipleLocator(0.1))
+    axes.grid(axis="y", color="0.88")
+    axes.set_xlabel("round")
+    axes.set_ylabel("mean belief in the truth")
+    axes.set_title("Mean belief in the truth per round (shaded: 95% interval)")
+    axes.legend()
+    figure.savefig(path)
 
 
 SCENARIO_KEYS = ("experiment", "num_debates", "num_debaters", "rounds", "samples_per_debater", "protocols",
