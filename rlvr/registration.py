@@ -128,7 +128,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
             reward="exact Bayesian information gain H(before) - H(after) in bits per question, plus the "
             "bonus knob for a right guess; a wrong guess ends the episode with 0; unreadable actions earn "
             "0 with the reason and use a question",
-            task="rlvr.envs.elicitation.tasks:TwentyQuestionsTask",
+            task="rlvr.envs.elicitation.task:TwentyQuestionsTask",
         ),
     ),
     EnvEntry(
@@ -144,7 +144,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
             reward="drop in posterior entropy of the group (bits) per question; the episode ends at the "
             "budget (correct = the posterior's most likely group is the hidden one), or with final_guess=True "
             "at a guess paid the bonus knob when right",
-            task="rlvr.envs.elicitation.tasks:OpinionPollTask",
+            task="rlvr.envs.elicitation.task:OpinionPollTask",
         ),
     ),
     EnvEntry(
@@ -160,7 +160,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
             reward="drop in posterior entropy of the ability cell (bits) per item; the episode ends at the "
             "budget (correct = the posterior's most likely cell is the hidden one), or with final_guess=True "
             "at a guess paid the bonus knob when right",
-            task="rlvr.envs.elicitation.tasks:StudentAssessTask",
+            task="rlvr.envs.elicitation.task:StudentAssessTask",
         ),
     ),
     EnvEntry(
@@ -505,7 +505,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
             reward="questioner: exact information gain (bits) of its eps-noise posterior per answer + bonus for a "
             "right guess; answerer: 1 per answer true to the latent table (answerer_reward='truthful', default) or "
             "the questioner's reward ('team'); unreadable actions earn 0 with the reason",
-            task="rlvr.envs.elicitation.tasks:TwentyQuestionsTask",
+            task="rlvr.envs.elicitation.task:TwentyQuestionsTask",
         ),
     ),
 )

@@ -6,7 +6,7 @@
 or `rlvr.make_multi("rlvr/TwentyQuestions2P-v0", mode="aec")`. Players alternate and the answerer
 must see each question before it answers, so the game has no parallel form: `parallel_env`
 raises and says so. Rules and rewards are documented on
-`rlvr.envs.elicitation.two_player.TwentyQuestionsTwoPlayerEnv`.
+`rlvr.envs.elicitation.two_player_env.TwentyQuestionsTwoPlayerEnv`.
 
 >>> game = env(seed=0)
 >>> game.reset()
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rlvr.envs.elicitation.two_player import TwentyQuestionsTwoPlayerEnv
+from rlvr.envs.elicitation.two_player_env import TwentyQuestionsTwoPlayerEnv
 
 
 def raw_env(**kwargs: Any) -> TwentyQuestionsTwoPlayerEnv:

@@ -13,9 +13,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rlvr.envs.elicitation import bayes
-from rlvr.envs.elicitation.baselines import evaluate
+from rlvr.agents.elicitation import evaluate
 from rlvr.envs.elicitation.env import ElicitationEnv, OpinionPollEnv, StudentAssessEnv, TwentyQuestionsEnv
-from rlvr.envs.elicitation.tasks import OpinionPollTask, StudentAssessTask, TwentyQuestionsTask
+from rlvr.envs.elicitation.task import OpinionPollTask, StudentAssessTask, TwentyQuestionsTask
 from rlvr.testing import check_env_conformance, check_task
 
 ENV_CLASSES = (TwentyQuestionsEnv, OpinionPollEnv, StudentAssessEnv)

@@ -1,4 +1,5 @@
-"""The three elicitation tasks: twenty questions, opinion polling, student assessment.
+"""The elicitation tasks: their base `ElicitationTask`, and twenty questions, opinion polling and
+student assessment.
 
 - `TwentyQuestionsTask`: K fictional entities with M yes/no attributes (each attribute has its own
   prevalence, so some questions are worth more than others); the answerer flips each answer with
@@ -14,14 +15,65 @@ is stable) and the hidden target, drawn from the problem's own generator.
 
 from __future__ import annotations
 
+from abc import abstractmethod
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
 from rlvr.core.difficulty import Knob
-from rlvr.core.problem import Problem
-from rlvr.envs.elicitation.model import MAX_BUDGET, BeliefModel, ElicitationTask
+from rlvr.core.problem import Problem, Score
+from rlvr.core.task import Task
+from rlvr.core.templates import PromptTemplate
+from rlvr.envs.elicitation.model import ELICITATION_TEMPLATE, MAX_ACTION_CHARS, MAX_BUDGET, BeliefModel
+
+
+class ElicitationTask(Task):
+    """Base of the elicitation tasks: a hidden target behind a question-answer model.
+
+    Used alone (without an env) the task scores one final guess: the response `guess: <name>`
+    (or the bare name) is correct when it names the hidden target. The questioning itself lives
+    in `ElicitationEnv`.
+    """
+
+    default_template: ClassVar[PromptTemplate] = ELICITATION_TEMPLATE
+    question_word: ClassVar[str] = "question"
+    target_word: ClassVar[str] = "answer"
+
+    @abstractmethod
+    def model(self, problem: Problem) -> BeliefModel:
+        """The belief model of a problem (built from its content alone)."""
+
+    @abstractmethod
+    def shape(self, difficulty: Mapping[str, Any]) -> tuple[int, int, int]:
+        """(targets N, questions Q, answers A) that problems at this difficulty have."""
+
+    def final_guess(self, difficulty: Mapping[str, Any]) -> bool:
+        """Whether the env takes a final guess (else the episode ends when the budget is spent)."""
+        return bool(difficulty.get("final_guess", True))
+
+    def target_index(self, problem: Problem) -> int:
+        return int(problem.content["target"])
+
+    def score(self, problem: Problem, response: str) -> Score:
+        model = self.model(problem)
+        text = response if isinstance(response, str) else None
+        if text is not None and len(text) <= MAX_ACTION_CHARS and ":" not in text:
+            text = f"guess: {text}"
+        parsed = model.parse_action(text if text is not None else response)
+        if isinstance(parsed, str):
+            return Score.zero(parsed)
+        kind, index = parsed
+        if kind != "guess":
+            return Score.zero(f"'ask: ...' is a question, not a final {self.target_word}")
+        name = model.target_names[index]
+        correct = index == self.target_index(problem)
+        return Score.binary(correct, parsed_answer=name,
+                            error=None if correct else f"{name!r} is not the hidden {self.target_word}")
+
+    def solve(self, problem: Problem) -> str:
+        return f"guess: {problem.answer}"
+
 
 ATTRIBUTE_WORDS = (
     "glowing", "furry", "winged", "aquatic", "striped", "venomous", "nocturnal", "horned",

@@ -28,14 +28,15 @@ question)` (the hidden row and a one-hot of the pending question). `action_mode=
 `ask: <attribute>` / `guess: <entity>` and `yes` / `no`; observations are prompts.
 
 The game is turn-based (the answerer must see the question before it answers), so it has no
-parallel form. Helpers to play it: `greedy_question`, `truthful_answer`, `lying_answer`,
-`noisy_answer` and `play`.
+parallel form. The oracle's two players are here (`oracle_action` uses them): `greedy_question`
+and `truthful_answer`. Other scripted players (`lying_answer`, `noisy_answer`) and the episode
+loop `play` are agents: `rlvr.agents.elicitation`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -49,7 +50,7 @@ from rlvr.core.spaces import UnicodeText
 from rlvr.core.task_env import action_repr, internal_error
 from rlvr.envs.elicitation import bayes
 from rlvr.envs.elicitation.model import MAX_ACTION_CHARS, MAX_BUDGET, BeliefModel, normalise_name
-from rlvr.envs.elicitation.tasks import TwentyQuestionsTask
+from rlvr.envs.elicitation.task import TwentyQuestionsTask
 
 QUESTIONER, ANSWERER = "questioner", "answerer"
 ACTION_MODES = ("discrete", "text")
@@ -329,10 +330,7 @@ def _as_index(action: Any, size: int) -> int | str:
     return int(action)
 
 
-# ---------------------------------------------------------------------- players
-Policy = Callable[[TwentyQuestionsTwoPlayerEnv, np.random.Generator], Any]
-
-
+# ---------------------------------------------------------------------- the oracle's players
 def greedy_question(env: TwentyQuestionsTwoPlayerEnv, rng: np.random.Generator | None = None) -> Any:
     """The greedy information-gain questioner on the questioner's own posterior.
 
@@ -350,31 +348,3 @@ def greedy_question(env: TwentyQuestionsTwoPlayerEnv, rng: np.random.Generator |
 def truthful_answer(env: TwentyQuestionsTwoPlayerEnv, rng: np.random.Generator | None = None) -> Any:
     """Answers the pending question as the latent table says."""
     return env.encode_answer(env.truth(env.pending))
-
-
-def lying_answer(env: TwentyQuestionsTwoPlayerEnv, rng: np.random.Generator | None = None) -> Any:
-    """Always answers the opposite of the truth."""
-    return env.encode_answer(1 - env.truth(env.pending))
-
-
-def noisy_answer(env: TwentyQuestionsTwoPlayerEnv, rng: np.random.Generator) -> Any:
-    """Flips the true answer with probability eps: the answerer the questioner's model assumes."""
-    truth = env.truth(env.pending)
-    return env.encode_answer(1 - truth if rng.random() < float(env.problem.content["eps"]) else truth)
-
-
-def play(env: TwentyQuestionsTwoPlayerEnv, questioner: Policy, answerer: Policy, seed: int | None = None,
-         rng: np.random.Generator | None = None) -> dict[str, Any]:
-    """Play one episode with two policies; returns correctness, questions used and both returns."""
-    rng = rng if rng is not None else np.random.default_rng(seed)
-    env.reset(seed=seed)
-    returns = {a: 0.0 for a in env.possible_agents}
-    for agent in env.agent_iter():
-        _, reward, terminated, truncated, _ = env.last()
-        returns[agent] += reward
-        if terminated or truncated:
-            env.step(None)
-            continue
-        env.step((questioner if agent == QUESTIONER else answerer)(env, rng))
-    return {"correct": env.correct, "questions_used": env.questions_used, "returns": returns,
-            "truthful_answers": env.truthful_answers}
