@@ -332,7 +332,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="rlvr/Sudoku-v0",
-        entry_point="rlvr.envs.puzzles.sudoku:SudokuEnv",
+        entry_point="rlvr.envs.puzzles.grid.sudoku:SudokuEnv",
         card=EnvCard(
             summary="Sudoku on 4x4, 6x6 or 9x9 boards; random full grid, cells emptied while the solver "
             "proves a unique solution (given_share sets how many stay; unique=False allows several).",
@@ -340,12 +340,12 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the completed grid in <answer></answer>, one row per line",
             reward="1 if every row, column and box holds 1..N once and the givens stay (any valid grid), "
             "else 0; components: correct, format, cells_filled, rules_satisfied (logged)",
-            task="rlvr.envs.puzzles.sudoku:SudokuTask",
+            task="rlvr.envs.puzzles.grid.sudoku:SudokuTask",
         ),
     ),
     EnvEntry(
         id="rlvr/Futoshiki-v0",
-        entry_point="rlvr.envs.puzzles.futoshiki:FutoshikiEnv",
+        entry_point="rlvr.envs.puzzles.grid.futoshiki:FutoshikiEnv",
         card=EnvCard(
             summary="Futoshiki: an N x N Latin square with inequality clues between neighbouring cells; "
             "givens then inequalities are removed while the solver proves a unique solution.",
@@ -353,12 +353,12 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the completed grid in <answer></answer>, one row per line",
             reward="1 if the grid is a Latin square meeting every given and inequality (any valid grid), "
             "else 0; components: correct, format, cells_filled, rules_satisfied (logged)",
-            task="rlvr.envs.puzzles.futoshiki:FutoshikiTask",
+            task="rlvr.envs.puzzles.grid.futoshiki:FutoshikiTask",
         ),
     ),
     EnvEntry(
         id="rlvr/Skyscraper-v0",
-        entry_point="rlvr.envs.puzzles.skyscraper:SkyscraperEnv",
+        entry_point="rlvr.envs.puzzles.grid.skyscraper:SkyscraperEnv",
         card=EnvCard(
             summary="Skyscrapers: an N x N Latin square of heights with visibility clues on the edges "
             "(N = 3..6); clues are removed while the solver proves a unique solution.",
@@ -366,12 +366,12 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the completed grid in <answer></answer>, one row per line",
             reward="1 if the grid is a Latin square meeting every given and edge clue (any valid grid), "
             "else 0; components: correct, format, cells_filled, rules_satisfied (logged)",
-            task="rlvr.envs.puzzles.skyscraper:SkyscraperTask",
+            task="rlvr.envs.puzzles.grid.skyscraper:SkyscraperTask",
         ),
     ),
     EnvEntry(
         id="rlvr/Kukurasu-v0",
-        entry_point="rlvr.envs.puzzles.kukurasu:KukurasuEnv",
+        entry_point="rlvr.envs.puzzles.grid.kukurasu:KukurasuEnv",
         card=EnvCard(
             summary="Kukurasu: fill cells of a 0/1 grid so each row's filled column numbers and each "
             "column's filled row numbers sum to the clues; cells are revealed until the solution is unique.",
@@ -379,12 +379,12 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the 0/1 grid in <answer></answer>, one row per line",
             reward="1 if every weighted row and column sum and every revealed cell holds (any valid grid), "
             "else 0; components: correct, format, cells_filled, rules_satisfied (logged)",
-            task="rlvr.envs.puzzles.kukurasu:KukurasuTask",
+            task="rlvr.envs.puzzles.grid.kukurasu:KukurasuTask",
         ),
     ),
     EnvEntry(
         id="rlvr/Calcudoko-v0",
-        entry_point="rlvr.envs.puzzles.calcudoko:CalcudokoEnv",
+        entry_point="rlvr.envs.puzzles.grid.calcudoko:CalcudokoEnv",
         card=EnvCard(
             summary="Calcudoko (KenKen-style): an N x N Latin square cut into cages, each with a target "
             "and an operator (+ - * / or a single given); cage layouts are redrawn until the solution is unique.",
@@ -392,12 +392,12 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the completed grid in <answer></answer>, one row per line",
             reward="1 if the grid is a Latin square and every cage makes its target (any valid grid), "
             "else 0; components: correct, format, cells_filled, rules_satisfied (logged)",
-            task="rlvr.envs.puzzles.calcudoko:CalcudokoTask",
+            task="rlvr.envs.puzzles.grid.calcudoko:CalcudokoTask",
         ),
     ),
     EnvEntry(
         id="rlvr/StarPlacement-v0",
-        entry_point="rlvr.envs.puzzles2.star_placement:StarPlacementEnv",
+        entry_point="rlvr.envs.puzzles.grid.star_placement:StarPlacementEnv",
         card=EnvCard(
             summary="Star Battle: an NxN grid split into N lettered regions; place k stars in every row, column "
             "and region with no two stars touching (diagonals included); unique solution proved by search by default.",
@@ -405,24 +405,24 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the stars as 1-based (row, column) pairs in <answer></answer> tags",
             reward="1 if the listed stars obey every rule (any valid placement passes), else 0 with the broken rule; "
             "components: correct, rules (share of rules met, logged), format",
-            task="rlvr.envs.puzzles2.star_placement:StarPlacementTask",
+            task="rlvr.envs.puzzles.grid.star_placement:StarPlacementTask",
         ),
     ),
     EnvEntry(
         id="rlvr/WebOfLies-v0",
-        entry_point="rlvr.envs.puzzles2.web_of_lies:WebOfLiesEnv",
+        entry_point="rlvr.envs.puzzles.logic.web_of_lies:WebOfLiesEnv",
         card=EnvCard(
             summary="Web of lies: N fictional people each always tell the truth or always lie; one fact and "
             "statements 'X says Y lies'; does Z tell the truth? The answer is unique by enumeration of all 2^N assignments.",
             observation="text prompt",
             action="text response: Yes or No in <answer></answer> tags",
             reward="1 if the answer is the one every consistent assignment gives, else 0; components: correct",
-            task="rlvr.envs.puzzles2.web_of_lies:WebOfLiesTask",
+            task="rlvr.envs.puzzles.logic.web_of_lies:WebOfLiesTask",
         ),
     ),
     EnvEntry(
         id="rlvr/Cryptarithm-v0",
-        entry_point="rlvr.envs.puzzles2.cryptarithm:CryptarithmEnv",
+        entry_point="rlvr.envs.puzzles.logic.cryptarithm:CryptarithmEnv",
         card=EnvCard(
             summary="Cryptarithm: an addition of random letter strings (KQX + QZW = ZKPW); distinct letters are "
             "distinct digits, no leading zeros; the unique digit mapping is proved by an exhaustive column search.",
@@ -430,12 +430,12 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the digit of every letter, 'A=1, B=2, ...', in <answer></answer> tags",
             reward="1 if the mapping obeys the rules and the sum holds, else 0 with the reason; components: "
             "correct, format, sum_holds (logged)",
-            task="rlvr.envs.puzzles2.cryptarithm:CryptarithmTask",
+            task="rlvr.envs.puzzles.logic.cryptarithm:CryptarithmTask",
         ),
     ),
     EnvEntry(
         id="rlvr/Dyck-v0",
-        entry_point="rlvr.envs.puzzles2.dyck:DyckEnv",
+        entry_point="rlvr.envs.puzzles.logic.dyck:DyckEnv",
         card=EnvCard(
             summary="Dyck completion: a prefix of brackets over up to four types (), [], {}, <>; give the shortest "
             "closing sequence.",
@@ -443,19 +443,19 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the closing brackets in <answer></answer> tags (spaces optional)",
             reward="1 if prefix + answer is balanced and the answer is the shortest completion, else 0; "
             "components: correct, balanced (any balancing completion, logged)",
-            task="rlvr.envs.puzzles2.dyck:DyckTask",
+            task="rlvr.envs.puzzles.logic.dyck:DyckTask",
         ),
     ),
     EnvEntry(
         id="rlvr/BooleanExpr-v0",
-        entry_point="rlvr.envs.puzzles2.boolean_expr:BooleanExprEnv",
+        entry_point="rlvr.envs.puzzles.logic.boolean_expr:BooleanExprEnv",
         card=EnvCard(
             summary="Boolean expressions: evaluate a random nested expression over True/False with not/and/or "
             "and parentheses (depth knob); labels balanced; evaluated by a bounded parser, never eval.",
             observation="text prompt",
             action="text response: True or False in <answer></answer> tags",
             reward="1 if the answer equals the expression's value, else 0; components: correct",
-            task="rlvr.envs.puzzles2.boolean_expr:BooleanExprTask",
+            task="rlvr.envs.puzzles.logic.boolean_expr:BooleanExprTask",
         ),
     ),
     EnvEntry(

@@ -1,34 +1,15 @@
-"""Grid logic puzzles whose verifiers check the rules: Sudoku, Futoshiki, Skyscraper, Kukurasu,
-Calcudoko.
+"""Puzzles with rule-checking verifiers, by kind (task names and problem ids do not depend on it):
 
-Every puzzle is a `GridPuzzleTask` (`grid.py`: answer reading, scoring, oracle) over the small
-constraint solver in `csp.py`, which generates clue sets, proves uniqueness and solves.
+- `grid/`: puzzles played on a board of cells, whose answer is the filled board or a set of cells:
+  Sudoku, Futoshiki, Skyscraper, Kukurasu and Calcudoko (Latin-square and digit-grid constraint
+  puzzles over the small solver in `grid/csp.py`, sharing the board reading of `grid/board.py`)
+  and Star Battle placement (`grid/star_placement.py`, regions of a square board).
+- `logic/`: puzzles over a symbolic statement, solved by deduction and answered on one line:
+  Boolean expressions and webs of lies (truth values), cryptarithms (a letter-to-digit mapping)
+  and Dyck words (the closing brackets).
+- `answers.py`: reading the answer text out of a response, shared by Star Battle and the logic
+  puzzles (the board puzzles read whole boards, see `grid/board.py`).
+
+Import a puzzle from its kind: `from rlvr.envs.puzzles.grid import SudokuEnv`,
+`from rlvr.envs.puzzles.logic import DyckTask`.
 """
-
-from rlvr.envs.puzzles.calcudoko import CalcudokoEnv, CalcudokoTask
-from rlvr.envs.puzzles.csp import Csp, SearchResult, search
-from rlvr.envs.puzzles.futoshiki import FutoshikiEnv, FutoshikiTask
-from rlvr.envs.puzzles.grid import GridPuzzleTask, GridReading, read_grid, render_grid
-from rlvr.envs.puzzles.kukurasu import KukurasuEnv, KukurasuTask
-from rlvr.envs.puzzles.skyscraper import SkyscraperEnv, SkyscraperTask
-from rlvr.envs.puzzles.sudoku import SudokuEnv, SudokuTask
-
-__all__ = [
-    "CalcudokoEnv",
-    "CalcudokoTask",
-    "Csp",
-    "FutoshikiEnv",
-    "FutoshikiTask",
-    "GridPuzzleTask",
-    "GridReading",
-    "KukurasuEnv",
-    "KukurasuTask",
-    "SearchResult",
-    "SkyscraperEnv",
-    "SkyscraperTask",
-    "SudokuEnv",
-    "SudokuTask",
-    "read_grid",
-    "render_grid",
-    "search",
-]

@@ -36,7 +36,7 @@ import numpy as np
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.envs.puzzles.csp import DEFAULT_MAX_NODES, AllDifferent, Constraint, Csp, is_unique, search
+from rlvr.envs.puzzles.grid.csp import DEFAULT_MAX_NODES, AllDifferent, Constraint, Csp, is_unique, search
 
 MAX_RESPONSE_CHARS = 100_000
 """Longer responses are refused before any scan."""

@@ -5,7 +5,7 @@ random set of capital letters (no real words). Each letter stands for one digit 
 letters for different digits, and no word with more than one letter starts with 0.
 
 Answer: the digit of every letter, as `K=3, Q=7, X=1, ...` (any order; `:` or `=`, commas,
-spaces or newlines between pairs), found by the rules of `common.answer_text`. The verifier
+spaces or newlines between pairs), found by the rules of `answers.answer_text`. The verifier
 applies the rules to the mapping — every letter assigned exactly once, distinct digits, no
 leading zero, and the sum holds — so any valid mapping passes; the generator keeps only puzzles
 whose mapping is unique (proved by `count_solutions`, an exhaustive column-by-column search).
@@ -43,7 +43,7 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles2.common import answer_text, strip_label
+from rlvr.envs.puzzles.answers import answer_text, strip_label
 
 _PAIR = re.compile(r"([A-Za-z])\s*(?:=|:|->|→)\s*(\d+)")
 _SEPARATORS = re.compile(r"[\s,;]+")

@@ -29,8 +29,7 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles.csp import AllDifferent, Csp, mask_of
-from rlvr.envs.puzzles.grid import (
+from rlvr.envs.puzzles.grid.board import (
     Grid,
     GridPuzzleTask,
     digit_rows,
@@ -41,6 +40,7 @@ from rlvr.envs.puzzles.grid import (
     random_fill,
     remove_clues,
 )
+from rlvr.envs.puzzles.grid.csp import AllDifferent, Csp, mask_of
 
 BOXES = {4: (2, 2), 6: (2, 3), 9: (3, 3)}
 

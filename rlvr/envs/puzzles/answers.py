@@ -1,4 +1,5 @@
-"""What the logic puzzles share: finding the answer text in a response, and a yes/no reader.
+"""What the logic puzzles and Star Battle share: finding the answer text in a response, and a
+yes/no reader.
 
 Where the answer is found (the one answer reader, `rlvr.rewards.answers`), after a reasoning
 trace `<think>...</think>` if there is one, first rule that applies:

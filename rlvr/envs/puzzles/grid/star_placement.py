@@ -3,7 +3,7 @@
 An N x N grid is split into N regions (shown as a grid of letters). Place stars so that every
 row, every column and every region holds exactly k stars and no two stars touch, diagonally
 included. The answer lists the stars as 1-based `(row, column)` pairs, e.g. `(1, 2), (2, 4)`,
-found by the rules of `common.answer_text`. The verifier applies the rules to the listed stars,
+found by the rules of `answers.answer_text`. The verifier applies the rules to the listed stars,
 so any valid placement passes; a stored solution is never compared.
 
 Generation: a random valid placement (row-by-row backtracking in random order), then regions
@@ -46,7 +46,7 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles2.common import answer_text, strip_label
+from rlvr.envs.puzzles.answers import answer_text, strip_label
 
 SEARCH_NODE_LIMIT = 200_000
 """Search nodes a placement search may visit before it gives up (uniqueness then unproved)."""

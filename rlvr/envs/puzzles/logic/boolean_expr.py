@@ -2,7 +2,7 @@
 
 The prompt shows an expression over `True`/`False` with `not`, `and`, `or` and parentheses, such as
 `not (True and False) or (False or not True)`; the answer is its value, True or False (yes/no
-also read), found by the rules of `common.answer_text`. Precedence is Python's: `not` binds
+also read), found by the rules of `answers.answer_text`. Precedence is Python's: `not` binds
 tighter than `and`, which binds tighter than `or`; every binary sub-expression the generator
 nests is parenthesised, so only `not` relies on precedence.
 
@@ -38,7 +38,7 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles2.common import answer_text, read_truth_value
+from rlvr.envs.puzzles.answers import answer_text, read_truth_value
 
 MAX_EXPRESSION_CHARS = 20_000
 MAX_NESTING = 200

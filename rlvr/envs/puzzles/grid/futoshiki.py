@@ -30,8 +30,7 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles.csp import Csp, Less, mask_of
-from rlvr.envs.puzzles.grid import (
+from rlvr.envs.puzzles.grid.board import (
     Grid,
     GridPuzzleTask,
     cell_name,
@@ -43,6 +42,7 @@ from rlvr.envs.puzzles.grid import (
     random_fill,
     remove_clues,
 )
+from rlvr.envs.puzzles.grid.csp import Csp, Less, mask_of
 
 
 def latin_model(size: int, givens: Sequence[Sequence[int | None]], extra: Sequence[Any] = ()) -> Csp:

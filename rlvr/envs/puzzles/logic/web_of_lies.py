@@ -3,7 +3,7 @@
 Each of N fictional people either always tells the truth or always lies. The prompt gives one
 fact ("Dovak lies.") and statements "X says Y lies." / "X says Y tells the truth.", then asks
 "Does Z tell the truth?". The answer is Yes or No (True/False also read), found by the rules of
-`common.answer_text`.
+`answers.answer_text`.
 
 Semantics: "X says S" holds iff (X is truthful) == S. `consistent_answers` enumerates all 2^N
 truth assignments, keeps those that satisfy the fact and every statement, and returns the set
@@ -38,7 +38,7 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles2.common import answer_text, read_truth_value
+from rlvr.envs.puzzles.answers import answer_text, read_truth_value
 
 MAX_PEOPLE = 14
 """2^14 assignments is the most the scorer enumerates."""

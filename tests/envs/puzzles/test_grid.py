@@ -1,4 +1,5 @@
-"""Tests for the grid puzzles (`rlvr.envs.puzzles`): Sudoku, Futoshiki, Skyscraper, Kukurasu, Calcudoko.
+"""Tests for the board puzzles over the CSP solver (`rlvr.envs.puzzles.grid`): Sudoku, Futoshiki,
+Skyscraper, Kukurasu, Calcudoko (Star Battle: test_star_placement.py).
 
 Every verdict is compared with rule checkers written here from the puzzle rules, independent of
 the package's own `rules`; uniqueness on small boards is re-proved by brute force over every
@@ -18,7 +19,7 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr.envs.puzzles import (
+from rlvr.envs.puzzles.grid import (
     CalcudokoEnv,
     CalcudokoTask,
     FutoshikiEnv,
@@ -32,7 +33,7 @@ from rlvr.envs.puzzles import (
     read_grid,
     search,
 )
-from rlvr.envs.puzzles.futoshiki import latin_model
+from rlvr.envs.puzzles.grid.futoshiki import latin_model
 from rlvr.testing import check_env_conformance, check_task
 
 # ---------------------------------------------------------------- independent rule checkers

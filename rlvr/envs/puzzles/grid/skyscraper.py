@@ -34,9 +34,7 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles.csp import Csp, Table
-from rlvr.envs.puzzles.futoshiki import latin_model
-from rlvr.envs.puzzles.grid import (
+from rlvr.envs.puzzles.grid.board import (
     Grid,
     GridPuzzleTask,
     digit_rows,
@@ -46,6 +44,8 @@ from rlvr.envs.puzzles.grid import (
     random_fill,
     remove_clues,
 )
+from rlvr.envs.puzzles.grid.csp import Csp, Table
+from rlvr.envs.puzzles.grid.futoshiki import latin_model
 
 SIDES = ("top", "bottom", "left", "right")
 

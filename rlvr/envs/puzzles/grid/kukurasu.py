@@ -33,8 +33,15 @@ from rlvr.core.problem import Problem
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles.csp import Csp, Table
-from rlvr.envs.puzzles.grid import Grid, GridPuzzleTask, cell_name, digit_rows, parse_digit_rows, remove_clues
+from rlvr.envs.puzzles.grid.board import (
+    Grid,
+    GridPuzzleTask,
+    cell_name,
+    digit_rows,
+    parse_digit_rows,
+    remove_clues,
+)
+from rlvr.envs.puzzles.grid.csp import Csp, Table
 
 BOTH = 0b11
 

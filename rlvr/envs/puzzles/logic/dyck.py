@@ -3,7 +3,7 @@
 The prompt shows a prefix of a Dyck word over up to four bracket types, `()`, `[]`, `{}`, `<>`,
 as space-separated symbols; every closing bracket in it matches, and at least one bracket is
 still open. The answer is the closing sequence, e.g. `] ) >` (spaces optional), found by the
-rules of `common.answer_text`.
+rules of `answers.answer_text`.
 
 Any sequence that makes prefix + answer balanced is a completion, but only one is shortest:
 close each open bracket, innermost first. The task asks for that one, so "correct" requires
@@ -38,7 +38,7 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.puzzles2.common import answer_text, strip_label
+from rlvr.envs.puzzles.answers import answer_text, strip_label
 
 PAIRS = {"(": ")", "[": "]", "{": "}", "<": ">"}
 OPENERS = "([{<"
