@@ -20,12 +20,12 @@ This module imports no torch: tensors appear only as values an implementation pu
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from rlvr.agents.base import Agent
+from rlvr.core.hints import did_you_mean
 
 SCORE_QUANTITIES = ("logprobs", "entropy", "vocab_mean_logprob")
 """What `Policy.score` can compute per completion token:
@@ -52,8 +52,7 @@ def check_needs(need: Iterable[str]) -> tuple[str, ...]:
     wanted = tuple(dict.fromkeys(need))
     for name in wanted:
         if name not in SCORE_QUANTITIES:
-            close = difflib.get_close_matches(str(name), SCORE_QUANTITIES, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = did_you_mean(name, SCORE_QUANTITIES, most=1, cutoff=0.6, quoted=True)
             raise ValueError(
                 f"unknown score quantity {name!r}{hint}; expected some of {', '.join(SCORE_QUANTITIES)}"
             )

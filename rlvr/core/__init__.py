@@ -1,6 +1,7 @@
 """Contracts every rlvr environment is built on: problems, scores, tasks, envs, spaces, seeding."""
 
-from rlvr.core.difficulty import Knob, close_matches, resolve_difficulty
+from rlvr.core.difficulty import Knob, resolve_difficulty
+from rlvr.core.hints import did_you_mean
 from rlvr.core.problem import SPLITS, Problem, Score, make_problem_id, split_of
 from rlvr.core.seeding import problem_rng
 from rlvr.core.spaces import UnicodeText
@@ -24,7 +25,7 @@ __all__ = [
     "TokenEnv",
     "TokenState",
     "UnicodeText",
-    "close_matches",
+    "did_you_mean",
     "make_problem_id",
     "problem_rng",
     "resolve_difficulty",

@@ -27,7 +27,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 
-from rlvr.core.difficulty import close_matches
+from rlvr.core.hints import did_you_mean
 from rlvr.core.problem import Problem, Score, check_split
 from rlvr.core.seeding import fresh_seed
 from rlvr.core.task import Task
@@ -147,7 +147,7 @@ class TaskEnv(gym.Env):
                 raise TypeError(
                     f"{type(self).__name__} got an unexpected keyword argument {name!r}; it takes "
                     f"{sorted(params)} and the difficulty knobs {sorted(known)}"
-                    + close_matches(name, [*params, *known])
+                    + did_you_mean(name, [*params, *known])
                 )
         self.difficulty = task.difficulty(difficulty, knobs)
         self.split = check_split(split)
@@ -162,7 +162,7 @@ class TaskEnv(gym.Env):
         if unknown:
             raise KeyError(
                 f"unknown reset option {unknown[0]!r}; expected some of {list(RESET_OPTIONS)}"
-                + close_matches(unknown[0], RESET_OPTIONS)
+                + did_you_mean(unknown[0], RESET_OPTIONS)
             )
         if options.get("difficulty"):
             self.difficulty = self.task.difficulty(self.difficulty, options["difficulty"])

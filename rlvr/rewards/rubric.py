@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from rlvr.core.difficulty import close_matches
+from rlvr.core.hints import did_you_mean
 
 RewardFunction = Callable[..., Sequence[float | None]]
 
@@ -65,7 +65,7 @@ class Rubric:
         for key, weight in weights.items():
             if key not in functions:
                 raise KeyError(f"weight given for unknown function {key!r}; the functions are "
-                               f"{sorted(functions)}" + close_matches(key, functions))
+                               f"{sorted(functions)}" + did_you_mean(key, functions))
             if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not math.isfinite(weight):
                 raise ValueError(f"weight of {key!r} must be a finite number, got {weight!r}")
         self.functions = dict(functions)

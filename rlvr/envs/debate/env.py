@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 from pettingzoo import ParallelEnv
 
-from rlvr.core.difficulty import close_matches
+from rlvr.core.hints import did_you_mean
 from rlvr.core.observations import TextObservation
 from rlvr.core.problem import Problem, Score, check_split
 from rlvr.core.seeding import fresh_seed
@@ -83,7 +83,7 @@ def task_source(task: str | Task) -> Any:
     if not isinstance(task, str) or task not in ids("gymnasium"):
         raise KeyError(
             f"task must be a Task or a registered single-agent env id, got {task!r}; registered: "
-            f"{ids('gymnasium')}" + (close_matches(task, ids("gymnasium")) if isinstance(task, str) else "")
+            f"{ids('gymnasium')}" + (did_you_mean(task, ids("gymnasium")) if isinstance(task, str) else "")
         )
     return resolve(task)
 
@@ -114,9 +114,9 @@ class DebateParallelEnv(ParallelEnv):
         if not isinstance(rounds, int) or rounds < 1:
             raise ValueError(f"rounds must be an int >= 1, got {rounds!r}")
         if init not in INITS:
-            raise ValueError(f"init must be one of {INITS}, got {init!r}" + close_matches(str(init), INITS))
+            raise ValueError(f"init must be one of {INITS}, got {init!r}" + did_you_mean(str(init), INITS))
         if update not in UPDATES:
-            raise ValueError(f"update must be one of {UPDATES}, got {update!r}" + close_matches(str(update), UPDATES))
+            raise ValueError(f"update must be one of {UPDATES}, got {update!r}" + did_you_mean(str(update), UPDATES))
         if render_mode not in (None, "ansi"):
             raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
         if not 0.0 <= default_confidence <= 1.0:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from rlvr.core.difficulty import close_matches
+from rlvr.core.hints import did_you_mean
 
 MAX_FILE_BYTES = 1 << 30
 """Default cap on the data file's size (1 GiB)."""
@@ -94,7 +94,7 @@ def _parquet_records(path: Path, question: str, answer: str, max_rows: int) -> I
     for wanted in (question, answer):
         if wanted not in columns:
             raise MissingColumnError(
-                f"{path.name} has no column {wanted!r}; its columns are {columns}" + close_matches(wanted, columns)
+                f"{path.name} has no column {wanted!r}; its columns are {columns}" + did_you_mean(wanted, columns)
             )
     if source.metadata.num_rows > max_rows:
         raise ValueError(
@@ -112,7 +112,7 @@ def _check_row(file_name: str, where: str, record: Any, question: str, answer: s
         if wanted not in record:
             raise MissingColumnError(
                 f"{file_name}, {where}: no column {wanted!r}; the row has {sorted(record)}"
-                + close_matches(wanted, record)
+                + did_you_mean(wanted, record)
             )
     question_text, answer_value = record[question], record[answer]
     if not isinstance(question_text, str) or not question_text.strip():

@@ -47,7 +47,7 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from rlvr.core.difficulty import close_matches
+from rlvr.core.hints import did_you_mean
 from rlvr.core.problem import Problem, make_problem_id, split_of
 from rlvr.core.seeding import MAX_SPLIT_ATTEMPTS, fresh_seed
 from rlvr.envs.mathtree.batched import (
@@ -232,7 +232,7 @@ class MathTreeVectorEnv(VectorEnv):
         unknown = [k for k in options if k not in RESET_OPTIONS]
         if unknown:
             raise KeyError(f"unknown reset option {unknown[0]!r}; expected some of {list(RESET_OPTIONS)}"
-                           + close_matches(unknown[0], RESET_OPTIONS))
+                           + did_you_mean(unknown[0], RESET_OPTIONS))
         if options.get("difficulty"):
             self._change_difficulty(options["difficulty"])
         if seed is not None or self._stream_seed is None:
