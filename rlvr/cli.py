@@ -22,7 +22,7 @@ from typing import Any
 import yaml
 
 from rlvr import registration
-from rlvr.core.difficulty import close_matches
+from rlvr.core.hints import did_you_mean
 
 AGENTS = ("random", "oracle")
 
@@ -119,7 +119,7 @@ def resolve_scenario(name: str) -> pathlib.Path:
         if candidate.is_file():
             return candidate
     known = sorted({p.stem for folder in (pathlib.Path("scenarios"), BUILTIN_SCENARIOS) for p in folder.glob("*.yaml")})
-    raise ValueError(f"no scenario file {name!r} (looked at {[str(c) for c in candidates]})" + close_matches(name, known))
+    raise ValueError(f"no scenario file {name!r} (looked at {[str(c) for c in candidates]})" + did_you_mean(name, known))
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -129,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if experiment not in EXPERIMENTS:
         raise ValueError(
             f"{path}: 'experiment' must be one of {sorted(EXPERIMENTS)}, got {experiment!r}"
-            + close_matches(str(experiment), EXPERIMENTS)
+            + did_you_mean(str(experiment), EXPERIMENTS)
         )
     out = args.out or str(pathlib.Path("runs") / path.stem)
     registration.load(EXPERIMENTS[experiment])(str(path), out)

@@ -22,7 +22,7 @@ from typing import Any
 
 import gymnasium as gym
 
-from rlvr.core.difficulty import close_matches
+from rlvr.core.hints import did_you_mean
 from rlvr.core.stream import TaskSource
 from rlvr.core.task import Task
 
@@ -555,7 +555,7 @@ def entry(env_id: str) -> EnvEntry:
     for item in ENTRIES:
         if item.id == env_id:
             return item
-    raise KeyError(f"unknown rlvr env id {env_id!r}" + close_matches(str(env_id), [e.id for e in ENTRIES]))
+    raise KeyError(f"unknown rlvr env id {env_id!r}" + did_you_mean(str(env_id), [e.id for e in ENTRIES]))
 
 
 def make_env(env_id: str, **kwargs: Any) -> gym.Env:
@@ -588,7 +588,7 @@ def make_multi(env_id: str, mode: str = "parallel", **kwargs: Any) -> Any:
     if env_id not in MULTI_AGENT:
         raise KeyError(
             f"unknown multi-agent env id {env_id!r}; registered: {sorted(MULTI_AGENT)}"
-            + close_matches(env_id, MULTI_AGENT)
+            + did_you_mean(env_id, MULTI_AGENT)
         )
     modes = MULTI_AGENT[env_id].modes
     if mode not in modes:
