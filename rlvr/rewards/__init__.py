@@ -8,6 +8,7 @@ from rlvr.rewards.distributional import (
 )
 from rlvr.rewards.judge import StubJudge, expected_score, judge_reward, pairwise_preference
 from rlvr.rewards.math import math_reward, math_scores, score_math, verify_answer, verify_batch
+from rlvr.rewards.qa import exact_match_reward, f1_reward, qa_scores
 from rlvr.rewards.rubric import Rubric
 
 __all__ = [
@@ -17,11 +18,14 @@ __all__ = [
     "dcs_from_logprobs",
     "distributional_correctness",
     "diversity_reward",
+    "exact_match_reward",
     "expected_score",
+    "f1_reward",
     "judge_reward",
     "math_reward",
     "math_scores",
     "pairwise_preference",
+    "qa_scores",
     "score_math",
     "verify_answer",
     "verify_batch",

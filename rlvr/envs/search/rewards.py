@@ -1,7 +1,6 @@
 """Answer and trajectory rewards of the search env, all computed by code.
 
-- Exact match and F1 use SQuAD's normalisation: lowercase, punctuation removed, the articles
-  a/an/the removed, whitespace collapsed; F1 is over the bags of normalised tokens.
+- Exact match and F1 are the generic QA metrics of `rlvr.rewards.qa` (SQuAD's normalisation).
 - Entity credit (E-GRPO style): the share of the gold path's hidden entities (every path entity
   except the question's own head entity) that the agent's own text names, whole words matched
   after `kg.scoring.normalise`. Only what the agent wrote counts, never tool output.
@@ -13,48 +12,17 @@
   unsupported hop adds nothing.
 - C-GRPO: 0 when the answer is wrong, else 0.7 * outcome + 0.3 * R_rubric.
 
->>> round(f1_score("The Kobo Labs", "kobo labs inc"), 4)
-0.8
 >>> rubric_reward([("Q", "r", "A"), ("A", "r", "B"), ("B", "r", "C")], [True, False, True], "C")
 (0.6666666666666666, 0.3333333333333333)
 """
 
 from __future__ import annotations
 
-import re
-import string
-from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from rlvr.envs.kg.scoring import normalise
 
 OUTCOME_WEIGHT, RUBRIC_WEIGHT = 0.7, 0.3
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCTUATION = str.maketrans("", "", string.punctuation)
-
-
-def squad_normalise(text: str) -> str:
-    """
-    >>> squad_normalise("  The  Kobo-Labs, Inc. ")
-    'kobolabs inc'
-    """
-    text = text.lower().translate(_PUNCTUATION)
-    return " ".join(_ARTICLES.sub(" ", text).split())
-
-
-def exact_match(prediction: str, gold: str) -> float:
-    return float(squad_normalise(prediction) == squad_normalise(gold))
-
-
-def f1_score(prediction: str, gold: str) -> float:
-    predicted, wanted = squad_normalise(prediction).split(), squad_normalise(gold).split()
-    if not predicted or not wanted:
-        return float(predicted == wanted)
-    common = sum((Counter(predicted) & Counter(wanted)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(wanted)
-    return 2 * precision * recall / (precision + recall)
 
 
 def mentions(text: str, phrase: str) -> bool:

@@ -43,6 +43,7 @@ from rlvr.envs.kg.task import HopsKnob, render_question, sample_path
 from rlvr.envs.search import rewards
 from rlvr.envs.search.calls import MAX_ACTION_CHARS, ToolCall, parse_call, split_citations
 from rlvr.envs.search.corpus import Corpus, Document, kg_documents, load_corpus, number_documents, read_jsonl
+from rlvr.rewards.qa import exact_match, f1_score
 
 REWARD_MODES = ("em", "f1", "entity", "rubric", "cgrpo")
 DEFAULT_ENTITY_WEIGHT = 0.5
@@ -164,8 +165,8 @@ class SearchQATask(Task):
     def score_answer(self, problem: Problem, call: ToolCall, agent_text: str, citable: set[str]) -> Score:
         """Score an answer call; only citations in `citable` count (the env passes the opened ids)."""
         content, answer = problem.content, call.arguments.get("text", "")
-        correct = rewards.exact_match(answer, content["answer"])
-        f1 = rewards.f1_score(answer, content["answer"])
+        correct = exact_match(answer, content["answer"])
+        f1 = f1_score(answer, content["answer"])
         share = rewards.entity_share(agent_text, content["path_entities"][1:])
         cited = [c for c in dict.fromkeys(call.arguments.get("citations", [])) if c in citable]
         supported_share = rubric = 0.0
