@@ -205,7 +205,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="rlvr/BlocksWorld-v0",
-        entry_point="rlvr.envs.blocksworld.task:BlocksWorldEnv",
+        entry_point="rlvr.envs.blocksworld.env:BlocksWorldEnv",
         card=EnvCard(
             summary="BlocksWorld planning with our own STRIPS simulator (pick up / unstack / put down / stack): "
             "move lettered blocks from an initial arrangement to goal 'X on Y' facts; difficulty = number of "
@@ -235,7 +235,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="rlvr/ProntoQA-v0",
-        entry_point="rlvr.envs.prontoqa.task:ProntoQAEnv",
+        entry_point="rlvr.envs.prontoqa.env:ProntoQAEnv",
         card=EnvCard(
             summary="PrOntoQA-style deduction over a generated fictional ontology ('Every wumpus is a yumpus.'): "
             "true or false with a proof chain of exactly `hops` modus ponens steps, distractor rules and "
@@ -250,7 +250,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="rlvr/KGPath-v0",
-        entry_point="rlvr.envs.kg:KGPathEnv",
+        entry_point="rlvr.envs.kg.env:KGPathEnv",
         card=EnvCard(
             summary="Knowledge-graph multi-hop questions: a small fictional typed graph per problem; the prompt "
             "lists the path's facts plus distractor facts and asks 'What is the r_L of ... the r_1 of E0?' "
@@ -262,19 +262,19 @@ ENTRIES: tuple[EnvEntry, ...] = (
             "path alignment min(1.5, (1.2*cov + 0.3*[hits>=2])*rep); 'paper_entity' and 'entity' use the "
             "order-aware entity coverage; components: correct, path_coverage, entity_coverage, "
             "path_alignment, repetition",
-            task="rlvr.envs.kg:KGPathTask",
+            task="rlvr.envs.kg.task:KGPathTask",
         ),
     ),
     EnvEntry(
         id="rlvr/KGPathLong-v0",
-        entry_point="rlvr.envs.kg:KGPathEnv",
+        entry_point="rlvr.envs.kg.env:KGPathEnv",
         kwargs={"hops": (4, 5)},
         card=EnvCard(
             summary="The held-out long-path test of rlvr/KGPath-v0: the same questions with 4-5 hop paths.",
             observation="text prompt (facts, question, options in multiple_choice format)",
             action="text response: reasoning, then the entity (or option letter) in <answer></answer> tags",
             reward="as rlvr/KGPath-v0 (reward_mode='binary' by default)",
-            task="rlvr.envs.kg:KGPathTask",
+            task="rlvr.envs.kg.task:KGPathTask",
         ),
     ),
     EnvEntry(

@@ -303,7 +303,7 @@ def test_any_string_is_scored_without_raising(text):
 
 
 @pytest.mark.parametrize("env_id,entry_point", [
-    ("rlvr-test/BlocksWorld-v0", "rlvr.envs.blocksworld.task:BlocksWorldEnv"),
+    ("rlvr-test/BlocksWorld-v0", "rlvr.envs.blocksworld.env:BlocksWorldEnv"),
     ("rlvr-test/BlocksWorldStep-v0", "rlvr.envs.blocksworld.step_env:BlocksWorldStepEnv"),
 ])
 def test_env_conformance(env_id, entry_point):

@@ -305,7 +305,7 @@ def test_gymnasium_check_env():
 @pytest.mark.parametrize("kwargs", [{}, {"hops": (4, 5), "answer_format": "multiple_choice"}])
 def test_env_conformance(kwargs):
     env_id = "rlvr/KGPathTest-v0"
-    gymnasium.register(id=env_id, entry_point="rlvr.envs.kg:KGPathEnv", kwargs=kwargs)
+    gymnasium.register(id=env_id, entry_point="rlvr.envs.kg.env:KGPathEnv", kwargs=kwargs)
     try:
         check_env_conformance(env_id)
     finally:

@@ -134,7 +134,7 @@ def test_any_string_is_scored_without_raising(text):
 
 def test_env_conformance():
     env_id = "rlvr-test/ProntoQA-v0"
-    gymnasium.register(id=env_id, entry_point="rlvr.envs.prontoqa.task:ProntoQAEnv")
+    gymnasium.register(id=env_id, entry_point="rlvr.envs.prontoqa.env:ProntoQAEnv")
     try:
         check_env_conformance(env_id)
     finally:

@@ -4,8 +4,9 @@
 `BlocksWorldStepEnv` (`rlvr/BlocksWorldStep-v0`) takes one action a turn.
 """
 
+from rlvr.envs.blocksworld.env import BlocksWorldEnv
 from rlvr.envs.blocksworld.step_env import BlocksWorldStepEnv
-from rlvr.envs.blocksworld.task import BlocksWorldEnv, BlocksWorldTask, plan_lines, problem_world
+from rlvr.envs.blocksworld.task import BlocksWorldTask, plan_lines, problem_world
 from rlvr.envs.blocksworld.world import apply_action, goal_holds, optimal_plan, parse_action
 
 __all__ = [

@@ -1,4 +1,4 @@
-"""`BlocksWorldTask` and `BlocksWorldEnv` (`rlvr/BlocksWorld-v0`): write a whole plan.
+"""`BlocksWorldTask` (played by `BlocksWorldEnv`, `rlvr/BlocksWorld-v0`, in `env.py`): write a whole plan.
 
 A problem gives an initial arrangement of lettered blocks and a goal (a list of "X is on top of
 Y" facts). The response is the whole plan, one action per line, inside `<plan> </plan>` tags (the
@@ -40,7 +40,6 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.core.text_env import TextEnv
 from rlvr.envs.blocksworld.world import (
     BLOCK_NAMES,
     MAX_BLOCKS,
@@ -221,10 +220,3 @@ class BlocksWorldTask(Task):
 
     def solve(self, problem: Problem) -> str:
         return "<plan>\n" + "\n".join(problem.metadata["solution"]) + "\n</plan>"
-
-
-class BlocksWorldEnv(TextEnv):
-    """`rlvr/BlocksWorld-v0`: one BlocksWorld problem per episode, the whole plan in one response."""
-
-    task_class: ClassVar[type[Task]] = BlocksWorldTask
-    task_options = ("overlength_penalty",)

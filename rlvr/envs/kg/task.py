@@ -1,4 +1,4 @@
-"""`KGPathTask` and `KGPathEnv` (`rlvr/KGPath-v0`): multi-hop questions over a fictional graph.
+"""`KGPathTask` (`rlvr/KGPath-v0`, env in `env.py`): multi-hop questions over a fictional graph.
 
 Each problem draws its own small graph from the problem rng (`entities_per_type` entities of
 each type, see `graph.py`), so a problem is fully defined by its content and its id is a hash of
@@ -49,7 +49,6 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.core.text_env import TextEnv
 from rlvr.envs.kg import scoring
 from rlvr.envs.kg.graph import RELATIONS_BY_NAME, describe_triple, entities_of_type, generate_graph, triples
 
@@ -295,10 +294,3 @@ class KGPathTask(Task):
         gold = problem.metadata["answer_entity"]
         lines.append(f"So the answer is {gold}.")
         return "\n".join(lines) + f"\n<answer>{problem.answer}</answer>"
-
-
-class KGPathEnv(TextEnv):
-    """`rlvr/KGPath-v0`: one multi-hop question per episode, one response per episode."""
-
-    task_class: ClassVar[type[Task]] = KGPathTask
-    task_options = ("reward_mode",)

@@ -1,4 +1,4 @@
-"""`ProntoQATask` and `ProntoQAEnv` (`rlvr/ProntoQA-v0`): true or false over a fictional ontology.
+"""`ProntoQATask` (`rlvr/ProntoQA-v0`, env in `env.py`): true or false over a fictional ontology.
 
 The prompt lists rules such as "Every wumpus is a yumpus." (shuffled, distractors included) and
 one fact "Rex is a wumpus.", then asks "True or false: Rex is a zumpus." The label is what
@@ -42,7 +42,6 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.core.text_env import TextEnv
 from rlvr.envs.prontoqa.theory import (
     forward_chain,
     generate_theory,
@@ -158,10 +157,3 @@ class ProntoQATask(Task):
     def solve(self, problem: Problem) -> str:
         proof = "\n".join(problem.metadata["proof"])
         return f"<proof>\n{proof}\n</proof>\n<answer>{problem.answer}</answer>"
-
-
-class ProntoQAEnv(TextEnv):
-    """`rlvr/ProntoQA-v0`: one question per episode, proof and answer in one response."""
-
-    task_class: ClassVar[type[Task]] = ProntoQATask
-    task_options = ("proof_weight",)
