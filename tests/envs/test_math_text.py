@@ -20,8 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rlvr  # noqa: F401  (registers the ids)
+from rlvr.core.formatting import format_number
 from rlvr.envs.math_text import FAMILIES, MathEnv, MathTask, MissingColumnError
-from rlvr.envs.math_text.families import format_number
 
 INT = r"-?\d+"
 
@@ -115,7 +115,7 @@ def test_linear_inequality_intervals_contain_exactly_the_solutions():
 
 def test_format_number_is_exact():
     for value in (Fraction(175, 2), Fraction(-3, 40), Fraction(1, 3), Fraction(-12), Fraction(1, 1024)):
-        assert Fraction(format_number(value)) == value
+        assert Fraction(format_number(value, decimals=True)) == value
 
 
 @pytest.mark.parametrize("family", FAMILIES)
@@ -127,7 +127,7 @@ def test_oracle_scores_correct_and_mutations_score_zero(family):
         if problem.metadata["answer_kind"] == "number":
             gold = Fraction(problem.answer)
             for wrong in (gold + 1, gold - Fraction(1, 7)):
-                score = task.score(problem, f"\\boxed{{{format_number(wrong)}}}")
+                score = task.score(problem, f"\\boxed{{{format_number(wrong, decimals=True)}}}")
                 assert score.reward == 0.0, (problem.answer, wrong)
         else:  # flip the bracket at the finite endpoint: open <-> closed
             flipped = problem.answer.translate(str.maketrans("()[]", "[]()"))

@@ -20,6 +20,8 @@ from fractions import Fraction
 
 import numpy as np
 
+from rlvr.core.formatting import format_number
+
 FAMILIES = ("linear_equation", "fraction_arithmetic", "percentage", "gcd_lcm", "linear_inequality")
 
 
@@ -32,29 +34,6 @@ class Generated:
     answer: str
     answer_kind: str
     """'number' (a single exact value) or 'interval'."""
-
-
-def format_number(value: Fraction) -> str:
-    """An integer, a terminating decimal, or a reduced fraction "a/b".
-
-    >>> format_number(Fraction(175, 2)), format_number(Fraction(-7, 3)), format_number(Fraction(12))
-    ('87.5', '-7/3', '12')
-    """
-    if value.denominator == 1:
-        return str(value.numerator)
-    denominator = value.denominator
-    for factor in (2, 5):
-        while denominator % factor == 0:
-            denominator //= factor
-    if denominator != 1:
-        return str(value)
-    # A terminating decimal: scale to an integer number of digits, then place the point.
-    digits = 0
-    while (value * 10**digits).denominator != 1:
-        digits += 1
-    scaled = abs(value.numerator * 10**digits // value.denominator)
-    text = str(scaled).rjust(digits + 1, "0")
-    return ("-" if value < 0 else "") + text[:-digits] + "." + text[-digits:]
 
 
 def latex_number(value: Fraction) -> str:
@@ -92,7 +71,7 @@ def linear_equation(rng: np.random.Generator, max_value: int) -> Generated:
     b, d = (int(v) for v in rng.integers(-max_value, max_value + 1, size=2))
     x = Fraction(d - b, a - c)
     question = f"Solve for x: {linear_side(a, b)} = {linear_side(c, d)}."
-    return Generated("linear_equation", question, format_number(x), "number")
+    return Generated("linear_equation", question, format_number(x, decimals=True), "number")
 
 
 _FRACTION_OPS: dict[str, tuple[str, Callable[[Fraction, Fraction], Fraction]]] = {
@@ -124,7 +103,7 @@ def fraction_arithmetic(rng: np.random.Generator, max_value: int) -> Generated:
     for symbol, operand in zip(symbols, fractions[1:], strict=True):
         parts += [_FRACTION_OPS[symbol][0], latex_number(operand)]
     question = f"Compute ${' '.join(parts)}$. Give the result as a reduced fraction or an integer."
-    return Generated("fraction_arithmetic", question, str(value), "number")
+    return Generated("fraction_arithmetic", question, format_number(value), "number")
 
 
 def percentage(rng: np.random.Generator, max_value: int) -> Generated:
@@ -133,8 +112,8 @@ def percentage(rng: np.random.Generator, max_value: int) -> Generated:
     part = Fraction(percent * whole, 100)
     if rng.random() < 0.5:
         question = f"What is {percent}% of {whole}?"
-        return Generated("percentage", question, format_number(part), "number")
-    question = f"{format_number(part)} is what percent of {whole}? Give the number of percent."
+        return Generated("percentage", question, format_number(part, decimals=True), "number")
+    question = f"{format_number(part, decimals=True)} is what percent of {whole}? Give the number of percent."
     return Generated("percentage", question, str(percent), "number")
 
 
