@@ -306,7 +306,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="rlvr/MicroEcon-v0",
-        entry_point="rlvr.envs.preference.microecon:MicroEconEnv",
+        entry_point="rlvr.envs.microecon:MicroEconEnv",
         card=EnvCard(
             summary="Linear supply and demand with exact rational answers: equilibrium price and quantity, buyer "
             "price and incidence under a per-unit tax, consumer surplus, deadweight loss.",
@@ -314,7 +314,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response (answer in \\boxed{}, an 'Answer:' line or the last number)",
             reward="1 if the answer equals the exact fraction (exact fast path, then math-verify), else 0 with the reason; "
             "components: correct, format",
-            task="rlvr.envs.preference.microecon:MicroEconTask",
+            task="rlvr.envs.microecon:MicroEconTask",
         ),
     ),
     EnvEntry(

@@ -1,9 +1,8 @@
-"""Preference-style tasks verifiable by code: pluralistic user groups, game-theoretic welfare,
-microeconomics with exact answers, and multiple choice with abstention."""
+"""Preference-style tasks verifiable by code: pluralistic user groups, game-theoretic welfare, and
+multiple choice with abstention (one module each, holding its Task and its env)."""
 
 from rlvr.envs.preference.abstain import AbstainQAEnv, AbstainQATask
 from rlvr.envs.preference.gtalign import GTAlignEnv, GTAlignTask
-from rlvr.envs.preference.microecon import MicroEconEnv, MicroEconTask, market_answers
 from rlvr.envs.preference.pluralistic import PluralisticEnv, PluralisticTask, features, group_rewards
 
 __all__ = [
@@ -11,11 +10,8 @@ __all__ = [
     "AbstainQATask",
     "GTAlignEnv",
     "GTAlignTask",
-    "MicroEconEnv",
-    "MicroEconTask",
     "PluralisticEnv",
     "PluralisticTask",
     "features",
     "group_rewards",
-    "market_answers",
 ]
