@@ -38,50 +38,28 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rlvr.core.difficulty import Knob
+from rlvr.core.formatting import format_number
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.exact import apply_operator
-from rlvr.envs.math_text.answers import EXTRACTION_MODES, check_extraction, read_value
-from rlvr.rewards.math import extract_answer, parse_number
+from rlvr.envs.arithmetic.exact import BINARY_OPERATORS, PRECEDENCE, apply_operator, join_operands
+from rlvr.envs.arithmetic.knobs import OperatorsKnob
+from rlvr.rewards.math import MODES, check_extraction, extract_answer, parse_number, read_value
 
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z][A-Za-z0-9_]*\s*=\s*")
 """A leading "x =" before the value of an answer."""
 
-OPERATORS = ("+", "-", "*", "/", "^")
-BINARY_OPERATORS = ("+", "-", "*", "/")
+OPERATORS = (*BINARY_OPERATORS, "^")
 MAX_INEXACT_REWARD = 0.9
 """The most a wrong answer earns from `relative_error_reward`: exactness keeps a visible margin."""
 
-# Precedence levels used for printing; an operand (or a parenthesised negative) is an atom.
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2, "^": 3}
+# Precedence levels used for printing: `^` binds tighter than the binary operators; an operand
+# (or a parenthesised negative) is an atom.
+_PRECEDENCE = {**PRECEDENCE, "^": 3}
 _ATOM = 4
 _NODE_DRAWS_PER_OP = 200
 """Node draws allowed per operation before a difficulty is declared too tight to sample."""
-
-
-class OperatorsKnob(Knob):
-    """A knob whose value is a non-empty tuple of distinct operators from `OPERATORS`."""
-
-    def check(self, value: Any) -> Any:
-        value = super().check(value)
-        bad = [op for op in value if op not in OPERATORS]
-        if not value or bad or len(set(value)) != len(value):
-            raise ValueError(
-                f"difficulty knob {self.name!r} expects a non-empty tuple of distinct operators from "
-                f"{OPERATORS}, got {value!r}"
-            )
-        return value
-
-
-def format_fraction(value: Fraction) -> str:
-    """'7' or '-7/3': the exact value as an integer or a reduced fraction.
-
-    >>> format_fraction(Fraction(6, -4)), format_fraction(Fraction(8, 2))
-    ('-3/2', '4')
-    """
-    return str(value)
 
 
 def relative_error_reward(gold: Fraction, answer: Fraction) -> float:
@@ -183,19 +161,13 @@ class _ExpressionDrawer:
         return None
 
 
+def _join(op: str, left: tuple[Fraction, str, int], right: tuple[Fraction, str, int]) -> str:
+    """`left op right`, spaced, with the fewest parentheses that keep the value under precedence."""
+    return join_operands(op, left[1], left[2], right[1], right[2], " ")
+
+
 class _TooTight(Exception):
     """The node-draw budget ran out: the caps leave (almost) no valid expression."""
-
-
-def _join(op: str, left: tuple[Fraction, str, int], right: tuple[Fraction, str, int]) -> str:
-    """Print `left op right` with the fewest parentheses that keep the value under precedence."""
-    precedence = _PRECEDENCE[op]
-    left_text = f"({left[1]})" if left[2] < precedence else left[1]
-    # Same-level right operands need parentheses after - and / (a - (b + c), a / (b * c)); after
-    # + and * regrouping is harmless because the arithmetic is exact.
-    wrap_right = right[2] < precedence or (right[2] == precedence and op in ("-", "/"))
-    right_text = f"({right[1]})" if wrap_right else right[1]
-    return f"{left_text} {op} {right_text}"
 
 
 class RandomCalcTask(Task):
@@ -208,7 +180,8 @@ class RandomCalcTask(Task):
         Knob("num_ops", 4, "number of binary operations in the expression (exactly)", low=1, high=20),
         Knob("min_operand", 1, "smallest integer operand (negatives are printed as (-n))", low=-10**6, high=10**6),
         Knob("max_operand", 20, "largest integer operand", low=-10**6, high=10**6),
-        OperatorsKnob("operators", BINARY_OPERATORS, f"operators to draw from, a subset of {OPERATORS}"),
+        OperatorsKnob("operators", BINARY_OPERATORS, f"operators to draw from, a subset of {OPERATORS}",
+                      alphabet=OPERATORS, keep_order=True),
         Knob("max_exponent", 3, "largest exponent of a power (exponents are 2..max_exponent)", low=2, high=6),
         Knob("max_numerator", 10**6, "cap on |numerator| of every intermediate value", low=1, high=10**18),
         Knob("max_denominator", 10**4, "cap on the denominator of every value (1: integers only)", low=1, high=10**18),
@@ -223,7 +196,7 @@ class RandomCalcTask(Task):
         template: PromptTemplate | None = None,
         *,
         dense_reward: bool = False,
-        extraction: Sequence[str] = EXTRACTION_MODES,
+        extraction: Sequence[str] = MODES,
     ) -> None:
         super().__init__(template)
         self.dense_reward = bool(dense_reward)
@@ -250,7 +223,7 @@ class RandomCalcTask(Task):
         return self.make_problem(
             question,
             content={"expression": expression},
-            answer=format_fraction(value),
+            answer=format_number(value),
             difficulty=difficulty,
             metadata={"num_ops": difficulty["num_ops"]},
             expression=expression,

@@ -17,10 +17,10 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr.envs.countdown import count_solutions, solvable_multisets
+from rlvr.envs.arithmetic.solver import count_solutions, solvable_multisets
 from rlvr.envs.game24 import Game24Env, Game24StepEnv, Game24Task
 from rlvr.testing import check_task
-from tests.envs.test_countdown import _mutations, brute_force_count, independent_value
+from tests.envs.arithmetic.reference import brute_force_count, independent_value, mutations
 
 
 def brute_force_solvable(numbers: tuple[int, ...], target: int = 24) -> bool:
@@ -106,7 +106,7 @@ def test_oracle_is_correct_and_mutations_are_judged_by_the_rules():
         value, literals = independent_value(problem.metadata["solution"])
         assert value == 24 and sorted(literals) == numbers
         assert task.score(problem, task.solve(problem)).reward == 1.0
-        for mutated in _mutations(problem.metadata["solution"], rng):
+        for mutated in mutations(problem.metadata["solution"], rng):
             value, literals = independent_value(mutated)
             expected = value == 24 and sorted(literals) == numbers
             assert task.score(problem, f"<answer>{mutated}</answer>").correct == expected, mutated

@@ -19,9 +19,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import rlvr  # noqa: F401  (registers the ids)
+from rlvr.envs.arithmetic.grammar import evaluate_cached
 from rlvr.envs.mathtree.batched import TargetSampler, evaluate_ids, token_kinds
 from rlvr.envs.mathtree.env import MathTreeEnv
-from rlvr.envs.mathtree.grammar import build_automaton, evaluate_cached
+from rlvr.envs.mathtree.grammar import build_automaton
 from rlvr.envs.mathtree.task import MathTreeTask
 from rlvr.envs.mathtree.vector import MathTreeVectorEnv
 

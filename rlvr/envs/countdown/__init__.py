@@ -1,16 +1,11 @@
-"""Countdown: use each given number exactly once to write an expression equal to a target."""
+"""Countdown: use each given number exactly once to write an expression equal to a target.
 
-from rlvr.envs.countdown.answer import check_expression, read_expression
-from rlvr.envs.countdown.solver import count_solutions, find_solution, solvable_multisets
-from rlvr.envs.countdown.task import CountdownEnv, CountdownTask, ExpressionPuzzleTask
+`CountdownTask` (`task.py`) generates and scores; `CountdownEnv` (`env.py`, `rlvr/Countdown-v0`)
+serves one problem an episode. Reading the answer and the exhaustive solver are the arithmetic
+kit's (`rlvr.envs.arithmetic`), shared with Game24.
+"""
 
-__all__ = [
-    "CountdownEnv",
-    "CountdownTask",
-    "ExpressionPuzzleTask",
-    "check_expression",
-    "count_solutions",
-    "find_solution",
-    "read_expression",
-    "solvable_multisets",
-]
+from rlvr.envs.countdown.env import CountdownEnv
+from rlvr.envs.countdown.task import CountdownTask
+
+__all__ = ["CountdownEnv", "CountdownTask"]

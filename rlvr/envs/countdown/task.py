@@ -1,9 +1,9 @@
-"""`CountdownTask` and `CountdownEnv` (`rlvr/Countdown-v0`): reach a target with given numbers.
+"""`CountdownTask`: reach a target with given numbers (the env, `rlvr/Countdown-v0`, is in `env.py`).
 
 Given numbers and a target, the response writes one arithmetic expression (`+ - * /`,
 parentheses) that uses each given number exactly once and equals the target exactly
 (`fractions.Fraction`: intermediate fractions are fine, `8/(3-8/3)` is 24). How the answer is
-found and read is in `answer.py`: `<answer>...</answer>` tags, else the last `\\boxed{}`, else the
+found and read is in the arithmetic kit (`rlvr.envs.arithmetic.answer`): `<answer>...</answer>` tags, else the last `\\boxed{}`, else the
 last line; one trailing "= N" is allowed when N is the expression's value.
 
 Reward, as in the Countdown setup used for ROVER: 1 for a correct expression, `format_reward`
@@ -14,7 +14,7 @@ operator the problem does not allow, a false "= N" claim), 0 when no expression 
 Generation is solvable by construction: draw the numbers, combine random neighbours with random
 operators until two values are left, then try the operators (from a random one) on those two
 and keep the first whose exact value is an integer in the target range, else draw again; that
-expression is the oracle's answer. `count_solutions` (in `solver.py`) counts all of them.
+expression is the oracle's answer. `count_solutions` (`rlvr.envs.arithmetic.solver`) counts all of them.
 
 >>> import numpy as np
 >>> task = CountdownTask()
@@ -34,57 +34,20 @@ from typing import Any, ClassVar
 import numpy as np
 
 from rlvr.core.difficulty import Knob
-from rlvr.core.problem import Problem, Score
-from rlvr.core.task import Task
+from rlvr.core.problem import Problem
 from rlvr.core.templates import PromptTemplate
-from rlvr.core.text_env import TextEnv
-from rlvr.envs.countdown.answer import check_expression
-from rlvr.envs.countdown.solver import ALL_OPERATORS
-from rlvr.envs.exact import apply_operator
+from rlvr.envs.arithmetic.exact import (
+    ATOM_PRECEDENCE,
+    BINARY_OPERATORS,
+    PRECEDENCE,
+    apply_operator,
+    join_operands,
+)
+from rlvr.envs.arithmetic.knobs import OperatorsKnob
+from rlvr.envs.arithmetic.puzzle import ExpressionPuzzleTask
 
 MAX_GENERATION_ATTEMPTS = 2000
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
-_ATOM = 3
 COUNTDOWN_FORMAT_REWARD = 0.1
-
-
-class OperatorsKnob(Knob):
-    """A non-empty tuple of distinct operators from + - * /, kept in that order."""
-
-    def check(self, value: Any) -> Any:
-        if isinstance(value, str):
-            value = tuple(value)
-        value = super().check(value)
-        if not value or any(op not in ALL_OPERATORS for op in value) or len(set(value)) != len(value):
-            raise ValueError(f"difficulty knob {self.name!r} expects a non-empty tuple of distinct operators "
-                             f"from {ALL_OPERATORS}, got {value!r}")
-        return tuple(op for op in ALL_OPERATORS if op in value)
-
-
-class ExpressionPuzzleTask(Task):
-    """Scoring shared by Countdown and Game24: one expression over the given numbers that equals
-    the target; problems carry `content["numbers"]` (sorted) and `content["target"]`."""
-
-    reward_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
-
-    def __init__(self, template: PromptTemplate | None = None, *, format_reward: float = 0.0) -> None:
-        super().__init__(template)
-        if not 0.0 <= format_reward < 1.0:
-            raise ValueError(f"format_reward must be in [0, 1), got {format_reward!r}")
-        self.format_reward = float(format_reward)
-
-    def score(self, problem: Problem, response: str) -> Score:
-        content = problem.content
-        check = check_expression(response, content["numbers"], content["target"],
-                                 content.get("operators", ALL_OPERATORS))
-        if check.correct:
-            reward = 1.0
-        else:
-            reward = self.format_reward * check.components["format"]
-        return Score(reward, check.components, check.parsed, check.error)
-
-    def solve(self, problem: Problem) -> str:
-        return f"<answer>{problem.metadata['solution']}</answer>"
 
 
 def _draw_expression(
@@ -94,7 +57,7 @@ def _draw_expression(
     the last combination gives an integer in [low, high]. Every tree shape and operator can come
     out; at the last combination every operator is tried (from a random start), which keeps
     most draws instead of rejecting three in four."""
-    items: list[tuple[Fraction, str, int]] = [(Fraction(n), str(n), _ATOM) for n in numbers]
+    items: list[tuple[Fraction, str, int]] = [(Fraction(n), str(n), ATOM_PRECEDENCE) for n in numbers]
     draws = iter(uniforms)
     while len(items) > 2:
         index = int(next(draws) * (len(items) - 1))
@@ -117,11 +80,7 @@ def _combine(left: tuple[Fraction, str, int], op: str, right: tuple[Fraction, st
     value = apply_operator(left[0], op, right[0])
     if value is None:
         return None
-    precedence = _PRECEDENCE[op]
-    left_text = f"({left[1]})" if left[2] < precedence else left[1]
-    # a-(b-c) and a/(b*c) need their parentheses; a+(b-c) and a*(b/c) would be equal without.
-    wrap = right[2] < precedence or (right[2] == precedence and op in "-/")
-    return value, left_text + op + (f"({right[1]})" if wrap else right[1]), precedence
+    return value, join_operands(op, left[1], left[2], right[1], right[2]), PRECEDENCE[op]
 
 
 class CountdownTask(ExpressionPuzzleTask):
@@ -135,7 +94,7 @@ class CountdownTask(ExpressionPuzzleTask):
         Knob("number_max", 99, "largest given number", low=0, high=10_000),
         Knob("target_min", 1, "smallest target", low=-(10**6), high=10**6),
         Knob("target_max", 100, "largest target", low=-(10**6), high=10**6),
-        OperatorsKnob("operators", ALL_OPERATORS, f"operators allowed, a subset of {ALL_OPERATORS}"),
+        OperatorsKnob("operators", BINARY_OPERATORS, f"operators allowed, a subset of {BINARY_OPERATORS}"),
     )
     default_template: ClassVar[PromptTemplate] = PromptTemplate(
         instruction="Show your work, then give only the expression in <answer> </answer> tags, "
@@ -174,10 +133,3 @@ class CountdownTask(ExpressionPuzzleTask):
                     "and parentheses.")
         content = {"numbers": numbers, "target": target, "operators": "".join(d["operators"])}
         return self.make_problem(question, content, str(target), d, {"solution": solution})
-
-
-class CountdownEnv(TextEnv):
-    """`rlvr/Countdown-v0`: one Countdown problem per episode, one response per episode."""
-
-    task_class: ClassVar[type[Task]] = CountdownTask
-    task_options = ("format_reward",)

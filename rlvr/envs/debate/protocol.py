@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from rlvr.core.task_env import action_repr
-from rlvr.envs.math_text.answers import read_value
+from rlvr.rewards.math import read_value
 
 DEFAULT_CONFIDENCE = 0.5
 """Confidence assumed for a message that states none (the uninformative midpoint)."""

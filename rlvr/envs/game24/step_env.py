@@ -22,14 +22,12 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from rlvr.core.formatting import format_number
 from rlvr.core.problem import Score
-from rlvr.core.spaces import UnicodeText
 from rlvr.core.templates import PromptTemplate
-from rlvr.envs.arithmetic_steps import MAX_OBSERVATION_CHARS, ArithmeticStepEnv
-from rlvr.envs.exact import apply_operator
+from rlvr.envs.arithmetic.exact import apply_operator
+from rlvr.envs.arithmetic.step_env import MAX_STEP_CHARS, ArithmeticStepEnv, step_line
 from rlvr.envs.game24.task import Game24Task
-from rlvr.envs.mathtree.grammar import format_number
-from rlvr.envs.mathtree.step_env import MAX_STEP_CHARS, parse_step
 
 _LEFT_NOTE = re.compile(r"\(\s*left\s*:([^()]*)\)\s*$", re.IGNORECASE)
 _NOTE_NUMBER = re.compile(r"-?[0-9]{1,30}(?:/[0-9]{1,30})?")
@@ -89,6 +87,7 @@ class Game24StepEnv(ArithmeticStepEnv):
     """Step-level Game24 over `Game24Task` problems (see the module doc)."""
 
     task_class = Game24Task
+    remaining_format = (" ", "({})")
 
     def __init__(
         self,
@@ -102,21 +101,12 @@ class Game24StepEnv(ArithmeticStepEnv):
     ) -> None:
         super().__init__(task, difficulty=difficulty, split=split,
                          template=template or (STEP_TEMPLATE if task is None else None), **knobs)
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
-        self.render_mode = render_mode
-        self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
-        self.action_space = UnicodeText(MAX_STEP_CHARS)
-        self._remaining: tuple[Fraction, ...] = ()
-        self._lines: tuple[str, ...] = ()
-        self._done, self._score = True, None
+        self._init_steps(render_mode)
 
     def reset(self, *, seed: int | None = None, options: Mapping[str, Any] | None = None):
         super().reset(seed=seed)
         problem = self._choose_problem(seed, options)
-        self._remaining = tuple(Fraction(n) for n in problem.content["numbers"])
-        self._lines, self._done, self._score = (), False, None
-        return self._observation(), self._problem_info()
+        return self._begin(problem)
 
     def step(self, action: Any):
         if self._done or self.problem is None:
@@ -135,34 +125,17 @@ class Game24StepEnv(ArithmeticStepEnv):
 
     def _apply(self, action: Any) -> str | None:
         """Apply one step to the state; returns the reason when the step is invalid."""
-        parsed = parse_step(action)
-        if isinstance(parsed, str):
-            return parsed
-        a, op, b, c = parsed
-        allowed = self.problem.content["operators"]
-        if op not in allowed:
-            return f"operator {op!r} is not allowed; allowed: {allowed!r}"
-        remaining = list(self._remaining)
-        for operand in (a, b):
-            if operand not in remaining:
-                shown = " ".join(format_number(v) for v in remaining)
-                return f"{format_number(operand)} is not among the remaining numbers ({shown})"
-            remaining.remove(operand)
-        result = apply_operator(a, op, b)
-        if result is None:
-            return "division by zero"
-        if result != c:
-            return (f"wrong arithmetic: {format_number(a)} {op} {format_number(b)} = {format_number(result)}, "
-                    f"not {format_number(c)}")
-        remaining.append(result)
+        step = self._read_step(action)
+        if isinstance(step, str):
+            return step
+        remaining = step[-1]
         note = read_left_note(action)
-        left = " ".join(format_number(v) for v in remaining)
         if isinstance(note, str):
             return note
         if note is not None and sorted(note) != sorted(remaining):
+            left = " ".join(format_number(v) for v in remaining)
             return f"the note lists {' '.join(format_number(v) for v in note)} but the numbers left are {left}"
-        self._remaining = tuple(remaining)
-        self._lines = (*self._lines, f"{format_number(a)} {op} {format_number(b)} = {format_number(c)} (left: {left})")
+        self._record(*step)
         return None
 
     def oracle_action(self) -> str | None:
@@ -176,5 +149,4 @@ class Game24StepEnv(ArithmeticStepEnv):
         rest = list(self._remaining)
         rest.remove(a)
         rest.remove(b)
-        left = " ".join(format_number(v) for v in (*rest, c))
-        return f"{format_number(a)} {op} {format_number(b)} = {format_number(c)} (left: {left})"
+        return step_line(a, op, b, c, (*rest, c))

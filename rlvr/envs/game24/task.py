@@ -1,4 +1,4 @@
-"""`Game24Task` and `Game24Env` (`rlvr/Game24-v0`): make 24 from four numbers, each used once.
+"""`Game24Task`: make 24 from four numbers, each used once (the envs are in `env.py` and `step_env.py`).
 
 The response writes one expression with `+ - * /` and parentheses over the four given numbers,
 each exactly once, whose exact value (`fractions.Fraction`) is the target: `8/(3-8/3)` makes 24
@@ -11,7 +11,7 @@ Generation draws uniformly (seeded) from the multisets that have a solution. The
 shipped: `solvable_multisets` finds them by exhaustive search, once per (number range, target,
 operators), in under a second for 1..13 (1,362 of the 1,820 multisets make 24). The difficulty
 measure is the number of distinct solutions (expression trees, `+` and `*` operands unordered;
-see `countdown/solver.py`): `max_solutions=2` keeps the hard ones such as 3, 3, 8, 8 (one
+see `rlvr.envs.arithmetic.solver`): `max_solutions=2` keeps the hard ones such as 3, 3, 8, 8 (one
 solution).
 
 >>> import numpy as np
@@ -31,11 +31,11 @@ import numpy as np
 
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
-from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.core.text_env import TextEnv
-from rlvr.envs.countdown.solver import ALL_OPERATORS, find_solution, solvable_multisets
-from rlvr.envs.countdown.task import ExpressionPuzzleTask, OperatorsKnob
+from rlvr.envs.arithmetic.exact import BINARY_OPERATORS
+from rlvr.envs.arithmetic.knobs import OperatorsKnob
+from rlvr.envs.arithmetic.puzzle import ExpressionPuzzleTask
+from rlvr.envs.arithmetic.solver import find_solution, solvable_multisets
 
 NUMBER_COUNT = 4
 MAX_RANGE_WIDTH = 20
@@ -75,7 +75,7 @@ class Game24Task(ExpressionPuzzleTask):
         Knob("number_min", 1, "smallest number", low=0, high=1000),
         Knob("number_max", 13, "largest number", low=0, high=1000),
         Knob("target", 24, "the value to make", low=-1000, high=1000),
-        OperatorsKnob("operators", ALL_OPERATORS, f"operators allowed, a subset of {ALL_OPERATORS}"),
+        OperatorsKnob("operators", BINARY_OPERATORS, f"operators allowed, a subset of {BINARY_OPERATORS}"),
         Knob("min_solutions", 1, "fewest distinct solutions a problem has", low=1, high=10**6),
         Knob("max_solutions", 0, "most distinct solutions a problem has (0: no cap); few = hard",
              low=0, high=10**6),
@@ -98,10 +98,3 @@ class Game24Task(ExpressionPuzzleTask):
         content = {"numbers": list(numbers), "target": target, "operators": "".join(operators)}
         metadata = {"solution": find_solution(numbers, target, operators), "solutions": solutions}
         return self.make_problem(question, content, str(target), difficulty, metadata, numbers=listed)
-
-
-class Game24Env(TextEnv):
-    """`rlvr/Game24-v0`: one Game24 problem per episode, the whole expression in one response."""
-
-    task_class: ClassVar[type[Task]] = Game24Task
-    task_options = ("format_reward",)

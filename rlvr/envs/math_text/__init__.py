@@ -6,12 +6,11 @@
     env = gym.make("rlvr/Math-v0", data_path="problems.jsonl")      # your own question/answer rows
 
 Modules: `task` (the task and env), `families` (the built-in generator), `files` (JSONL/Parquet
-loading), `answers` (extraction modes and the single-value check).
+loading). Answers are read by `rlvr.rewards.math` (extraction modes, the single-value check).
 """
 
-from rlvr.envs.math_text.answers import EXTRACTION_MODES, read_value
 from rlvr.envs.math_text.families import FAMILIES
 from rlvr.envs.math_text.files import MissingColumnError, load_rows
 from rlvr.envs.math_text.task import MathEnv, MathTask
 
-__all__ = ["EXTRACTION_MODES", "FAMILIES", "MathEnv", "MathTask", "MissingColumnError", "load_rows", "read_value"]
+__all__ = ["FAMILIES", "MathEnv", "MathTask", "MissingColumnError", "load_rows"]

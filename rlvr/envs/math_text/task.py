@@ -25,10 +25,9 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.math_text.answers import EXTRACTION_MODES, check_extraction, read_value
 from rlvr.envs.math_text.families import FAMILIES, GENERATORS
 from rlvr.envs.math_text.files import MAX_FILE_BYTES, MAX_ROWS, load_rows
-from rlvr.rewards.math import extract_answer, score_math
+from rlvr.rewards.math import MODES, check_extraction, extract_answer, read_value, score_math
 from rlvr.rewards.math.pool import check_timeout
 
 DEFAULT_TIMEOUT = 2.0
@@ -66,7 +65,7 @@ class MathTask(Task):
         data_path: str | os.PathLike[str] | None = None,
         question_column: str = "question",
         answer_column: str = "answer",
-        extraction: Sequence[str] = EXTRACTION_MODES,
+        extraction: Sequence[str] = MODES,
         timeout: float = DEFAULT_TIMEOUT,
         max_rows: int = MAX_ROWS,
         max_bytes: int = MAX_FILE_BYTES,

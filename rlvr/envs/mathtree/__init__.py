@@ -6,17 +6,12 @@ Q-uniform oracle, and a step-level variant.
 - `MathTreeStepEnv` (`rlvr/MathTreeStep-v0`): one "a op b = c" step a turn (countdown).
 - `MathTreeOracle`, `UniformQ`, `ExplicitTree`: exact Q of the uniform random policy.
 - `PrefixAutomaton` (`build_automaton`): the grammar as a numpy transition table.
+
+Parsing and exact evaluation of expression text are the arithmetic kit's (`rlvr.envs.arithmetic`).
 """
 
 from rlvr.envs.mathtree.env import MathTreeEnv
-from rlvr.envs.mathtree.grammar import (
-    ExpressionError,
-    PrefixAutomaton,
-    build_automaton,
-    evaluate,
-    evaluate_cached,
-    expression_tree,
-)
+from rlvr.envs.mathtree.grammar import PrefixAutomaton, build_automaton, canonical_expression
 from rlvr.envs.mathtree.oracle import (
     ExplicitTree,
     MathTreeMDP,
@@ -31,7 +26,6 @@ from rlvr.envs.mathtree.vocab import SyntheticTokenizer, Vocabulary
 
 __all__ = [
     "ExplicitTree",
-    "ExpressionError",
     "MathTreeEnv",
     "MathTreeMDP",
     "MathTreeOracle",
@@ -42,10 +36,8 @@ __all__ = [
     "UniformQ",
     "Vocabulary",
     "build_automaton",
+    "canonical_expression",
     "compact_prompt",
-    "evaluate",
-    "evaluate_cached",
-    "expression_tree",
     "q_uniform",
     "softmax_policy",
     "solution_steps",

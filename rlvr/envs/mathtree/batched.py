@@ -13,13 +13,12 @@ from typing import Any
 
 import numpy as np
 
-from rlvr.envs.mathtree.grammar import MAX_LITERAL_DIGITS, PRECEDENCE, evaluate_cached
+from rlvr.envs.arithmetic.exact import ATOM_PRECEDENCE, PRECEDENCE
+from rlvr.envs.arithmetic.grammar import DIGITS, MAX_LITERAL_DIGITS, evaluate_cached
 from rlvr.envs.mathtree.task import random_expression
-from rlvr.envs.mathtree.vocab import DIGITS
 
 OPERATOR_CODES = "+-*/"
 CODE_PRECEDENCE = np.array([PRECEDENCE[c] for c in OPERATOR_CODES], np.int64)
-ATOM_PRECEDENCE = 3
 OPERAND_LIMIT = (1 << 31) - 1
 """Operands up to this size keep every product, and every sum of two products, inside int64."""
 CHUNK_ROWS = 4096

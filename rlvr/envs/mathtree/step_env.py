@@ -15,53 +15,22 @@ available, wrong arithmetic, division by zero) ends the episode with reward 0 an
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from rlvr.core.formatting import format_number
 from rlvr.core.problem import Problem, Score
-from rlvr.core.spaces import UnicodeText
 from rlvr.core.templates import PromptTemplate
-from rlvr.envs.arithmetic_steps import MAX_OBSERVATION_CHARS, ArithmeticStepEnv
-from rlvr.envs.exact import apply_operator
-from rlvr.envs.mathtree.grammar import expression_tree, format_number
+from rlvr.envs.arithmetic.exact import apply_operator
+from rlvr.envs.arithmetic.grammar import expression_tree
+from rlvr.envs.arithmetic.step_env import ArithmeticStepEnv, parse_step
 from rlvr.envs.mathtree.task import MathTreeTask
-
-MAX_STEP_CHARS = 1000
-_NUMBER = r"-?[0-9]{1,30}(?:/[0-9]{1,30})?"
-_INTEGER = r"-?[0-9]{1,30}"
-_TAIL = r"\s*(?:\(left:[^()]*\))?\s*$"
-SPACED_STEP = re.compile(rf"^\s*({_NUMBER})\s+([-+*/x×÷])\s+({_NUMBER})\s*=\s*({_NUMBER}){_TAIL}")
-COMPACT_STEP = re.compile(rf"^\s*({_INTEGER})\s*([-+*/×÷])\s*({_INTEGER})\s*=\s*({_NUMBER}){_TAIL}")
-OPERATOR_ALIASES = {"x": "*", "×": "*", "÷": "/"}
 
 STEP_TEMPLATE = PromptTemplate(
     instruction="Work one step per turn: write 'a op b = c', combining two of the remaining numbers a and b "
     "into their exact result c. When one number is left it must equal the target."
 )
-
-
-def parse_step(text: Any) -> tuple[Fraction, str, Fraction, Fraction] | str:
-    """(a, op, b, c) of a step, or the reason it cannot be read.
-
-    >>> parse_step("3 * 4 = 12")
-    (Fraction(3, 1), '*', Fraction(4, 1), Fraction(12, 1))
-    >>> parse_step("3 +")
-    "cannot read a step 'a op b = c' from '3 +'"
-    """
-    if not isinstance(text, str):
-        return f"a step must be a string, got {type(text).__name__}"
-    if len(text) > MAX_STEP_CHARS:
-        return f"a step has at most {MAX_STEP_CHARS} characters, got {len(text)}"
-    match = SPACED_STEP.match(text) or COMPACT_STEP.match(text)
-    if match is None:
-        return f"cannot read a step 'a op b = c' from {text[:80]!r}"
-    a, op, b, c = match.groups()
-    try:
-        return Fraction(a), OPERATOR_ALIASES.get(op, op), Fraction(b), Fraction(c)
-    except ZeroDivisionError:
-        return f"a number in {text[:80]!r} has a zero denominator"
 
 
 def solution_steps(problem: Problem) -> list[str]:
@@ -100,15 +69,8 @@ class MathTreeStepEnv(ArithmeticStepEnv):
         defaults = {"mode": "countdown", "number_count": 4, "horizon": 64}
         super().__init__(task, difficulty={**defaults, **(difficulty or {})}, split=split,
                          template=template or (STEP_TEMPLATE if task is None else None), **knobs)
-        if render_mode not in (None, "ansi"):
-            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        self._init_steps(render_mode)
         self._check(self.difficulty)
-        self.render_mode = render_mode
-        self.observation_space = UnicodeText(MAX_OBSERVATION_CHARS)
-        self.action_space = UnicodeText(MAX_STEP_CHARS)
-        self._remaining: tuple[Fraction, ...] = ()
-        self._lines: tuple[str, ...] = ()
-        self._done, self._score = True, None
 
     @staticmethod
     def _check(difficulty: Mapping[str, Any]) -> None:
@@ -126,9 +88,7 @@ class MathTreeStepEnv(ArithmeticStepEnv):
         if problem.content.get("mode") != "countdown":
             raise ValueError("the step env plays countdown problems only; this problem has mode "
                              f"{problem.content.get('mode')!r}")
-        self._remaining = tuple(Fraction(n) for n in problem.content["numbers"])
-        self._lines, self._done, self._score = (), False, None
-        return self._observation(), self._problem_info()
+        return self._begin(problem)
 
     def step(self, action: Any):
         if self._done or self.problem is None:
@@ -161,24 +121,8 @@ class MathTreeStepEnv(ArithmeticStepEnv):
 
     def _apply(self, action: Any) -> str | None:
         """Apply one step to the state; returns the reason when the step is invalid."""
-        parsed = parse_step(action)
-        if isinstance(parsed, str):
-            return parsed
-        a, op, b, c = parsed
-        if op not in self.problem.content["operators"]:
-            return f"operator {op!r} is not allowed; allowed: {self.problem.content['operators']!r}"
-        remaining = list(self._remaining)
-        for operand in (a, b):
-            if operand not in remaining:
-                shown = ", ".join(format_number(v) for v in remaining)
-                return f"{format_number(operand)} is not among the remaining numbers [{shown}]"
-            remaining.remove(operand)
-        result = apply_operator(a, op, b)
-        if result is None:
-            return "division by zero"
-        if result != c:
-            return f"wrong arithmetic: {format_number(a)} {op} {format_number(b)} = {format_number(result)}, not {format_number(c)}"
-        self._remaining = (*remaining, result)
-        left = " ".join(format_number(v) for v in self._remaining)
-        self._lines = (*self._lines, f"{format_number(a)} {op} {format_number(b)} = {format_number(c)} (left: {left})")
+        step = self._read_step(action)
+        if isinstance(step, str):
+            return step
+        self._record(*step)
         return None

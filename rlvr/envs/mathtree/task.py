@@ -26,8 +26,10 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.envs.mathtree.grammar import PRECEDENCE, ExpressionError, canonical_expression, evaluate_cached
-from rlvr.envs.mathtree.vocab import DIGITS, OPERATORS, Vocabulary, canonical_charset
+from rlvr.envs.arithmetic.exact import ATOM_PRECEDENCE, PRECEDENCE, join_operands
+from rlvr.envs.arithmetic.grammar import DIGITS, OPERATORS, ExpressionError, evaluate_cached
+from rlvr.envs.mathtree.grammar import canonical_expression
+from rlvr.envs.mathtree.vocab import Vocabulary, canonical_charset
 
 MAX_GENERATION_ATTEMPTS = 2000
 MAX_RESPONSE_CHARS = 1 << 16
@@ -73,17 +75,10 @@ def random_expression(
         for op, number in zip(ops, numbers[1:], strict=True):
             parts += [op, str(number)]
         return "".join(parts)
-    items = [(str(n), 3) for n in numbers]
+    items = [(str(n), ATOM_PRECEDENCE) for n in numbers]
     for op in ops:
         index = int(rng.integers(len(items) - 1))
-        (left, left_prec), (right, right_prec) = items[index], items[index + 1]
-        prec = PRECEDENCE[op]
-        if left_prec < prec:
-            left = f"({left})"
-        # a-(b-c) and a/(b/c) need their parentheses; a+(b-c) and a*(b/c) are equal without them.
-        if right_prec < prec or (right_prec == prec and op in "-/"):
-            right = f"({right})"
-        items[index : index + 2] = [(left + op + right, prec)]
+        items[index : index + 2] = [(join_operands(op, *items[index], *items[index + 1]), PRECEDENCE[op])]
     return items[0][0]
 
 

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DIGITS = "0123456789"
-OPERATORS = "+-*/"
+from rlvr.envs.arithmetic.grammar import DIGITS, OPERATORS
+
 PARENTHESES = "()"
 EOS_TEXT = "<eos>"
 PROMPT_ALPHABET = DIGITS + OPERATORS + PARENTHESES + "=,"

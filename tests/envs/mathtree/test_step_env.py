@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 import rlvr  # noqa: F401
 from rlvr.core.problem import Problem
-from rlvr.envs.mathtree.step_env import MathTreeStepEnv, parse_step, solution_steps
+from rlvr.envs.arithmetic.step_env import parse_step
+from rlvr.envs.mathtree.step_env import MathTreeStepEnv, solution_steps
 
 
 def _problem(numbers, target, operators="+-*/"):

@@ -15,7 +15,8 @@ from rlvr.core.seeding import problem_rng
 from rlvr.envs.mathtree.env import MathTreeEnv
 from rlvr.envs.mathtree.task import MathTreeTask
 from rlvr.envs.mathtree.vocab import Vocabulary
-from tests.envs.mathtree.reference import reference_correct, reference_evaluate
+from tests.envs.arithmetic.reference import reference_evaluate
+from tests.envs.mathtree.reference import reference_correct
 
 TASK = MathTreeTask()
 CONFIGS = [

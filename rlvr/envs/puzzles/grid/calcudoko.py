@@ -35,7 +35,7 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.countdown.task import OperatorsKnob
+from rlvr.envs.arithmetic.knobs import OperatorsKnob
 from rlvr.envs.puzzles.grid.board import Grid, GridPuzzleTask, cell_name, latin_rules, random_fill
 from rlvr.envs.puzzles.grid.csp import Csp, Table, search
 from rlvr.envs.puzzles.grid.futoshiki import latin_model

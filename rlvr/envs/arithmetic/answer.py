@@ -13,7 +13,7 @@ operands are read as `*`; `÷` and `\\div` as `/`; `\\frac{a}{b}` as `(a)/(b)`; 
 the expression left of it is what counts, and N must equal the expression's exact value (a
 false claim makes the answer wrong, though still well-formed). What remains must be an
 arithmetic expression over non-negative integer literals with `+ - * /` and parentheses, no unary
-minus, read and evaluated exactly by MathTree's bounded grammar. Nothing is ever `eval`ed.
+minus, read and evaluated exactly by the bounded grammar of `grammar.py`. Nothing is ever `eval`ed.
 
 `check_expression` then applies the rules: every given number used exactly once (as written
 literals, so `12` is twelve, never one and two) and the exact value equal to the target. Its
@@ -33,7 +33,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from rlvr.envs.mathtree.grammar import MAX_EXPRESSION_CHARS, evaluate_cached, format_number
+from rlvr.core.formatting import format_number
+from rlvr.envs.arithmetic.grammar import MAX_EXPRESSION_CHARS, evaluate_cached
 from rlvr.rewards.answers import find_answer
 
 _REWRITES = (

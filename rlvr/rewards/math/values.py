@@ -1,4 +1,5 @@
-"""Reading answers: the extraction modes and the single-value check shared by the math envs.
+"""Reading an answer whose gold is a number: the single-value check, and the check of a list of
+extraction modes, shared by every env that asks for a number (Math, RandomCalc, Debate).
 
 An answer to a question whose gold is a number must be that number, not an expression: the
 verifiers (`parse_number`, math-verify) evaluate expressions, so boxing the question's own
@@ -11,16 +12,16 @@ import re
 from collections.abc import Sequence
 from fractions import Fraction
 
-from rlvr.rewards.math import MODES as EXTRACTION_MODES
-from rlvr.rewards.math import parse_number
+from rlvr.rewards.math.extract import MODES
+from rlvr.rewards.math.numbers import parse_number
 
 
 def check_extraction(extraction: Sequence[str]) -> tuple[str, ...]:
     """A non-empty tuple of known, distinct extraction modes."""
     modes = (extraction,) if isinstance(extraction, str) else tuple(extraction)
-    bad = [mode for mode in modes if mode not in EXTRACTION_MODES]
+    bad = [mode for mode in modes if mode not in MODES]
     if not modes or bad or len(set(modes)) != len(modes):
-        raise ValueError(f"extraction expects distinct modes from {EXTRACTION_MODES}, got {extraction!r}")
+        raise ValueError(f"extraction expects distinct modes from {MODES}, got {extraction!r}")
     return modes
 
 
@@ -63,5 +64,3 @@ _VALUE_FORM = re.compile(
 # An operation between operands: a binary operator sign, or a minus after an operand.
 _OPERATION = re.compile(r"[+*^×÷·]|\\(?:cdot|times|div|sqrt|gcd|lcm|pmod|mod|binom)(?![a-zA-Z])|(?<=[\d)}\]])-")
 _NUMERAL = re.compile(r"\d+(?:[.,]\d+)*")
-
-

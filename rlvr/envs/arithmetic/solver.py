@@ -33,11 +33,10 @@ from fractions import Fraction
 from functools import lru_cache
 from itertools import product
 
-ALL_OPERATORS = ("+", "-", "*", "/")
+from rlvr.envs.arithmetic.exact import ATOM_PRECEDENCE, BINARY_OPERATORS, PRECEDENCE, join_operands
+
 COMMUTATIVE = frozenset("+*")
 MAX_SOLVER_NUMBERS = 6
-_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
-_ATOM = 3
 
 Value = int | Fraction
 
@@ -161,15 +160,15 @@ def _matches(left: dict[Value, int], right: dict[Value, int], op: str, target: V
 def _check_numbers(numbers: Iterable[int], operators: Iterable[str]) -> tuple[tuple[int, ...], tuple[str, ...]]:
     ordered = tuple(sorted(int(n) for n in numbers))
     wanted = set(operators)
-    ops = tuple(op for op in ALL_OPERATORS if op in wanted)
+    ops = tuple(op for op in BINARY_OPERATORS if op in wanted)
     if not ordered or len(ordered) > MAX_SOLVER_NUMBERS:
         raise ValueError(f"the solver takes 1 to {MAX_SOLVER_NUMBERS} numbers, got {len(ordered)}")
-    if wanted - set(ALL_OPERATORS):
-        raise ValueError(f"operators must be among {ALL_OPERATORS}, got {sorted(wanted)}")
+    if wanted - set(BINARY_OPERATORS):
+        raise ValueError(f"operators must be among {BINARY_OPERATORS}, got {sorted(wanted)}")
     return ordered, ops
 
 
-def count_solutions(numbers: Iterable[int], target: Value, operators: Iterable[str] = ALL_OPERATORS) -> int:
+def count_solutions(numbers: Iterable[int], target: Value, operators: Iterable[str] = BINARY_OPERATORS) -> int:
     """Distinct expression trees using each of `numbers` once that equal `target` (module doc)."""
     ordered, ops = _check_numbers(numbers, operators)
     return _count(ordered, target, ops)
@@ -190,13 +189,7 @@ def _count(numbers: tuple[int, ...], target: Value, operators: tuple[str, ...]) 
     return total
 
 
-def _wrap(text: str, precedence: int, parent: int, right_side: bool, op: str) -> str:
-    # a-(b-c) and a/(b*c) need their parentheses; a+(b-c) and a*(b/c) would be equal without.
-    wrap = precedence < parent or (right_side and precedence == parent and op in "-/")
-    return f"({text})" if wrap else text
-
-
-def find_solution(numbers: Iterable[int], target: Value, operators: Iterable[str] = ALL_OPERATORS) -> str | None:
+def find_solution(numbers: Iterable[int], target: Value, operators: Iterable[str] = BINARY_OPERATORS) -> str | None:
     """One expression using each number once that equals `target`, or None; deterministic."""
     ordered, ops = _check_numbers(numbers, operators)
     found = _build(ordered, target, ops)
@@ -207,16 +200,13 @@ def find_solution(numbers: Iterable[int], target: Value, operators: Iterable[str
 def _build(numbers: tuple[int, ...], target: Value, operators: tuple[str, ...]) -> tuple[str, int] | None:
     """(text, precedence) of the first tree found over `numbers` with value `target`."""
     if len(numbers) == 1:
-        return (str(numbers[0]), _ATOM) if numbers[0] == target else None
+        return (str(numbers[0]), ATOM_PRECEDENCE) if numbers[0] == target else None
     for left, right in _sub_multisets(numbers):
         left_table, right_table = value_table(left, operators), value_table(right, operators)
         for op in operators:
             for a, b, _ in _matches(left_table, right_table, op, target, False):
                 left_tree, right_tree = _build(left, a, operators), _build(right, b, operators)
-                precedence = _PRECEDENCE[op]
-                text = (_wrap(*left_tree, precedence, False, op) + op
-                        + _wrap(*right_tree, precedence, True, op))
-                return text, precedence
+                return join_operands(op, *left_tree, *right_tree), PRECEDENCE[op]
     return None
 
 
