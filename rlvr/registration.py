@@ -165,7 +165,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="rlvr/Countdown-v0",
-        entry_point="rlvr.envs.countdown:CountdownEnv",
+        entry_point="rlvr.envs.countdown.env:CountdownEnv",
         card=EnvCard(
             summary="Countdown: use each given number exactly once with + - * / and parentheses to write "
             "an expression equal to the target (exact Fractions); solvable by construction.",
@@ -173,12 +173,12 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the expression in <answer></answer> tags, a \\boxed{}, or the last line "
             "(a trailing '= N' is allowed when N is its value)",
             reward="1 correct, 0.1 well-formed but wrong, 0 unreadable; components: correct, format, uses_numbers",
-            task="rlvr.envs.countdown:CountdownTask",
+            task="rlvr.envs.countdown.task:CountdownTask",
         ),
     ),
     EnvEntry(
         id="rlvr/Game24-v0",
-        entry_point="rlvr.envs.game24:Game24Env",
+        entry_point="rlvr.envs.game24.env:Game24Env",
         card=EnvCard(
             summary="Game of 24: one expression using four numbers (1..13) exactly once that equals 24, "
             "exactly (8/(3-8/3) counts); problems drawn uniformly from the 1,362 solvable multisets, "
@@ -187,12 +187,12 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text response: the expression in <answer></answer> tags, a \\boxed{}, or the last line",
             reward="1 if the expression uses each number once and equals the target, else 0 with the reason; "
             "components: correct, format, uses_numbers",
-            task="rlvr.envs.game24:Game24Task",
+            task="rlvr.envs.game24.task:Game24Task",
         ),
     ),
     EnvEntry(
         id="rlvr/Game24Step-v0",
-        entry_point="rlvr.envs.game24:Game24StepEnv",
+        entry_point="rlvr.envs.game24.step_env:Game24StepEnv",
         card=EnvCard(
             summary="Step-level Game of 24: each action is one 'a op b = c (left: ...)' step over the "
             "remaining numbers; three steps; the state keeps the step history, so the MDP is a tree.",
@@ -200,7 +200,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
             action="text: one step 'a op b = c', optionally followed by a correct '(left: ...)' note",
             reward="1 when the last number equals the target, else 0; an invalid step ends the episode "
             "with reward 0 and the reason in info",
-            task="rlvr.envs.game24:Game24Task",
+            task="rlvr.envs.game24.task:Game24Task",
         ),
     ),
     EnvEntry(
