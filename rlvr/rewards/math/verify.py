@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import TypeVar
 
-from rlvr.rewards.math.extract import MAX_ANSWER_CHARS, MAX_BRACE_DEPTH, clean_text, is_hedged
+from rlvr.rewards.answers import MAX_ANSWER_CHARS, MAX_BRACE_DEPTH, clean_text, is_hedged
 from rlvr.rewards.math.numbers import NumberTooLarge, exact_value
 from rlvr.rewards.math.pool import check_timeout, get_pool
 from rlvr.rewards.math.structure import (
