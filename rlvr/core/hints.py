@@ -19,7 +19,9 @@ import difflib
 from collections.abc import Iterable
 
 
-def close_names(name: object, candidates: Iterable[object], *, most: int = 3, cutoff: float = 0.5) -> list[str]:
+def close_names(
+    name: object, candidates: Iterable[object], *, most: int = 3, cutoff: float = 0.5
+) -> list[str]:
     """Up to `most` candidates (as text, each once) that look like `name`, closest first.
 
     `name` and the candidates may be any objects: they are compared as text, because the name

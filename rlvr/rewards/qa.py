@@ -7,9 +7,9 @@ that normalise to nothing agree: 1.0).
 
 The batch rewards are TRL-shaped, `f(completions, answer, **fields) -> list[float]`: each
 completion's final answer is read by `rlvr.rewards.answers.find_answer` (an `<answer>` tag, a
-box, an answer line such as "Answer: X", else the last line) and scored against its gold answer, or the best of several when the gold
-is a list of accepted answers. A completion with no readable answer scores 0 (`qa_scores` keeps
-the reason).
+box, an answer line such as "Answer: X", else the last line) and scored against its gold answer,
+or the best of several when the gold is a list of accepted answers. A completion with no readable
+answer scores 0 (`qa_scores` keeps the reason).
 
 >>> exact_match("the Kobo Labs!", "Kobo labs"), round(f1_score("The Kobo Labs", "kobo labs inc"), 4)
 (1.0, 0.8)
@@ -79,11 +79,14 @@ def qa_scores(completions: Sequence[Any], answer: Sequence[Any], **kwargs: Any) 
     """Per completion: reward = exact match, components {"em", "f1"} (each the best over the
     accepted answers), the answer read, and why it is wrong or unreadable.
 
-    >>> [(s.reward, s.components["f1"], s.error) for s in qa_scores(["Answer: Paris", ""], [["Paris", "paris, France"], "Rome"])]
+    >>> scores = qa_scores(["Answer: Paris", ""], [["Paris", "paris, France"], "Rome"])
+    >>> [(s.reward, s.components["f1"], s.error) for s in scores]
     [(1.0, 1.0, None), (0.0, 0.0, 'empty response')]
     """
     if len(completions) != len(answer):
-        raise ValueError(f"got {len(completions)} completions but {len(answer)} answers; expected one answer each")
+        raise ValueError(
+            f"got {len(completions)} completions but {len(answer)} answers; expected one answer each"
+        )
     scores = []
     for completion, gold in zip(completions, answer, strict=True):
         golds = _golds(gold)
@@ -105,7 +108,7 @@ def qa_scores(completions: Sequence[Any], answer: Sequence[Any], **kwargs: Any) 
 def exact_match_reward(completions: Sequence[Any], answer: Sequence[Any], **kwargs: Any) -> list[float]:
     """1.0 for a completion whose final answer matches its gold answer after normalisation.
 
-    >>> exact_match_reward(["<answer>The Eiffel Tower</answer>", "\\\\boxed{Eiffel}"], answer=["eiffel tower"] * 2)
+    >>> exact_match_reward(["<answer>The Eiffel Tower</answer>", "\\\\boxed{Eiffel}"], ["eiffel tower"] * 2)
     [1.0, 0.0]
     """
     return [score.reward for score in qa_scores(completions, answer)]
