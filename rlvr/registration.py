@@ -105,14 +105,14 @@ ENTRIES: tuple[EnvEntry, ...] = (
     ),
     EnvEntry(
         id="rlvr/Math-v0",
-        entry_point="rlvr.envs.math_text:MathEnv",
+        entry_point="rlvr.envs.math_text.env:MathEnv",
         card=EnvCard(
             summary="Free-form math answers, from a built-in generator or a local JSONL/Parquet file "
             "with question/answer columns, verified by the exact fast path then math-verify.",
             observation="text prompt",
             action="text response",
             reward="1 if the extracted answer is equivalent to the gold answer, else 0 with the reason",
-            task="rlvr.envs.math_text:MathTask",
+            task="rlvr.envs.math_text.task:MathTask",
         ),
     ),
     EnvEntry(

@@ -1,4 +1,4 @@
-"""`MathTask` and `MathEnv` (`rlvr/Math-v0`): free-form math answers verified by code.
+"""`MathTask` (`rlvr/Math-v0`, env in `env.py`): free-form math answers verified by code.
 
 Problems come from the built-in generator (see `families`; marked `source="generated"` in the
 metadata) or from a local JSONL/Parquet file with question/answer columns (`data_path=`; marked
@@ -24,7 +24,6 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.core.text_env import TextEnv
 from rlvr.envs.math_text.families import FAMILIES, GENERATORS
 from rlvr.envs.math_text.files import MAX_FILE_BYTES, MAX_ROWS, load_rows
 from rlvr.rewards.math import MODES, check_extraction, extract_answer, read_value, score_math
@@ -107,10 +106,3 @@ class MathTask(Task):
 
     def solve(self, problem: Problem) -> str:
         return f"The answer is \\boxed{{{problem.answer}}}."
-
-
-class MathEnv(TextEnv):
-    """`rlvr/Math-v0`: one free-form math question per episode, one response per episode."""
-
-    task_class: ClassVar[type[Task]] = MathTask
-    task_options = ("data_path", "question_column", "answer_column", "extraction", "timeout", "max_rows", "max_bytes")
