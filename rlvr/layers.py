@@ -58,7 +58,7 @@ HEAVY = (
 """Top-level modules of the training stack (the `train`, `vllm` and `trl` extras and their kin):
 a user of the light layers installs gymnasium, numpy and friends, not these."""
 
-KITS = ("arithmetic",)
+KITS = ("arithmetic", "knowledge")
 """Folders of rlvr/envs/ that hold no family of their own but code families share. Every other
 direct child of rlvr/envs/ is a family, and no family imports another."""
 

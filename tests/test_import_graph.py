@@ -35,14 +35,7 @@ KNOWN_CYCLES: set[frozenset[str]] = {
     frozenset({"rlvr.training.baseline", "rlvr.training.trainer"}),
 }
 
-KNOWN_SIDEWAYS: set[tuple[str, str]] = {
-    # SearchQA builds its corpus and questions on KGPath's knowledge graph; the graph, its question
-    # paths and its text normaliser belong in a kit both families use (not moved yet).
-    ("rlvr.envs.search.corpus", "rlvr.envs.kg.graph"),
-    ("rlvr.envs.search.rewards", "rlvr.envs.kg.scoring"),
-    ("rlvr.envs.search.task", "rlvr.envs.kg.graph"),
-    ("rlvr.envs.search.task", "rlvr.envs.kg.task"),
-}
+KNOWN_SIDEWAYS: set[tuple[str, str]] = set()
 """(importer, imported) module pairs in different env families, the imported one no kit."""
 
 

@@ -19,21 +19,23 @@ from hypothesis import strategies as st
 
 from rlvr.core.seeding import problem_rng
 from rlvr.envs.kg import (
-    RELATIONS,
-    RELATIONS_BY_NAME,
     KGPathEnv,
     KGPathTask,
-    describe_triple,
     entity_order_coverage,
-    entity_sentences,
-    generate_graph,
     path_alignment,
     repetition_factor,
-    sample_path,
     split_answer,
+)
+from rlvr.envs.knowledge import (
+    RELATIONS,
+    RELATIONS_BY_NAME,
+    describe_triple,
+    entity_sentences,
+    generate_graph,
+    sample_path,
     triples,
 )
-from rlvr.envs.kg.graph import FIXED_WORDS, entity_type
+from rlvr.envs.knowledge.graph import FIXED_WORDS, entity_type
 from rlvr.testing import check_env_conformance, check_task
 
 MC = {"answer_format": "multiple_choice"}

@@ -17,7 +17,7 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr.envs.kg.graph import describe_triple
+from rlvr.envs.knowledge.graph import describe_triple
 
 pytest.importorskip("bm25s")
 from rlvr.envs.search import (

@@ -1,8 +1,8 @@
 """Reading a knowledge-graph answer and the path-derived reward formulas.
 
-Mentions are matched on normalised text: casefolded, every run of characters that are not
-letters or digits replaced by one space. A phrase is mentioned when it occurs between word
-boundaries ("Kobo" in "kobo's mayor", never in "Kobode").
+Mentions are matched on normalised text (`rlvr.envs.knowledge.mentions`): casefolded, every run
+of characters that are not letters or digits replaced by one space. A phrase is mentioned when it
+occurs between word boundaries ("Kobo" in "kobo's mayor", never in "Kobode").
 
 The answer is, first rule that applies: the last `<answer>...</answer>` block (an `<answer>` left
 open is an error), the last `\\boxed{...}`, the last line that starts with "Answer:" or "Final
@@ -34,6 +34,7 @@ from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rlvr.envs.knowledge.mentions import mention_positions, mentions, normalise
 from rlvr.rewards.answers import box_content
 
 MAX_RESPONSE_CHARS = 100_000
@@ -43,38 +44,11 @@ COVERAGE_WEIGHT = 1.2
 HITS_BONUS = 0.3
 HITS_FOR_BONUS = 2
 
-_NOT_WORD = re.compile(r"[\W_]+")
 _SENTENCE_BREAK = re.compile(r"[.!?\n]+")
 _ANSWER_OPEN = re.compile(r"<answer>", re.IGNORECASE)
 _ANSWER_CLOSE = re.compile(r"</answer>", re.IGNORECASE)
 _BOXED = "\\boxed{"
 _ANSWER_LINE = re.compile(r"^[ \t]*(?:final[ \t]+)?answer[ \t]*[:：][ \t]*(.*)$", re.IGNORECASE | re.MULTILINE)
-
-
-def normalise(text: str) -> str:
-    """Casefolded words separated by single spaces, padded with one space at each end.
-
-    >>> normalise("Kobo's  MAYOR, born_in!")
-    ' kobo s mayor born in '
-    """
-    words = _NOT_WORD.sub(" ", text.casefold()).strip()
-    return f" {words} " if words else " "
-
-
-def mention_positions(normalised_text: str, phrase: str) -> list[int]:
-    """Start offsets of whole-word occurrences of `phrase` in text from `normalise`."""
-    needle = normalise(phrase)
-    if needle == " ":
-        return []
-    positions, start = [], normalised_text.find(needle)
-    while start >= 0:
-        positions.append(start)
-        start = normalised_text.find(needle, start + 1)
-    return positions
-
-
-def mentions(normalised_text: str, phrase: str) -> bool:
-    return normalise(phrase) != " " and normalise(phrase) in normalised_text
 
 
 @dataclass(frozen=True)

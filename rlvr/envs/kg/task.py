@@ -1,7 +1,7 @@
 """`KGPathTask` (`rlvr/KGPath-v0`, env in `env.py`): multi-hop questions over a fictional graph.
 
 Each problem draws its own small graph from the problem rng (`entities_per_type` entities of
-each type, see `graph.py`), so a problem is fully defined by its content and its id is a hash of
+each type, see `rlvr.envs.knowledge.graph`), so a problem is fully defined by its content and its id is a hash of
 that content, with no shared state. An L-hop relation path is sampled from a random head E0:
 each step takes a relation that leads from the current entity to exactly one entity not yet on
 the path (so following the relation sequence from E0 reaches exactly one tail, and every
@@ -50,7 +50,9 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.envs.kg import scoring
-from rlvr.envs.kg.graph import RELATIONS_BY_NAME, describe_triple, entities_of_type, generate_graph, triples
+from rlvr.envs.knowledge.graph import describe_triple, entities_of_type, generate_graph, triples
+from rlvr.envs.knowledge.mentions import normalise
+from rlvr.envs.knowledge.paths import HopsKnob, Path, relation_forms, render_question, sample_path
 
 REWARD_MODES = ("binary", "paper", "paper_entity", "entity")
 ANSWER_FORMATS = ("free", "multiple_choice")
@@ -58,72 +60,16 @@ CORRECT_BONUS, WRONG_PENALTY = 0.1, -1.0
 PATH_ATTEMPTS_PER_GRAPH = 50
 MAX_GRAPHS = 50
 LETTERS = "ABCDEFGHIJ"
-MAX_HOPS = 8
 _LETTER = re.compile(r"^\(?([A-Za-z])(?:[).:]|\s|$)[\s.):]*(.*)$", re.DOTALL)
 
 
 def _answer_key(text: str) -> str:
     """What two answers must share to name the same entity: normalised words, no leading 'the'."""
-    return scoring.normalise(text).removeprefix(" the ").strip()
+    return normalise(text).removeprefix(" the ").strip()
 
 
 def _lower_first(sentence: str) -> str:
     return sentence[:1].lower() + sentence[1:] if sentence.startswith("The ") else sentence
-
-
-class HopsKnob(Knob):
-    """Path lengths to draw from: an int or a non-empty tuple of ints in [1, MAX_HOPS], sorted."""
-
-    def check(self, value: Any) -> Any:
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = (value,)
-        value = super().check(value)
-        if not value or any(not isinstance(h, int) or isinstance(h, bool) or not 1 <= h <= MAX_HOPS for h in value):
-            raise ValueError(f"difficulty knob {self.name!r} expects an int or a non-empty tuple of ints in "
-                             f"[1, {MAX_HOPS}], got {value!r}")
-        return tuple(sorted(set(value)))
-
-
-Path = list[tuple[str, str, str]]
-
-
-def sample_path(rng: np.random.Generator, graph: nx.MultiDiGraph, hops: int) -> Path | None:
-    """An L-hop path whose every step leads to exactly one entity not yet on the path, or None."""
-    heads = [node for node in graph.nodes if graph.out_degree(node)]
-    if not heads:
-        return None
-    current = heads[int(rng.integers(len(heads)))]
-    visited, path = {current}, []
-    for _ in range(hops):
-        tails_by_relation: dict[str, set[str]] = {}
-        for _, tail, relation in graph.out_edges(current, keys=True):
-            tails_by_relation.setdefault(relation, set()).add(tail)
-        steps = sorted((r, next(iter(t))) for r, t in tails_by_relation.items()
-                       if len(t) == 1 and not t & visited)
-        if not steps:
-            return None
-        relation, tail = steps[int(rng.integers(len(steps)))]
-        path.append((current, relation, tail))
-        visited.add(tail)
-        current = tail
-    return path
-
-
-def render_question(head: str, relations: list[str]) -> str:
-    """'What is the r_L of ... the r_1 of E0?', each relation in its own phrasing.
-
-    >>> render_question("Ana Vel", ["born_in", "located_in"])
-    'What is the country where the birthplace of Ana Vel is located?'
-    """
-    phrase = head
-    for relation in relations:
-        phrase = RELATIONS_BY_NAME[relation].question.format(x=phrase)
-    return f"What is {phrase}?"
-
-
-def relation_forms(relation: str) -> tuple[str, ...]:
-    """The phrases that count as mentioning a relation: its name, then its aliases."""
-    return (relation, *RELATIONS_BY_NAME[relation].aliases)
 
 
 class KGPathTask(Task):

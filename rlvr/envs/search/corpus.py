@@ -30,7 +30,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from rlvr.envs.kg.graph import FIXED_WORDS, entity_sentences, generate_graph
+from rlvr.envs.knowledge.graph import FIXED_WORDS, entity_sentences, generate_graph
 
 BM25_K1, BM25_B = 1.5, 0.75
 SNIPPET_CHARS = 160

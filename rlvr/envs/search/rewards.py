@@ -3,7 +3,7 @@
 - Exact match and F1 are the generic QA metrics of `rlvr.rewards.qa` (SQuAD's normalisation).
 - Entity credit (E-GRPO style): the share of the gold path's hidden entities (every path entity
   except the question's own head entity) that the agent's own text names, whole words matched
-  after `kg.scoring.normalise`. Only what the agent wrote counts, never tool output.
+  after `knowledge.mentions.normalise`. Only what the agent wrote counts, never tool output.
 - Rubrics (CaRR style): one per path hop, the statement (head, relation, tail) as the sentence
   `describe_triple` writes. A rubric is supported when both its entities are identified (named by
   the agent, or the question's head) and the text of a cited document contains its sentence.
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from rlvr.envs.kg.scoring import normalise
+from rlvr.envs.knowledge.mentions import normalise
 
 OUTCOME_WEIGHT, RUBRIC_WEIGHT = 0.7, 0.3
 

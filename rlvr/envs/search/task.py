@@ -1,10 +1,11 @@
 """`SearchQATask`: multi-hop questions answered from a document corpus, scored by code.
 
-A generated problem is drawn from the problem's rng: a knowledge graph (`kg.graph`), a path of
-`hops` steps with a unique tail at each step (`kg.task.sample_path`), the question asking for the
-path's last entity (`render_question`), and a corpus of one document per entity plus distractor
-documents (`corpus.kg_documents`), shuffled and numbered doc_0, doc_1, ... The content holds the
-question, the path and every document, so a problem is self-contained and its id covers its corpus.
+A generated problem is drawn from the problem's rng: a knowledge graph (`rlvr.envs.knowledge`'s
+`graph`), a path of `hops` steps with a unique tail at each step (`paths.sample_path`), the
+question asking for the path's last entity (`render_question`), and a corpus of one document per
+entity plus distractor documents (`corpus.kg_documents`), shuffled and numbered doc_0, doc_1, ...
+The content holds the question, the path and every document, so a problem is self-contained
+and its id covers its corpus.
 
 Users can bring their own files instead: `corpus_path` (JSONL {"id", "title", "text"}) and
 `questions_path` (JSONL {"question", "answer", "path_entities"?}); problems are then questions
@@ -38,8 +39,8 @@ from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
-from rlvr.envs.kg.graph import describe_triple, generate_graph
-from rlvr.envs.kg.task import HopsKnob, render_question, sample_path
+from rlvr.envs.knowledge.graph import describe_triple, generate_graph
+from rlvr.envs.knowledge.paths import HopsKnob, render_question, sample_path
 from rlvr.envs.search import rewards
 from rlvr.envs.search.calls import MAX_ACTION_CHARS, ToolCall, parse_call, split_citations
 from rlvr.envs.search.corpus import Corpus, Document, kg_documents, load_corpus, number_documents, read_jsonl
