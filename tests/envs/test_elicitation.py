@@ -12,8 +12,8 @@ from gymnasium.utils.env_checker import check_env
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr.envs.elicitation import bayes
 from rlvr.agents.elicitation import evaluate
+from rlvr.envs.elicitation import bayes
 from rlvr.envs.elicitation.env import ElicitationEnv, OpinionPollEnv, StudentAssessEnv, TwentyQuestionsEnv
 from rlvr.envs.elicitation.task import OpinionPollTask, StudentAssessTask, TwentyQuestionsTask
 from rlvr.testing import check_env_conformance, check_task

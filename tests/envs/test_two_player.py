@@ -13,7 +13,14 @@ from pettingzoo.test import api_test, seed_test
 from rlvr.agents.elicitation import lying_answer, noisy_answer, play
 from rlvr.envs import twenty_questions_v0
 from rlvr.envs.elicitation import bayes
-from rlvr.envs.elicitation.two_player_env import ANSWERER, NO, QUESTIONER, YES, greedy_question, truthful_answer
+from rlvr.envs.elicitation.two_player_env import (
+    ANSWERER,
+    NO,
+    QUESTIONER,
+    YES,
+    greedy_question,
+    truthful_answer,
+)
 
 SEEDS = range(60)
 

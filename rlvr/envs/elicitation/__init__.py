@@ -9,7 +9,12 @@ Scripted questioners and answerers (random questions, lying or noisy answers) ar
 
 from rlvr.envs.elicitation.env import ElicitationEnv, OpinionPollEnv, StudentAssessEnv, TwentyQuestionsEnv
 from rlvr.envs.elicitation.model import BeliefModel
-from rlvr.envs.elicitation.task import ElicitationTask, OpinionPollTask, StudentAssessTask, TwentyQuestionsTask
+from rlvr.envs.elicitation.task import (
+    ElicitationTask,
+    OpinionPollTask,
+    StudentAssessTask,
+    TwentyQuestionsTask,
+)
 
 __all__ = [
     "BeliefModel",

@@ -40,7 +40,12 @@ from rlvr.core.task_env import TaskEnv, action_repr, check_render_mode, internal
 from rlvr.core.templates import PromptTemplate
 from rlvr.envs.elicitation import bayes
 from rlvr.envs.elicitation.model import MAX_ACTION_CHARS, MAX_BUDGET, BeliefModel
-from rlvr.envs.elicitation.task import ElicitationTask, OpinionPollTask, StudentAssessTask, TwentyQuestionsTask
+from rlvr.envs.elicitation.task import (
+    ElicitationTask,
+    OpinionPollTask,
+    StudentAssessTask,
+    TwentyQuestionsTask,
+)
 
 ACTION_MODES = ("discrete", "text")
 MAX_OBSERVATION_CHARS = 1 << 16
