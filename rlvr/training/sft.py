@@ -78,6 +78,7 @@ def run_sft(
     progress: bool = False,
     on_step: Any = None,
     stop_after_s: float | None = None,
+    stop_when: Callable[[int], bool] | None = None,
     batch_fn: Callable[[list[Problem]], tuple] | None = None,
 ) -> list[float]:
     """`steps` AdamW steps on `batch_size` fresh problems each from `stream`; returns the losses.
@@ -85,7 +86,8 @@ def run_sft(
     `batch_fn(problems) -> (prompt ids, target ids, loss masks or None)` replaces the single-turn
     batch (`sft_batch` on `target`), e.g. with oracle transcripts of a multi-turn env.
     `on_step(step, loss)` is called after each step (logging, evaluation). `stop_after_s` ends the
-    loop early once that much wall time has passed (an equal-time baseline). A fresh optimizer is
+    loop early once that much wall time has passed (an equal-time baseline); `stop_when(step)`, asked
+    after each step, ends it when true (a warm-up that stops at an accuracy). A fresh optimizer is
     used: the warm-up's Adam moments are not what the RL phase should start from.
     """
     start = time.perf_counter()
@@ -112,6 +114,8 @@ def run_sft(
         if on_step is not None:
             on_step(step + 1, losses[-1])
         if stop_after_s is not None and time.perf_counter() - start >= stop_after_s:
+            break
+        if stop_when is not None and stop_when(step + 1):
             break
     if bar is not None:
         bar.close()

@@ -65,6 +65,7 @@ from rlvr.training.shaping import dynamic_sampling_mask, overlong_penalty
 from rlvr.training.tracking import MetricsLogger
 
 _SFT_STREAM_OFFSET = 1_000_003
+_SFT_CHECK_STREAM_OFFSET = 3_000_017
 """SFT problems come from stream seed + this, so warm-up and RL draw different problem sequences."""
 _TURN_ADVANTAGES = {"grpo": True, "dr_grpo": False}
 """Advantages multi-turn episodes support: name -> whether returns are divided by the group's std."""
@@ -119,29 +120,36 @@ class Trainer:
             print(text, flush=True)
 
     # ---- evaluation ----------------------------------------------------------------------------
-    def evaluate(self, phase: str, with_samples: bool = False) -> dict[str, Any]:
-        """Greedy metrics on the held-out set (pass@k / maj@k too when `with_samples`); logged."""
+    def evaluate(self, phase: str, with_samples: bool = False, **extra: Any) -> dict[str, Any]:
+        """Greedy metrics on the held-out set (pass@k / maj@k too when `with_samples`), with `extra`
+        fields; logged."""
         config = self.config
         if self._eval_problems is None:
             self._eval_problems = heldout_problems(self.task, config, self.difficulty)
-        sampling = {"num_samples": config.eval_samples if with_samples else 0, "ks": config.eval_k,
-                    "max_new_tokens": config.max_new_tokens, "temperature": config.temperature,
-                    "top_p": config.top_p, "batch_size": config.eval_batch_size,
-                    "seed": config.seed + EVAL_STREAM_OFFSET}
-        if config.max_turns > 1:
-            metrics = evaluate_episodes(self.policy, self._make_env, self._eval_problems, max_turns=config.max_turns,
-                                        **sampling)
-        else:
-            metrics = evaluate(self.policy, self.task, self._eval_problems, **sampling)
-        record = {"eval": phase, "step": self.step, **metrics}
+        metrics = self._evaluate_on(self._eval_problems, num_samples=config.eval_samples if with_samples else 0)
+        record = {"eval": phase, "step": self.step, **extra, **metrics}
         self.evaluations.append(record)
         self.log(record)
         return record
 
-    def warm_up(self, steps: int, stop_after_s: float | None = None) -> list[float]:
-        """SFT on oracle solutions from the SFT stream (multi-turn: the env's oracle transcripts,
-        env replies as context only); returns the losses."""
+    def _evaluate_on(self, problems: list, num_samples: int) -> dict[str, Any]:
+        """Greedy metrics on `problems` (single responses or multi-turn episodes), plus pass@k and
+        maj@k over `num_samples` samples when > 0."""
         config = self.config
+        sampling = {"num_samples": num_samples, "ks": config.eval_k, "max_new_tokens": config.max_new_tokens,
+                    "temperature": config.temperature, "top_p": config.top_p, "batch_size": config.eval_batch_size,
+                    "seed": config.seed + EVAL_STREAM_OFFSET}
+        if config.max_turns > 1:
+            return evaluate_episodes(self.policy, self._make_env, problems, max_turns=config.max_turns, **sampling)
+        return evaluate(self.policy, self.task, problems, **sampling)
+
+    def warm_up(self, steps: int, stop_after_s: float | None = None,
+                until_accuracy: float | None = None) -> list[float]:
+        """SFT on oracle solutions from the SFT stream (multi-turn: the env's oracle transcripts,
+        env replies as context only); returns the losses. With `until_accuracy` it ends at the first
+        check (every `sft_check_every` steps) whose greedy accuracy on the check problems reaches it."""
+        config = self.config
+        stop_when = None if until_accuracy is None else self._accuracy_reached(until_accuracy)
         batch_fn = None
         if config.max_turns > 1:
             def batch_fn(problems: list) -> tuple:
@@ -150,7 +158,24 @@ class Trainer:
                        batch_size=config.sft_batch_size, weight_decay=config.weight_decay,
                        max_grad_norm=config.max_grad_norm, target=config.sft_target,
                        progress=config.progress and stop_after_s is None, stop_after_s=stop_after_s,
-                       batch_fn=batch_fn)
+                       stop_when=stop_when, batch_fn=batch_fn)
+
+    def _accuracy_reached(self, target: float) -> Any:
+        """`stop_when(step)` for the warm-up: every `sft_check_every` steps, greedy accuracy on
+        train-split check problems (a stream of their own: the held-out set must not choose when
+        training changes), logged as an `sft_check` line; true once it reaches `target`."""
+        config = self.config
+        stream = ProblemStream(self.task, config.seed + _SFT_CHECK_STREAM_OFFSET, self.difficulty, "train")
+        problems = stream.distinct(config.sft_check_problems)
+
+        def reached(step: int) -> bool:
+            if step % config.sft_check_every:
+                return False
+            accuracy = float(self._evaluate_on(problems, num_samples=0)["greedy_accuracy"])
+            self.log({"eval": "sft_check", "sft_step": step, "train_greedy_accuracy": accuracy})
+            return accuracy >= target
+
+        return reached
 
     def _make_env(self) -> Any:
         """A fresh copy of the training env (multi-turn episodes need one per rollout)."""
@@ -373,13 +398,13 @@ class Trainer:
         timings: dict[str, float] = {}
         if not self.sft_done:
             start = time.perf_counter()
-            if config.sft_steps:
-                self.warm_up(config.sft_steps)
+            sft_steps_taken = len(self.warm_up(config.sft_steps, until_accuracy=config.sft_until_accuracy)) \
+                if config.sft_steps else 0
             self.sft_done = True
             if config.sft_steps:
                 self._weights_changed()
             timings["sft_s"] = time.perf_counter() - start
-            after_sft = self.evaluate("after_sft", with_samples=True)
+            after_sft = self.evaluate("after_sft", with_samples=True, sft_steps=sft_steps_taken)
             self._say(_describe("after SFT", after_sft, config.eval_k))
             if self.loss_fn.needs_reference:
                 self.reference = self._frozen_copy()
@@ -441,6 +466,7 @@ class Trainer:
             "after_sft": after_sft,
             "final": final,
             "greedy_accuracy_after_sft": None if after_sft is None else after_sft["greedy_accuracy"],
+            "sft_steps": None if after_sft is None else after_sft.get("sft_steps"),
             "greedy_accuracy_after_rl": sum(last_three) / len(last_three),
             "steps": self.step,
             **timings,
