@@ -1,5 +1,6 @@
 """Contracts every rlvr environment is built on: problems, scores, tasks, envs, spaces, seeding."""
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob, resolve_difficulty
 from rlvr.core.hints import did_you_mean
 from rlvr.core.problem import SPLITS, Problem, Score, make_problem_id, split_of
@@ -14,6 +15,7 @@ from rlvr.core.token_env import TokenEnv, TokenState
 
 __all__ = [
     "SPLITS",
+    "EnvCard",
     "Knob",
     "Problem",
     "PromptTemplate",
