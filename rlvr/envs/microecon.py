@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -140,6 +141,15 @@ class MicroEconTask(Task):
 
 
 class MicroEconEnv(TextEnv):
-    """`rlvr/MicroEcon-v0`: one market question a episode, one response."""
+    """`rlvr/MicroEcon-v0`: one market question an episode, one response (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = MicroEconTask
+    card = EnvCard(
+        summary="Linear supply and demand with exact rational answers: equilibrium price and quantity, "
+        "buyer price and incidence under a per-unit tax, consumer surplus, deadweight loss.",
+        observation="text prompt",
+        action="text response (answer in \\boxed{}, an 'Answer:' line or the last number)",
+        reward="1 if the answer equals the exact fraction (exact fast path, then math-verify), else 0 with "
+        "the reason; components: correct, format",
+        task=task_class,
+    )

@@ -37,6 +37,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.formatting import format_number
 from rlvr.core.problem import Problem, Score
@@ -260,7 +261,17 @@ class RandomCalcTask(Task):
 
 
 class RandomCalcEnv(TextEnv):
-    """`rlvr/RandomCalc-v0`: one random expression per episode, one response per episode."""
+    """`rlvr/RandomCalc-v0`: one random expression per episode, one response per episode
+    (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = RandomCalcTask
     task_options = ("dense_reward", "extraction")
+    card = EnvCard(
+        summary="Leakage-free arithmetic: a random expression tree with exactly k operations (k = 1..20), "
+        "evaluated exactly.",
+        observation="text prompt",
+        action="text response (answer in \\boxed{}, an 'Answer:' line or the last number)",
+        reward="1 if the extracted answer equals the exact value; components: correct, "
+        "relative_error_reward (logged only)",
+        task=task_class,
+    )

@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.problem import Problem, Score
 from rlvr.core.spaces import UnicodeText
 from rlvr.core.task_env import TaskEnv
@@ -56,10 +57,21 @@ class BlocksWorldStepState:
 
 
 class BlocksWorldStepEnv(TaskEnv):
-    """Multi-turn BlocksWorld over `BlocksWorldTask` problems (see the module doc)."""
+    """`rlvr/BlocksWorldStep-v0`: BlocksWorld one action a turn over `BlocksWorldTask` problems (doc
+    card: `card`; rules: the module doc)."""
 
     task_class = BlocksWorldTask
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
+    card = EnvCard(
+        summary="Multi-turn BlocksWorld: one action a turn ('unstack A from B', 'pick up C'); the oracle "
+        "gives the next action of an optimal plan from any state.",
+        observation="text: prompt, actions so far and the current state",
+        action="text: one action",
+        reward="1 when the goal first holds (minus overlength_penalty per action beyond optimal); an "
+        "illegal action earns 0 with the reason in info and ends the episode (illegal_action='end') or "
+        "leaves the state unchanged (illegal_action='continue'); truncated with 0 at step_limit",
+        task=task_class,
+    )
 
     def __init__(
         self,

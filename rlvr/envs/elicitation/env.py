@@ -35,6 +35,7 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.spaces import UnicodeText
 from rlvr.core.task_env import TaskEnv, action_repr, check_render_mode, internal_error
 from rlvr.core.templates import PromptTemplate
@@ -276,18 +277,55 @@ class ElicitationEnv(TaskEnv):
 
 
 class TwentyQuestionsEnv(ElicitationEnv):
-    """`rlvr/TwentyQuestions-v0`: find one of K entities by asking about M noisy yes/no attributes."""
+    """`rlvr/TwentyQuestions-v0`: find one of K entities by asking about M noisy yes/no attributes
+    (doc card: `card`)."""
 
     task_class = TwentyQuestionsTask
+    card = EnvCard(
+        summary="Twenty questions with a noisy answerer: find one of K fictional entities by asking about M "
+        "yes/no attributes (answers flipped with probability eps), then guess within a budget.",
+        observation="Dict(prior, likelihood, answer_counts, questions_left) float32 boxes "
+        "(action_mode='discrete'), or the prompt plus the transcript (action_mode='text')",
+        action="Discrete(M + K): ask attribute j or guess entity k; text: 'ask: <attribute>' / 'guess: "
+        "<entity>'",
+        reward="exact Bayesian information gain H(before) - H(after) in bits per question, plus the bonus "
+        "knob for a right guess; a wrong guess ends the episode with 0; unreadable actions earn 0 with the "
+        "reason and use a question",
+        task=task_class,
+    )
 
 
 class OpinionPollEnv(ElicitationEnv):
-    """`rlvr/OpinionPoll-v0`: find a respondent's latent group from Likert answers."""
+    """`rlvr/OpinionPoll-v0`: find a respondent's latent group from Likert answers (doc card: `card`)."""
 
     task_class = OpinionPollTask
+    card = EnvCard(
+        summary="Opinion polling: find a respondent's latent group among C by asking Likert questions "
+        "(answers 1..5 drawn from group-conditional tables) within a question budget.",
+        observation="Dict(prior, likelihood, answer_counts, questions_left) float32 boxes "
+        "(action_mode='discrete'), or the prompt plus the transcript (action_mode='text')",
+        action="Discrete(Q) question ids (Discrete(Q + C) with final_guess=True); text: 'ask: q3' / 'guess: "
+        "group B'",
+        reward="drop in posterior entropy of the group (bits) per question; the episode ends at the budget "
+        "(correct = the posterior's most likely group is the hidden one), or with final_guess=True at a "
+        "guess paid the bonus knob when right",
+        task=task_class,
+    )
 
 
 class StudentAssessEnv(ElicitationEnv):
-    """`rlvr/StudentAssess-v0`: place a student's ability on a grid with 2PL test items."""
+    """`rlvr/StudentAssess-v0`: place a student's ability on a grid with 2PL test items (doc card: `card`)."""
 
     task_class = StudentAssessTask
+    card = EnvCard(
+        summary="Adaptive testing under a 2PL item response model, P(correct) = sigmoid(a_j (theta - b_j)): "
+        "find the student's ability cell on a grid over [-3, 3] by choosing items within a budget.",
+        observation="Dict(prior, likelihood, answer_counts, questions_left) float32 boxes "
+        "(action_mode='discrete'), or the prompt plus the transcript (action_mode='text')",
+        action="Discrete(J) item ids (Discrete(J + G) with final_guess=True); text: 'ask: item 3' / 'guess: "
+        "level 4'",
+        reward="drop in posterior entropy of the ability cell (bits) per item; the episode ends at the "
+        "budget (correct = the posterior's most likely cell is the hidden one), or with final_guess=True at "
+        "a guess paid the bonus knob when right",
+        task=task_class,
+    )

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.formatting import format_number
 from rlvr.core.problem import Score
 from rlvr.core.templates import PromptTemplate
@@ -84,10 +85,20 @@ def _reachable(values: tuple[Fraction, ...], target: Fraction, operators: str) -
 
 
 class Game24StepEnv(ArithmeticStepEnv):
-    """Step-level Game24 over `Game24Task` problems (see the module doc)."""
+    """`rlvr/Game24Step-v0`: Game24 one step a turn over `Game24Task` problems (doc card: `card`;
+    rules: the module doc)."""
 
     task_class = Game24Task
     remaining_format = (" ", "({})")
+    card = EnvCard(
+        summary="Step-level Game of 24: each action is one 'a op b = c (left: ...)' step over the remaining "
+        "numbers; three steps; the state keeps the step history, so the MDP is a tree.",
+        observation="text: prompt plus the steps taken so far",
+        action="text: one step 'a op b = c', optionally followed by a correct '(left: ...)' note",
+        reward="1 when the last number equals the target, else 0; an invalid step ends the episode with "
+        "reward 0 and the reason in info",
+        task=task_class,
+    )
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.problem import Problem, Score
 from rlvr.core.token_env import TokenEnv
 from rlvr.envs.mathtree.grammar import build_automaton
@@ -31,10 +32,21 @@ VOCABULARY_KNOBS = ("digits", "operators", "parentheses")
 
 
 class MathTreeEnv(TokenEnv):
-    """Token-level MathTree; see the module doc. Keyword arguments that are not parameters are
-    difficulty knobs of `MathTreeTask` (mode, horizon, digits, operators, parentheses, ...)."""
+    """`rlvr/MathTree-v0`: MathTree one token a step (doc card: `card`; the MDP and its oracle: the
+    module doc). Keyword arguments that are not parameters are difficulty knobs of `MathTreeTask`."""
 
     task_class = MathTreeTask
+    card = EnvCard(
+        summary="The ROVER token-level MDP: write an arithmetic expression equal to a target (optionally "
+        "using given numbers), one token a step; a tree with binary terminal reward and an exact Q-uniform "
+        "oracle for small vocabularies.",
+        observation="Dict(prompt_ids, prompt_length, response_ids, response_length), padded token ids",
+        action="Discrete(|V|) one token a step (action_mode='token'), or a sequence of ids "
+        "(action_mode='chunk')",
+        reward="1 if the finished expression parses and equals the target (exact Fractions), else 0; "
+        "components: correct, parsed, uses_numbers",
+        task=task_class,
+    )
 
     def __init__(
         self,

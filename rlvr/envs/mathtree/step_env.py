@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.formatting import format_number
 from rlvr.core.problem import Problem, Score
 from rlvr.core.templates import PromptTemplate
@@ -51,10 +52,20 @@ def solution_steps(problem: Problem) -> list[str]:
 
 
 class MathTreeStepEnv(ArithmeticStepEnv):
-    """Step-level countdown over `MathTreeTask` problems (see the module doc). Defaults: countdown
-    mode, 4 numbers, horizon 64 (the token horizon only limits the solution's length here)."""
+    """`rlvr/MathTreeStep-v0`: countdown one step a turn over `MathTreeTask` problems (doc card: `card`;
+    rules: the module doc). Defaults: countdown mode, 4 numbers, horizon 64 (the token horizon only
+    limits the solution's length here)."""
 
     task_class = MathTreeTask
+    card = EnvCard(
+        summary="Step-level MathTree: each action is one 'a op b = c' step over the remaining numbers; the "
+        "state keeps the step history, so the MDP stays a tree.",
+        observation="text: prompt plus the steps taken so far",
+        action="text: one step 'a op b = c'",
+        reward="1 when the last remaining number equals the target, 0 otherwise; an invalid step ends the "
+        "episode with reward 0 and the reason in info",
+        task=task_class,
+    )
 
     def __init__(
         self,

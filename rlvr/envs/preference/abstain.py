@@ -12,7 +12,7 @@ Questions come from two generators, both with answers known by construction:
 The last option is always "I don't know". Reward is ternary: `reward_correct` (l_c) for the gold
 option, -`penalty_wrong` (-l_w) for another option, 0 for "I don't know"; a response with no
 readable choice is scored as wrong (with the reason), so garbage never pays as well as an honest
-abstention. Components: "correct", "abstained", "wrong", "format", "answerable". The
+abstention. The
 Distributional Correctness Score of a model's option distribution is
 `rlvr.rewards.distributional.dcs_from_logprobs(logprobs, problem.answer, problem.metadata["abstain"],
 problem.metadata["letters"])`.
@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -139,9 +140,20 @@ class AbstainQATask(Task):
 
 
 class AbstainQAEnv(TextEnv):
-    """`rlvr/AbstainQA-v0`: one multiple-choice question a episode, "I don't know" allowed."""
+    """`rlvr/AbstainQA-v0`: one multiple-choice question an episode, "I don't know" allowed
+    (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = AbstainQATask
+    card = EnvCard(
+        summary="Multiple choice with an 'I don't know' option: arithmetic or fictional-fact questions, "
+        "some unanswerable from the prompt; the Distributional Correctness Score is available as a metric "
+        "from option log-probs.",
+        observation="text prompt: question and lettered options, the last being \"I don't know\"",
+        action="text response: one option letter (or the option's text) in <answer></answer> tags",
+        reward="reward_correct (1) for the gold option, -penalty_wrong (-1) for another or an unreadable "
+        "answer, 0 for \"I don't know\"; components: correct, abstained, wrong, format, answerable",
+        task=task_class,
+    )
 
     def __init__(self, task: AbstainQATask | None = None, *, reward_correct: float = 1.0, penalty_wrong: float = 1.0,
                  difficulty: Mapping[str, Any] | None = None, split: str | None = None,

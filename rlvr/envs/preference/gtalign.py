@@ -23,6 +23,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -131,6 +132,15 @@ class GTAlignTask(Task):
 
 
 class GTAlignEnv(TextEnv):
-    """`rlvr/GTAlign-v0`: one payoff table a episode; the response names a strategy."""
+    """`rlvr/GTAlign-v0`: one payoff table an episode; the response names a strategy (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = GTAlignTask
+    card = EnvCard(
+        summary="Game-theoretic alignment: a (user utility U, assistant utility L) table over user types x "
+        "response strategies; name the strategy with the best welfare W = sqrt(U*L) for the current user.",
+        observation="text prompt: the payoff table and the current user type",
+        action="text response: a strategy code or name in <answer></answer> tags",
+        reward="W(chosen) / max W for the user's type; correct = the unique welfare-best strategy; "
+        "components: correct, format, welfare, user_utility, assistant_utility",
+        task=task_class,
+    )

@@ -19,7 +19,6 @@ by the `mode` knob:
 The four features can be set independently (words, markers, bullet lines and numerals do not
 overlap), so the best reachable reward is found exactly by enumerating the feature grid; the
 oracle writes a reply on the best grid point, and "correct" means reaching that optimum.
-Components: "correct", "format", "group_<k>" for every group, "mean", "min".
 """
 
 from __future__ import annotations
@@ -31,6 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -186,6 +186,17 @@ class PluralisticTask(Task):
 
 
 class PluralisticEnv(TextEnv):
-    """`rlvr/Pluralistic-v0`: one reply a episode, scored by K synthetic user groups."""
+    """`rlvr/Pluralistic-v0`: one reply an episode, scored by K synthetic user groups (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = PluralisticTask
+    card = EnvCard(
+        summary="One reply read by K synthetic user groups with conflicting tastes (weights in [-1, 1] over "
+        "code-computed features: content words, politeness markers, bullet lines, numerals); modes mean, "
+        "maxmin (egalitarian, MaxMin-RLHF) or routed by a one-hot context.",
+        observation="text prompt: topic, each group's weights (describe_groups=True), the mode, the one-hot "
+        "context when routed",
+        action="text response with the reply inside <response> </response> tags",
+        reward="mean | min | routed group's r_k, each r_k in [0, 1]; correct = the optimum over the feature "
+        "grid; components: correct, format, group_<k>, mean, min",
+        task=task_class,
+    )

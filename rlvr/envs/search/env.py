@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.problem import Problem, Score
 from rlvr.core.spaces import UnicodeText
 from rlvr.core.task_env import TaskEnv, action_repr, guarded_score, internal_error
@@ -50,11 +51,25 @@ class SearchQAState:
 
 
 class SearchQAEnv(TaskEnv):
-    """Multi-turn search agent env over `SearchQATask` problems (see the module doc)."""
+    """`rlvr/SearchQA-v0`: a multi-turn search agent over `SearchQATask` problems (doc card: `card`;
+    tools and budget: the module doc)."""
 
     task_class = SearchQATask
     task_options = ("reward_mode", "entity_weight", "corpus_path", "questions_path")
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
+    card = EnvCard(
+        summary="Multi-hop questions answered by a search agent over a local BM25 corpus generated from a "
+        "fictional knowledge graph (one document per entity plus distractors), or the user's own JSONL "
+        "corpus and questions; tools search(query, k), open(doc_id), answer(text, citations).",
+        observation="text: prompt plus the transcript of calls and tool outputs (info['tool_output'] = "
+        "latest output)",
+        action="text: one tool call, as Search-R1 tags (<search>, <open>, <answer> + <cite>) or an "
+        "OpenAI-style JSON function call",
+        reward="reward_mode em | f1 | entity (E-GRPO partial credit) | rubric (CaRR supported and connected "
+        "rubrics over cited, opened documents) | cgrpo (0 if wrong, else 0.7 + 0.3 * rubric); malformed "
+        "calls use the tool budget; a call beyond it ends the episode with 0",
+        task=task_class,
+    )
 
     def __init__(self, task: SearchQATask | None = None, *, render_mode: str | None = None,
                  difficulty: Mapping[str, Any] | None = None, split: str | None = None,

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
@@ -199,6 +200,16 @@ class CalcudokoTask(GridPuzzleTask):
 
 
 class CalcudokoEnv(TextEnv):
-    """`rlvr/Calcudoko-v0`: one Calcudoko per episode, the completed grid as the response."""
+    """`rlvr/Calcudoko-v0`: one Calcudoko per episode, the completed grid as the response
+    (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = CalcudokoTask
+    card = EnvCard(
+        summary="Calcudoko (KenKen-style): an N x N Latin square cut into cages, each with a target and an "
+        "operator (+ - * / or a single given); cage layouts are redrawn until the solution is unique.",
+        observation="text prompt (a letter map of the cages and the list of targets)",
+        action="text response: the completed grid in <answer></answer>, one row per line",
+        reward="1 if the grid is a Latin square and every cage makes its target (any valid grid), else 0; "
+        "components: correct, format, cells_filled, rules_satisfied (logged)",
+        task=task_class,
+    )

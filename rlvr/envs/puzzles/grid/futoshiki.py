@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
@@ -153,6 +154,16 @@ class FutoshikiTask(GridPuzzleTask):
 
 
 class FutoshikiEnv(TextEnv):
-    """`rlvr/Futoshiki-v0`: one Futoshiki per episode, the completed grid as the response."""
+    """`rlvr/Futoshiki-v0`: one Futoshiki per episode, the completed grid as the response
+    (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = FutoshikiTask
+    card = EnvCard(
+        summary="Futoshiki: an N x N Latin square with inequality clues between neighbouring cells; givens "
+        "then inequalities are removed while the solver proves a unique solution.",
+        observation="text prompt (board with < > ^ v signs, plus the inequalities as a list)",
+        action="text response: the completed grid in <answer></answer>, one row per line",
+        reward="1 if the grid is a Latin square meeting every given and inequality (any valid grid), else "
+        "0; components: correct, format, cells_filled, rules_satisfied (logged)",
+        task=task_class,
+    )

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
@@ -143,6 +144,15 @@ class KukurasuTask(GridPuzzleTask):
 
 
 class KukurasuEnv(TextEnv):
-    """`rlvr/Kukurasu-v0`: one Kukurasu per episode, the 0/1 grid as the response."""
+    """`rlvr/Kukurasu-v0`: one Kukurasu per episode, the 0/1 grid as the response (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = KukurasuTask
+    card = EnvCard(
+        summary="Kukurasu: fill cells of a 0/1 grid so each row's filled column numbers and each column's "
+        "filled row numbers sum to the clues; cells are revealed until the solution is unique.",
+        observation="text prompt (row and column totals, revealed cells)",
+        action="text response: the 0/1 grid in <answer></answer>, one row per line",
+        reward="1 if every weighted row and column sum and every revealed cell holds (any valid grid), else "
+        "0; components: correct, format, cells_filled, rules_satisfied (logged)",
+        task=task_class,
+    )

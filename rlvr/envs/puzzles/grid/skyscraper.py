@@ -30,6 +30,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
@@ -205,6 +206,16 @@ class SkyscraperTask(GridPuzzleTask):
 
 
 class SkyscraperEnv(TextEnv):
-    """`rlvr/Skyscraper-v0`: one Skyscraper puzzle per episode, the completed grid as the response."""
+    """`rlvr/Skyscraper-v0`: one Skyscraper puzzle per episode, the completed grid as the response
+    (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = SkyscraperTask
+    card = EnvCard(
+        summary="Skyscrapers: an N x N Latin square of heights with visibility clues on the edges (N = "
+        "3..6); clues are removed while the solver proves a unique solution.",
+        observation="text prompt (the board framed by its edge clues)",
+        action="text response: the completed grid in <answer></answer>, one row per line",
+        reward="1 if the grid is a Latin square meeting every given and edge clue (any valid grid), else 0; "
+        "components: correct, format, cells_filled, rules_satisfied (logged)",
+        task=task_class,
+    )

@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -337,6 +338,16 @@ class StarPlacementTask(Task):
 
 
 class StarPlacementEnv(TextEnv):
-    """`rlvr/StarPlacement-v0`: one region grid per episode, one response per episode."""
+    """`rlvr/StarPlacement-v0`: one region grid per episode, one response per episode (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = StarPlacementTask
+    card = EnvCard(
+        summary="Star Battle: an NxN grid split into N lettered regions; place k stars in every row, column "
+        "and region with no two stars touching (diagonals included); unique solution proved by search by "
+        "default.",
+        observation="text prompt: the region grid",
+        action="text response: the stars as 1-based (row, column) pairs in <answer></answer> tags",
+        reward="1 if the listed stars obey every rule (any valid placement passes), else 0 with the broken "
+        "rule; components: correct, rules (share of rules met, logged), format",
+        task=task_class,
+    )

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
@@ -127,6 +128,15 @@ class SudokuTask(GridPuzzleTask):
 
 
 class SudokuEnv(TextEnv):
-    """`rlvr/Sudoku-v0`: one Sudoku per episode, the completed grid as the response."""
+    """`rlvr/Sudoku-v0`: one Sudoku per episode, the completed grid as the response (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = SudokuTask
+    card = EnvCard(
+        summary="Sudoku on 4x4, 6x6 or 9x9 boards; random full grid, cells emptied while the solver proves "
+        "a unique solution (given_share sets how many stay; unique=False allows several).",
+        observation="text prompt (the board, '.' for empty cells)",
+        action="text response: the completed grid in <answer></answer>, one row per line",
+        reward="1 if every row, column and box holds 1..N once and the givens stay (any valid grid), else "
+        "0; components: correct, format, cells_filled, rules_satisfied (logged)",
+        task=task_class,
+    )

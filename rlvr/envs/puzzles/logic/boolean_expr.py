@@ -12,7 +12,7 @@ answer is trusted. Generation draws the label first (fair coin) and then express
 has that value, so labels are balanced.
 
 Knobs: `depth` (exact nesting depth of binary operators), `negation` (chance of a `not` in
-front of each operand). Components: "correct".
+front of each operand).
 
 >>> evaluate("not (True and False) or False")
 (True, None)
@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -191,6 +192,14 @@ class BooleanExprTask(Task):
 
 
 class BooleanExprEnv(TextEnv):
-    """`rlvr/BooleanExpr-v0`: one expression per episode, one response per episode."""
+    """`rlvr/BooleanExpr-v0`: one expression per episode, one response per episode (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = BooleanExprTask
+    card = EnvCard(
+        summary="Boolean expressions: evaluate a random nested expression over True/False with not/and/or "
+        "and parentheses (depth knob); labels balanced; evaluated by a bounded parser, never eval.",
+        observation="text prompt",
+        action="text response: True or False in <answer></answer> tags",
+        reward="1 if the answer equals the expression's value, else 0; components: correct",
+        task=task_class,
+    )

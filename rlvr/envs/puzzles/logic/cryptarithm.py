@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -237,6 +238,17 @@ class CryptarithmTask(Task):
 
 
 class CryptarithmEnv(TextEnv):
-    """`rlvr/Cryptarithm-v0`: one letter-coded sum per episode, one response per episode."""
+    """`rlvr/Cryptarithm-v0`: one letter-coded sum per episode, one response per episode
+    (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = CryptarithmTask
+    card = EnvCard(
+        summary="Cryptarithm: an addition of random letter strings (KQX + QZW = ZKPW); distinct letters are "
+        "distinct digits, no leading zeros; the unique digit mapping is proved by an exhaustive column "
+        "search.",
+        observation="text prompt",
+        action="text response: the digit of every letter, 'A=1, B=2, ...', in <answer></answer> tags",
+        reward="1 if the mapping obeys the rules and the sum holds, else 0 with the reason; components: "
+        "correct, format, sum_holds (logged)",
+        task=task_class,
+    )

@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -157,6 +158,15 @@ class DyckTask(Task):
 
 
 class DyckEnv(TextEnv):
-    """`rlvr/Dyck-v0`: one bracket prefix per episode, one response per episode."""
+    """`rlvr/Dyck-v0`: one bracket prefix per episode, one response per episode (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = DyckTask
+    card = EnvCard(
+        summary="Dyck completion: a prefix of brackets over up to four types (), [], {}, <>; give the "
+        "shortest closing sequence.",
+        observation="text prompt",
+        action="text response: the closing brackets in <answer></answer> tags (spaces optional)",
+        reward="1 if prefix + answer is balanced and the answer is the shortest completion, else 0; "
+        "components: correct, balanced (any balancing completion, logged)",
+        task=task_class,
+    )

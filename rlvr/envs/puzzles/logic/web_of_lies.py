@@ -14,7 +14,7 @@ Generation: draw a hidden assignment; person 0 is the fact; each later person sp
 random earlier one (so the chain determines everyone), then `extra_statements` more statements
 between random pairs, all true to the hidden assignment; statements are shown shuffled.
 
-Knobs: `people` (N), `extra_statements`. Components: "correct".
+Knobs: `people` (N), `extra_statements`.
 
 >>> consistent_answers(3, (0, False), [(1, 0, True), (2, 1, False)], 2)
 {True}
@@ -33,6 +33,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from rlvr.core.cards import EnvCard
 from rlvr.core.difficulty import Knob
 from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
@@ -147,6 +148,15 @@ class WebOfLiesTask(Task):
 
 
 class WebOfLiesEnv(TextEnv):
-    """`rlvr/WebOfLies-v0`: one web of statements per episode, one response per episode."""
+    """`rlvr/WebOfLies-v0`: one web of statements per episode, one response per episode (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = WebOfLiesTask
+    card = EnvCard(
+        summary="Web of lies: N fictional people each always tell the truth or always lie; one fact and "
+        "statements 'X says Y lies'; does Z tell the truth? The answer is unique by enumeration of all 2^N "
+        "assignments.",
+        observation="text prompt",
+        action="text response: Yes or No in <answer></answer> tags",
+        reward="1 if the answer is the one every consistent assignment gives, else 0; components: correct",
+        task=task_class,
+    )
