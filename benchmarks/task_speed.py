@@ -24,18 +24,17 @@ import time
 import numpy as np
 
 import rlvr
-from rlvr.registration import load
 
 GENERATION_GOAL_S = {"countdown": 1e-3, "game24": 1e-3, "random_calc": 1e-3, "mathtree": 1e-3}
 SCORING_GOAL_S = 100e-6
 
 
-def task_paths() -> list[str]:
-    paths = []
+def task_classes() -> list[type]:
+    classes = []
     for entry in rlvr.ENTRIES:
-        if entry.kind == "gymnasium" and entry.card.task and entry.card.task not in paths:
-            paths.append(entry.card.task)
-    return paths
+        if entry.kind == "gymnasium" and entry.card.task and entry.card.task not in classes:
+            classes.append(entry.card.task)
+    return classes
 
 
 def median_time(calls) -> float:
@@ -80,8 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     print("-" * len(header))
     missed = []
     started = time.perf_counter()
-    for path in task_paths():
-        task = load(path)()
+    for task_class in task_classes():
+        task = task_class()
         row = measure(task, args.problems)
         generation = max(row["sample"], row["problem_at"])
         goal = GENERATION_GOAL_S.get(task.name)

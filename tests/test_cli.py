@@ -91,7 +91,7 @@ def test_export_writes_the_task_stream(tmp_path, capsys):
     assert main(["export", "rlvr/Countdown-v0", "--n", "5", "--seed", "3", "--out", str(out), "--set", "number_count=3",
                  "--split", "all"]) == 0  # the whole stream; the default is the train split
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    task = rlvr.registration.load(rlvr.entry("rlvr/Countdown-v0").card.task)()
+    task = rlvr.entry("rlvr/Countdown-v0").card.task()
     expected = [task.problem_at(3, i, {"number_count": 3}).problem_id for i in range(5)]
     assert [row["problem_id"] for row in rows] == expected
 

@@ -33,8 +33,7 @@ def test_env_conformance(env_id):
 
 @pytest.mark.parametrize("env_id", GYM_IDS)
 def test_task_conformance(env_id):
-    task_class = rlvr.registration.load(rlvr.entry(env_id).card.task)
-    check_task(task_class(), n=20)
+    check_task(rlvr.entry(env_id).card.task(), n=20)
 
 
 @pytest.mark.parametrize("env_id", GYM_IDS)
