@@ -4,8 +4,8 @@
 
 Each seed runs `rlvr train SCENARIO --set seed=S` in a fresh process (so nothing is shared or
 cached between seeds) and reads its `summary.json`: held-out greedy accuracy after the SFT
-warm-up and after RL (the trainer's own figure: the mean of its last three evaluations), pass@k,
-and the wall time of each phase. For the seeds in `--sft-baseline-seeds` the run also trains SFT
+warm-up (and the steps it took) and after RL (the trainer's own figure: the mean of its last
+three evaluations), pass@k, and the wall time of each phase. For the seeds in `--sft-baseline-seeds` the run also trains SFT
 alone for the same wall time (`sft_baseline=true`), the honest comparison for RL.
 
 The scenario's claims are hypotheses, checked and printed for every seed: RL adds at least
@@ -52,6 +52,7 @@ def run_seed(scenario: str, seed: int, out: Path, sft_baseline: bool, min_gain: 
         "after_sft": after_sft,
         "after_rl": after_rl,
         "gain_points": round(100 * (after_rl - after_sft), 1),
+        "sft_steps": summary.get("sft_steps"),
         "pass_at_8_after_sft": summary["after_sft"].get("pass@8"),
         "pass_at_8_final": summary["final"].get("pass@8"),
         "sft_s": round(summary.get("sft_s", 0.0), 1),
@@ -121,7 +122,7 @@ def main() -> None:
             rows.append(row)
             held = ", ".join(f"{claim}: {'held' if ok else 'NOT held'}" for claim, ok in row["hypotheses"].items())
             print(
-                f"seed {seed}: {row['after_sft']:.1%} after SFT -> {row['after_rl']:.1%} after RL "
+                f"seed {seed}: {row['after_sft']:.1%} after {row['sft_steps']} SFT steps -> {row['after_rl']:.1%} after RL "
                 f"({row['gain_points']:+.1f} points), SFT {row['sft_s']:.0f} s + RL {row['rl_s']:.0f} s, "
                 f"job {row['job_s']:.0f} s" + (
                     f"; SFT alone for the same time {row['sft_only_greedy']:.1%}" if "sft_only_greedy" in row else ""
@@ -133,6 +134,7 @@ def main() -> None:
         "environment": info,
         "scenario": args.scenario,
         "seeds": rows,
+        "sft_steps": spread(rows, "sft_steps"),
         "after_sft": spread(rows, "after_sft"),
         "after_rl": spread(rows, "after_rl"),
         "gain_points": spread(rows, "gain_points"),

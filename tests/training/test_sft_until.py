@@ -63,8 +63,14 @@ def test_warm_up_that_never_reaches_the_target_takes_every_step(tmp_path, monkey
 
 def test_without_a_target_the_warm_up_is_unchanged(tmp_path, monkeypatch):
     seen = scripted_checks(monkeypatch, [])
-    summary = Trainer(small_config(tmp_path, "sft_steps=3")).train()
+    summary = Trainer(small_config(tmp_path, "sft_steps=3", "sft_until_accuracy=null")).train()
     assert summary["sft_steps"] == 3 and not seen and not check_lines(tmp_path)
+
+
+def test_no_warm_up_leaves_the_target_unused(tmp_path, monkeypatch):
+    seen = scripted_checks(monkeypatch, [])
+    summary = Trainer(small_config(tmp_path, "sft_steps=0", "sft_until_accuracy=0.5")).train()
+    assert summary["sft_steps"] == 0 and not seen and not check_lines(tmp_path)
 
 
 def test_check_problems_are_train_split_and_never_held_out(tmp_path, monkeypatch):
@@ -83,7 +89,6 @@ def test_check_problems_are_train_split_and_never_held_out(tmp_path, monkeypatch
     (["sft_until_accuracy=0"], "sft_until_accuracy must be in (0, 1]"),
     (["sft_until_accuracy=1.5"], "sft_until_accuracy must be in (0, 1]"),
     (["sft_until_accuracy=.nan"], "finite"),
-    (["sft_until_accuracy=0.3", "sft_steps=0"], "needs sft_steps > 0"),
     (["sft_until_accuracy=0.3", "sft_check_every=0"], "sft_check_every must be >= 1"),
 ])
 def test_invalid_warm_up_targets_fail_before_work(tmp_path, extra, message):
