@@ -154,7 +154,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     metrics = run_evaluation(
         run=args.run, env_id=args.env, model=args.model, base_url=args.base_url, endpoint=args.endpoint,
         problems=args.problems, samples=args.samples, ks=args.k, split=args.split, seed=args.seed,
-        difficulty=_parse_sets(args.set), max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+        difficulty=_parse_sets(args.set), task_options=_parse_sets(args.option), max_new_tokens=args.max_new_tokens, temperature=args.temperature,
         prompt_template=args.prompt_template,
     )
     print(yaml.safe_dump(metrics, sort_keys=False))
@@ -210,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--temperature", type=float, default=1.0, help="sampling temperature for pass@k")
     evaluation.add_argument("--prompt-template", help="prompt format string (default: the run's, or the task's)")
     evaluation.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a difficulty knob")
+    evaluation.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                            help="a task option, e.g. reward_mode=f1 (default: the run's)")
     evaluation.set_defaults(func=cmd_eval)
     export = sub.add_parser("export", help="write problems of an env id to a .jsonl or .parquet file")
     export.add_argument("id", help="a single-agent env id, e.g. rlvr/Countdown-v0")

@@ -37,7 +37,26 @@ def _env_kwargs(config: TrainConfig) -> dict[str, Any]:
         kwargs["template"] = PromptTemplate(instruction="", text=config.prompt_template)
     if config.difficulty:
         kwargs["difficulty"] = config.difficulty
-    return kwargs
+    return {**kwargs, **config.task_options}
+
+
+def check_task_options(env_id: str, options: dict[str, Any]) -> None:
+    """Refuse (ValueError) a task option the env behind `env_id` does not take, naming the ones it
+    does and close matches; the values themselves are checked by the task when it is built."""
+    if not options:
+        return
+    from rlvr.core.hints import did_you_mean
+    from rlvr.registration import entry, load
+
+    try:
+        env_class = load(entry(env_id).entry_point)
+    except KeyError as error:
+        raise ValueError(f"config env_id: {error.args[0]}") from None
+    allowed = tuple(getattr(env_class, "task_options", ()))
+    for name in options:
+        if name not in allowed:
+            takes = f"takes {list(allowed)}" if allowed else "takes no task options"
+            raise ValueError(f"config task_options: {env_id} {takes}, got {name!r}" + did_you_mean(name, allowed))
 
 
 def build_task(config: TrainConfig) -> Any:

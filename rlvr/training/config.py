@@ -53,6 +53,11 @@ class TrainConfig:
     """Registered single-agent text env whose task supplies problems and the verifier."""
     difficulty: dict[str, Any] = field(default_factory=dict)
     """Difficulty knobs of the task (e.g. `{num_ops: 1, operators: ['+']}`); unset knobs keep defaults."""
+    task_options: dict[str, Any] = field(default_factory=dict)
+    """Settings the env hands to its task's constructor (the env class's `task_options`): reward
+    modes and weights such as RandomCalc's `dense_reward`, SearchQA's and KGPath's `reward_mode`,
+    AbstainQA's `penalty_wrong`, the grid puzzles' `partial_reward`. A name the env does not take
+    is an error naming the ones it does; a bad value is the task's own error, before any work."""
     prompt_template: str | None = None
     """Prompt format string with `{question}`, `{instruction}` and the task's fields (RandomCalc:
     `{expression}`); None keeps the task's own template. A tiny model learns far faster from a
@@ -245,8 +250,9 @@ class TrainConfig:
         if not self.eval_k or bad_k:
             raise ValueError(f"config eval_k must be a non-empty list of k in [1, eval_samples={self.eval_samples}], "
                              f"got {self.eval_k!r}")
-        from rlvr.training.builders import build_loss
+        from rlvr.training.builders import build_loss, check_task_options
 
+        check_task_options(self.env_id, self.task_options)
         build_loss(self)  # a loss setting that conflicts with the loss (or its preset) fails now, not after SFT
         return self
 
@@ -265,7 +271,7 @@ _SEED = (f"an int in [0, {MAX_SEED}]", lambda value: 0 <= value <= MAX_SEED)
 _TEXT = ("non-empty text", lambda value: bool(value.strip()))
 _STR_KEYS = ("a mapping with text keys", lambda value: all(isinstance(key, str) for key in value))
 DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "env_id": _TEXT, "model": _TEXT, "out_dir": _TEXT, "difficulty": _STR_KEYS, "loss_settings": _STR_KEYS,
+    "env_id": _TEXT, "model": _TEXT, "out_dir": _TEXT, "difficulty": _STR_KEYS, "task_options": _STR_KEYS, "loss_settings": _STR_KEYS,
     "model_seed": _SEED, "seed": _SEED,
     **dict.fromkeys(("tiny_hidden_size", "tiny_num_layers", "tiny_num_heads", "tiny_intermediate_size",
                      "num_threads", "sft_batch_size", "prompts_per_step", "group_size", "updates_per_batch",

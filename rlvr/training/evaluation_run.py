@@ -5,7 +5,7 @@ Three sources, one set of metrics (`rlvr.training.evaluate`):
 - `run=DIR`: a training run folder; its `config.yaml` rebuilds the task and the model, the newest
   `checkpoint.pt` supplies the weights (its sha256 checked against `checkpoint.json`, read as data
   only: `rlvr.training.checkpoint`), and the held-out problems are the ones training evaluated
-  on (same seed, split and difficulty) unless the call overrides them;
+  on (same seed, split, difficulty and task options) unless the call overrides them;
 - `model=PATH` (or 'tiny', random weights: a floor to compare with): a local Hugging Face model;
 - `base_url=URL, model=NAME`: any server that speaks the OpenAI API (vLLM, SGLang, llama.cpp...).
 """
@@ -29,6 +29,7 @@ def run_evaluation(
     split: str | None = None,
     seed: int | None = None,
     difficulty: dict[str, Any] | None = None,
+    task_options: dict[str, Any] | None = None,
     max_new_tokens: int | None = None,
     temperature: float = 1.0,
     prompt_template: str | None = None,
@@ -54,6 +55,8 @@ def run_evaluation(
         raise ValueError("give --env ENV_ID (a run folder names its own)")
     if difficulty:
         values["difficulty"] = {**values.get("difficulty", {}), **difficulty}
+    if task_options:  # on top of the run's own (a run trained with a reward mode is scored with it)
+        values["task_options"] = {**values.get("task_options", {}), **task_options}
     if prompt_template is not None:
         values["prompt_template"] = prompt_template
     if max_new_tokens is not None:

@@ -144,6 +144,7 @@ class AbstainQAEnv(TextEnv):
     (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = AbstainQATask
+    task_options: ClassVar[tuple[str, ...]] = ("reward_correct", "penalty_wrong")
     card = EnvCard(
         summary="Multiple choice with an 'I don't know' option: arithmetic or fictional-fact questions, "
         "some unanswerable from the prompt; the Distributional Correctness Score is available as a metric "
@@ -155,9 +156,3 @@ class AbstainQAEnv(TextEnv):
         task=task_class,
     )
 
-    def __init__(self, task: AbstainQATask | None = None, *, reward_correct: float = 1.0, penalty_wrong: float = 1.0,
-                 difficulty: Mapping[str, Any] | None = None, split: str | None = None,
-                 template: PromptTemplate | None = None, render_mode: str | None = None, **knobs: Any) -> None:
-        if task is None:
-            task = AbstainQATask(template, reward_correct=reward_correct, penalty_wrong=penalty_wrong)
-        super().__init__(task, difficulty=difficulty, split=split, template=template, render_mode=render_mode, **knobs)

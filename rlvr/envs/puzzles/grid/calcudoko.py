@@ -204,6 +204,7 @@ class CalcudokoEnv(TextEnv):
     (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = CalcudokoTask
+    task_options: ClassVar[tuple[str, ...]] = ("partial_reward",)
     card = EnvCard(
         summary="Calcudoko (KenKen-style): an N x N Latin square cut into cages, each with a target and an "
         "operator (+ - * / or a single given); cage layouts are redrawn until the solution is unique.",

@@ -158,6 +158,7 @@ class FutoshikiEnv(TextEnv):
     (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = FutoshikiTask
+    task_options: ClassVar[tuple[str, ...]] = ("partial_reward",)
     card = EnvCard(
         summary="Futoshiki: an N x N Latin square with inequality clues between neighbouring cells; givens "
         "then inequalities are removed while the solver proves a unique solution.",

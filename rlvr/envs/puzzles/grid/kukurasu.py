@@ -147,6 +147,7 @@ class KukurasuEnv(TextEnv):
     """`rlvr/Kukurasu-v0`: one Kukurasu per episode, the 0/1 grid as the response (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = KukurasuTask
+    task_options: ClassVar[tuple[str, ...]] = ("partial_reward",)
     card = EnvCard(
         summary="Kukurasu: fill cells of a 0/1 grid so each row's filled column numbers and each column's "
         "filled row numbers sum to the clues; cells are revealed until the solution is unique.",

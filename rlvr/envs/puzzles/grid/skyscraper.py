@@ -210,6 +210,7 @@ class SkyscraperEnv(TextEnv):
     (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = SkyscraperTask
+    task_options: ClassVar[tuple[str, ...]] = ("partial_reward",)
     card = EnvCard(
         summary="Skyscrapers: an N x N Latin square of heights with visibility clues on the edges (N = "
         "3..6); clues are removed while the solver proves a unique solution.",

@@ -131,6 +131,7 @@ class SudokuEnv(TextEnv):
     """`rlvr/Sudoku-v0`: one Sudoku per episode, the completed grid as the response (doc card: `card`)."""
 
     task_class: ClassVar[type[Task]] = SudokuTask
+    task_options: ClassVar[tuple[str, ...]] = ("partial_reward",)
     card = EnvCard(
         summary="Sudoku on 4x4, 6x6 or 9x9 boards; random full grid, cells emptied while the solver proves "
         "a unique solution (given_share sets how many stay; unique=False allows several).",
