@@ -8,12 +8,12 @@
     rlvr train scenarios/quickstart.yaml --set rl_steps=100 [--resume [--force]]
     rlvr eval --run runs/quickstart --samples 8 --k 1 8            a trained run on its held-out set
     rlvr eval --env rlvr/Countdown-v0 --base-url http://localhost:8000/v1 --model NAME
+    rlvr report runs/quickstart                                     rebuild a run's report.html
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import pathlib
 import sys
 from collections.abc import Sequence
@@ -23,6 +23,7 @@ import yaml
 
 from rlvr import registration
 from rlvr.core.hints import did_you_mean
+from rlvr.training.metrics import wilson_interval
 
 AGENTS = ("random", "oracle")
 
@@ -66,16 +67,6 @@ def _parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
     return parsed
 
 
-def _wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
-    """95% Wilson score interval of a pass rate (well behaved at 0% and 100%)."""
-    if total == 0:
-        return 0.0, 0.0
-    p = successes / total
-    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
-    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
 def cmd_play(args: argparse.Namespace) -> int:
     import gymnasium as gym
     from tqdm import tqdm
@@ -94,7 +85,7 @@ def cmd_play(args: argparse.Namespace) -> int:
         total_reward += outcome.total_reward
         if episode == 0:
             transcript = outcome.transcript
-    low, high = _wilson_interval(correct, args.episodes)
+    low, high = wilson_interval(correct, args.episodes)
     print(f"{args.id}  agent={args.agent}  episodes={args.episodes}  seed={args.seed}")
     print(f"pass rate {correct / args.episodes:.3f}  (95% CI {low:.3f}-{high:.3f})  mean reward {total_reward / args.episodes:.3f}")
     if transcript:
@@ -161,6 +152,17 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from rlvr.training.report import write_report
+
+    try:
+        path = write_report(args.run_dir)
+    except OSError as error:  # no such folder, or one the report cannot be written into
+        raise ValueError(str(error)) from None
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from rlvr.export import export_dataset
 
@@ -213,6 +215,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                             help="a task option, e.g. reward_mode=f1 (default: the run's)")
     evaluation.set_defaults(func=cmd_eval)
+    report = sub.add_parser("report", help="rebuild a training run's report.html from its folder's files")
+    report.add_argument("run_dir", help="a training run folder, e.g. runs/quickstart")
+    report.set_defaults(func=cmd_report)
     export = sub.add_parser("export", help="write problems of an env id to a .jsonl or .parquet file")
     export.add_argument("id", help="a single-agent env id, e.g. rlvr/Countdown-v0")
     export.add_argument("--n", type=int, default=1000, help="number of problems")

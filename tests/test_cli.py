@@ -7,7 +7,8 @@ import re
 import pytest
 
 import rlvr
-from rlvr.cli import _wilson_interval, main
+from rlvr.cli import main
+from rlvr.training.metrics import wilson_interval as _wilson_interval
 
 
 def test_list_names_every_id(capsys):

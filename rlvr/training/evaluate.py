@@ -11,6 +11,8 @@
   of the ROVER-vs-GRPO comparison;
 - mean length: generated tokens per completion, EOS included.
 
+`write_samples` saves the greedy responses to the first problems, scored, for the run report.
+
 Held-out problems come from the eval (or test) split, which shares no problem id with training's
 train split. Single greedy evaluations on a few hundred problems swing by several points, so the
 trainer reports the mean of the last few evaluations on >= 1,000 problems.
@@ -18,14 +20,16 @@ trainer reports the mean of the last few evaluations on >= 1,000 problems.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
-from rlvr.training.metrics import distinct_correct, maj_at_k, pass_at_k
+from rlvr.training.metrics import distinct_correct, json_safe, maj_at_k, pass_at_k
 from rlvr.training.rollout import score_texts
 
 
@@ -112,6 +116,55 @@ def evaluate(
     if was_training:
         policy.model.train()
     return metrics
+
+
+SAMPLES_SAVED = 32
+"""Problems whose greedy response `write_samples` saves by default."""
+SAMPLE_TEXT_LIMIT = 4000
+"""Characters kept of each saved prompt, response and answer (the rest is cut with a marker)."""
+
+
+@torch.no_grad()
+def write_samples(path: str | Path, policy: Any, task: Task, problems: Sequence[Problem], *,
+                  limit: int = SAMPLES_SAVED, max_new_tokens: int | None = None, batch_size: int = 1024) -> int:
+    """Greedy responses to the first `limit` of `problems`, each scored by `task`, as JSON lines at
+    `path` (what the run report shows); the number written.
+
+    Greedy decoding is deterministic, so after the final evaluation these are its responses to those
+    problems, generated again rather than kept: `evaluate` holds no text, and a bounded file does
+    not need it to. Each text is cut to `SAMPLE_TEXT_LIMIT` characters, so the file stays small.
+    """
+    problems = list(problems)[: max(0, limit)]
+    records = []
+    if problems:
+        was_training = policy.model.training
+        policy.model.eval()
+        texts, lengths = _generate(policy, problems, 1, batch_size, max_new_tokens=max_new_tokens, temperature=0.0)
+        if was_training:
+            policy.model.train()
+        for index, (problem, text, length) in enumerate(zip(problems, texts, lengths, strict=True)):
+            score = task.score(problem, text)
+            records.append({
+                "index": index, "problem_id": problem.problem_id, "prompt": _cut(problem.prompt),
+                "answer": _cut(_as_text(problem.answer)), "difficulty": dict(problem.difficulty),
+                "response": _cut(text), "tokens": int(length), "reward": float(score.reward),
+                "components": {name: float(value) for name, value in score.components.items()},
+                "parsed_answer": None if score.parsed_answer is None else _cut(_as_text(score.parsed_answer)),
+                "correct": score.correct, "reason": score.error,
+            })
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(json_safe(record), allow_nan=False, default=str) + "\n" for record in records))
+    return len(records)
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(json_safe(value), default=str)
+
+
+def _cut(text: str) -> str:
+    extra = len(text) - SAMPLE_TEXT_LIMIT
+    return text if extra <= 0 else f"{text[:SAMPLE_TEXT_LIMIT]} … [{extra:,} more characters cut]"
 
 
 def evaluate_server(

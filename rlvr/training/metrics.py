@@ -152,6 +152,26 @@ def distinct_correct(answers: Sequence[Hashable | None], correct: Sequence[bool]
     return len({answer for answer, ok in zip(answers, correct, strict=True) if ok and answer is not None})
 
 
+def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:
+    """95% Wilson score interval of a pass rate: unlike p +- z*se it stays inside [0, 1] and is
+    not a zero-width interval at 0% or 100%. (0.0, 0.0) when there are no trials.
+
+    >>> [round(bound, 3) for bound in wilson_interval(50, 100)]
+    [0.404, 0.596]
+    >>> wilson_interval(0, 10)[0], wilson_interval(10, 10)[1]
+    (0.0, 1.0)
+    """
+    if not 0 <= successes <= total:
+        raise ValueError(f"expected 0 <= successes <= total, got successes={successes}, total={total}")
+    if total == 0:
+        return 0.0, 0.0
+    p = successes / total
+    centre = (p + z * z / (2 * total)) / (1 + z * z / total)
+    half = z * math.sqrt(p * (1 - p) / total + z * z / (4 * total * total)) / (1 + z * z / total)
+    # the interval always holds p; the min/max keep rounding from putting 1.0 just outside it at 100%
+    return max(0.0, min(p, centre - half)), min(1.0, max(p, centre + half))
+
+
 def json_safe(value: Any) -> Any:
     """`value` with every non-finite float (NaN, +-inf) replaced by None, through dicts and lists.
 

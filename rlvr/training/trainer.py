@@ -26,7 +26,8 @@ what may change).
 Run folder: `config.yaml`, `metrics.jsonl` (one line per RL step, plus `eval` lines), TensorBoard
 event files (`tensorboard --logdir <folder>`), `plots/*.png` (drawn at the end), `checkpoint.pt`
 (newest state, replaced atomically, read back with `weights_only=True`) and `checkpoint.json` (its
-sha256, checked before it is read).
+sha256, checked before it is read); at the end `samples.jsonl`, `environment.json` and
+`report.html`, the run report (`rlvr.training.report`; `rlvr report <folder>` rebuilds it).
 """
 
 from __future__ import annotations
@@ -443,6 +444,13 @@ class Trainer:
             summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"]))
             self._say(_describe("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
             (self.out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
+        from rlvr.training.evaluate import write_samples
+        from rlvr.training.report import write_report
+
+        if config.max_turns == 1:  # the report's sample responses (multi-turn transcripts: not saved yet)
+            write_samples(self.out_dir / "samples.jsonl", self.policy, self.task, self._eval_problems,
+                          max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch_size)
+        self._say(f"report: {write_report(self.out_dir, environment=True)}")
         return summary
 
     def plot(self) -> list[Path]:
