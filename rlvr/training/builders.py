@@ -1,4 +1,5 @@
-"""What a `TrainConfig` builds: the env and task, the policy, the loss, the held-out problems.
+"""What a `TrainConfig` builds: the env and task, the policy, the advantage plug-in, the loss, the
+held-out problems.
 
 The trainer, `rlvr eval` and the benchmarks build their pieces here, so a config means the same
 env, model and problems wherever it is used.
@@ -10,6 +11,7 @@ from typing import Any
 
 import torch
 
+from rlvr.training.advantages import AdvantagePlugin, make_advantage, turn_level_names
 from rlvr.training.config import TrainConfig
 from rlvr.training.losses import LOSSES, PPO_PRESETS, Loss, ppo_preset
 from rlvr.training.rollout import ProblemStream
@@ -120,6 +122,23 @@ def build_loss(config: TrainConfig) -> Loss:
         return ppo_preset(config.loss, **settings)
     except ValueError as error:
         raise ValueError(f"config {error}") from None  # "config loss 'dapo' uses ..."
+
+
+def build_advantage(config: TrainConfig) -> AdvantagePlugin:
+    """The configured advantage plug-in (`advantage`, `advantage_settings`), refusing before any work
+    an unknown name or setting (close matches), a bad value, a plug-in that cannot take multi-turn
+    episodes when `max_turns > 1`, and a group smaller than the plug-in is defined for."""
+    try:
+        plugin = make_advantage(config.advantage, config.advantage_settings)
+    except ValueError as error:
+        raise ValueError(f"config {error}") from None  # "config advantage 'ucas' takes settings ..."
+    if config.max_turns > 1 and not plugin.turn_level:
+        raise ValueError(f"config advantage {config.advantage!r} works on single responses; with max_turns > 1 "
+                         f"use one of {turn_level_names()}")
+    if config.group_size < plugin.min_group_size:
+        raise ValueError(f"config advantage {config.advantage!r} needs group_size >= {plugin.min_group_size}, "
+                         f"got {config.group_size}")
+    return plugin
 
 
 def heldout_problems(task: Any, config: TrainConfig, difficulty: dict[str, Any] | None = None) -> list:

@@ -3,9 +3,10 @@
 One flat dataclass, a docstring under each field, so `--set key=value` names a field directly and
 a scenario file reads like the field list. `load_config` validates before any work starts: an
 unknown key names its close matches, a value of the wrong type or out of range says what was
-expected and what came. Every field's domain is checked (`DOMAINS`, the choices, the loss settings
-through `rlvr.training.builders.build_loss`): floats must be finite (YAML's `.nan` and `.inf` are
-floats), list elements have their type, and a bool is not a number.
+expected and what came. Every field's domain is checked (`DOMAINS`, the choices, the loss and
+advantage settings through `rlvr.training.builders.build_loss` and `build_advantage`): floats must
+be finite (YAML's `.nan` and `.inf` are floats), list elements have their type, and a bool is not a
+number.
 
 >>> config = load_config({"rl_steps": 3}, ["group_size=4", "lr=1e-4"])
 >>> config.rl_steps, config.group_size, config.lr
@@ -130,7 +131,12 @@ class TrainConfig:
     max_new_tokens: int = 64
     """Longest completion; a completion cut here is scored as it stands."""
     advantage: str = "grpo"
-    """Advantage estimator, a name in `rlvr.training.advantages.ADVANTAGES`."""
+    """Advantage plug-in, a name in `rlvr.training.advantages.ADVANTAGES`: 'grpo', 'dr_grpo', 'rloo',
+    'dgpo', 'unlikeliness' or 'ucas' (multi-turn episodes: 'grpo' or 'dr_grpo')."""
+    advantage_settings: dict[str, Any] = field(default_factory=dict)
+    """Settings of the advantage plug-in, checked before any work (unknown names get close matches):
+    `dgpo`: `{question_weights: true, temperature: 2.0}`; `unlikeliness`: `{beta_rank: 0.25}`;
+    `ucas`: `{positive_scale: 0.25, negative_scale: 0.35}`; the others take none."""
     loss_aggregation: str | None = None
     """How per-token losses become a scalar; one of `LOSS_AGGREGATIONS`. None: the loss preset's own
     (`ppo_clip`, `grpo`: seq_mean_token_mean; `dapo`, `dgpo`: token_mean; `dr_grpo`:
@@ -236,7 +242,7 @@ class TrainConfig:
         _check_choice("eval_split", self.eval_split, EVAL_SPLITS)
         from rlvr.training.advantages import ADVANTAGES
 
-        _check_choice("advantage", self.advantage, tuple(ADVANTAGES))
+        _check_choice("advantage", self.advantage, tuple(ADVANTAGES))  # settings: build_advantage below
         if not 0 <= self.overlong_buffer <= self.max_new_tokens:
             raise ValueError(f"config overlong_buffer must be in [0, max_new_tokens={self.max_new_tokens}], "
                              f"got {self.overlong_buffer!r}")
@@ -250,9 +256,10 @@ class TrainConfig:
         if not self.eval_k or bad_k:
             raise ValueError(f"config eval_k must be a non-empty list of k in [1, eval_samples={self.eval_samples}], "
                              f"got {self.eval_k!r}")
-        from rlvr.training.builders import build_loss, check_task_options
+        from rlvr.training.builders import build_advantage, build_loss, check_task_options
 
         check_task_options(self.env_id, self.task_options)
+        build_advantage(self)  # an unknown or bad advantage setting fails now, not at the first RL step
         build_loss(self)  # a loss setting that conflicts with the loss (or its preset) fails now, not after SFT
         return self
 
@@ -272,6 +279,7 @@ _TEXT = ("non-empty text", lambda value: bool(value.strip()))
 _STR_KEYS = ("a mapping with text keys", lambda value: all(isinstance(key, str) for key in value))
 DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "env_id": _TEXT, "model": _TEXT, "out_dir": _TEXT, "difficulty": _STR_KEYS, "task_options": _STR_KEYS, "loss_settings": _STR_KEYS,
+    "advantage_settings": _STR_KEYS,
     "model_seed": _SEED, "seed": _SEED,
     **dict.fromkeys(("tiny_hidden_size", "tiny_num_layers", "tiny_num_heads", "tiny_intermediate_size",
                      "num_threads", "sft_batch_size", "prompts_per_step", "group_size", "updates_per_batch",

@@ -16,11 +16,9 @@ The env's reply is `info["reply"]` when the env gives one (tool results, an answ
 world's feedback; `rlvr/MathTreeStep-v0` says what is left), else the new tail of the observation
 when the observation extends the previous one, else the whole new observation on a new line.
 
-Each turn's reward reaches the advantage of that turn's tokens (`turn_advantages`): with G_t the
-reward-to-go of turn t, A_t = (G_t - b_t) / (std + eps), where b_t is the mean G_t over the group's
-episodes that reached turn t (same problem, same turn: a baseline that does not depend on the
-action) and std is the standard deviation of all G_t values in the group. With one turn this is
-GRPO's advantage exactly; without `normalise` (Dr. GRPO) the division is left out.
+Each turn's reward reaches the advantage of that turn's tokens: the turn-level advantage plug-ins
+(`grpo`, `dr_grpo`) compare each turn's reward-to-go within the group
+(`rlvr.training.advantages.turns`, where `rewards_to_go` and `turn_advantages` live).
 """
 
 from __future__ import annotations
@@ -34,9 +32,12 @@ import torch
 from rlvr.agents.policy import SampleBatch
 from rlvr.core.problem import Problem
 from rlvr.core.text_env import env_reply
-from rlvr.training.advantages import STD_EPS
+from rlvr.training.advantages.turns import rewards_to_go, turn_advantages, turn_token_advantages
 from rlvr.training.metrics import pass_at_k
 from rlvr.training.rollout import RolloutBatch
+
+__all__ = ["EpisodeBatch", "evaluate_episodes", "oracle_transcripts", "rewards_to_go", "run_episodes",
+           "turn_advantages"]
 
 MAX_REPLY_TOKENS = 512
 """Longest env reply kept per turn (its tail): bounds the context an env can push on the policy."""
@@ -58,55 +59,7 @@ class EpisodeBatch(RolloutBatch):
 
     def token_advantages(self, normalise: bool = True) -> torch.Tensor:
         """Float32 [B * G, T]: each action token gets its turn's advantage (`turn_advantages`)."""
-        per_turn = turn_advantages(self.turn_rewards, self.group_size, normalise)
-        table = torch.zeros(self.token_turns.shape, dtype=torch.float32)
-        for row, values in enumerate(per_turn):
-            turns = self.token_turns[row]
-            for turn, value in enumerate(values):
-                table[row][turns == turn] = value
-        return table
-
-
-def rewards_to_go(rewards: Sequence[float]) -> list[float]:
-    """G_t = r_t + r_{t+1} + ... (undiscounted).
-
-    >>> rewards_to_go([0.0, 1.0, 0.5])
-    [1.5, 1.5, 0.5]
-    """
-    total, out = 0.0, []
-    for reward in reversed(rewards):
-        total += reward
-        out.append(total)
-    return out[::-1]
-
-
-def turn_advantages(turn_rewards: Sequence[Sequence[float]], group_size: int, normalise: bool = True) -> list[list[float]]:
-    """Per episode (rows grouped by problem, `group_size` each), one advantage per turn.
-
-    See the module doc. With one turn per episode it equals GRPO's (r - mean) / (std + eps):
-
-    >>> [round(a[0], 4) for a in turn_advantages([[1.0], [0.0], [0.0], [1.0]], 4)]
-    [0.866, -0.866, -0.866, 0.866]
-    >>> turn_advantages([[0.0, 1.0], [0.0, 0.0]], 2, normalise=False)
-    [[0.5, 0.5], [-0.5, -0.5]]
-    """
-    if group_size < 1 or len(turn_rewards) % group_size:
-        raise ValueError(f"expected a multiple of group_size={group_size} episodes, got {len(turn_rewards)}")
-    out: list[list[float]] = []
-    for start in range(0, len(turn_rewards), group_size):
-        group = [rewards_to_go(rewards) for rewards in turn_rewards[start : start + group_size]]
-        longest = max((len(returns) for returns in group), default=0)
-        baselines = []
-        for turn in range(longest):
-            reached = [returns[turn] for returns in group if len(returns) > turn]
-            baselines.append(sum(reached) / len(reached))
-        scale = 1.0
-        if normalise:
-            pooled = torch.tensor([value for returns in group for value in returns], dtype=torch.float64)
-            spread = float(pooled.std()) if pooled.numel() > 1 else 0.0
-            scale = 1.0 / (spread + STD_EPS)
-        out.extend([(value - baselines[turn]) * scale for turn, value in enumerate(returns)] for returns in group)
-    return out
+        return turn_token_advantages(self.turn_rewards, self.token_turns, self.group_size, normalise)
 
 
 @dataclass

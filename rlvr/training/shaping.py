@@ -3,7 +3,9 @@
 - DAPO [paper]: the soft overlong penalty and dynamic sampling (drop groups that teach nothing);
 - unlikeliness reward [code]: scale correct rewards down for the likelier rollouts of a group.
 
-Shapes follow `rlvr.training.advantages`: rewards are [B, G] (B prompts, G rollouts each).
+Shapes follow `rlvr.training.groups`: rewards are [B, G] (B prompts, G rollouts each). The
+`unlikeliness` advantage plug-in (`rlvr.training.advantages.unlikeliness`) applies the unlikeliness
+reward here, then GRPO's normalisation.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from rlvr.training.advantages import as_groups
+from rlvr.training.groups import as_groups, mean_token_logprob
+
+__all__ = ["dynamic_sampling_mask", "mean_token_logprob", "overlong_penalty", "unlikeliness_rewards"]
 
 
 def overlong_penalty(lengths: Tensor, max_len: int, cache_len: int) -> Tensor:
@@ -72,8 +76,3 @@ def unlikeliness_rewards(rewards: Tensor, mean_logprobs: Tensor, beta_rank: floa
     ranks.scatter_(1, order, torch.arange(group_size).expand_as(order).contiguous())
     return rewards * (1.0 - beta_rank * ranks.to(rewards.dtype) / group_size)
 
-
-def mean_token_logprob(logprobs: Tensor, mask: Tensor) -> Tensor:
-    """Mean log-prob over each row's generated tokens, [N] (0 for an empty row)."""
-    weights = mask.to(logprobs.dtype)
-    return (logprobs * weights).sum(dim=-1) / weights.sum(dim=-1).clamp_min(1.0)

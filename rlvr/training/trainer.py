@@ -10,8 +10,11 @@ One RL step:
    dynamic sampling, drop groups without signal and draw more problems;
 2. score every completion with the task's verifier -> rewards [B, G] (plus DAPO's overlong
    penalty when set);
-3. advantages per group (GRPO: (r - mean) / (std + eps)); a group whose rewards are all equal
-   gets zero advantage, hence no gradient: it carries no information about which answer is better;
+3. advantages per group from the configured plug-in (`rlvr.training.advantages`; GRPO: (r - mean)
+   / (std + eps)), given a view of the batch with only the per-rollout quantities it declares (pi_old's
+   mean log-prob, self-certainty, ...), computed once; a group whose rewards are all equal gets zero
+   advantage under the mean-centred ones, hence no gradient: it carries no information about which
+   answer is better;
 4. `updates_per_batch` times: re-score the completions with gradients, the configured loss
    (PPO-clip for GRPO / DAPO / Dr. GRPO, or ROVER), backward, clip the gradient norm, AdamW step.
    A non-finite loss or gradient skips the step (logged).
@@ -42,8 +45,15 @@ from typing import Any
 import torch
 import yaml
 
-from rlvr.training.advantages import ADVANTAGES
-from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_loss, build_policy, heldout_problems
+from rlvr.training.advantages import compute_advantages, rollout_view, turn_level_names
+from rlvr.training.builders import (
+    EVAL_STREAM_OFFSET,
+    build_advantage,
+    build_env,
+    build_loss,
+    build_policy,
+    heldout_problems,
+)
 from rlvr.training.checkpoint import (
     FORMAT,
     check_resume_config,
@@ -68,8 +78,6 @@ from rlvr.training.tracking import MetricsLogger
 _SFT_STREAM_OFFSET = 1_000_003
 _SFT_CHECK_STREAM_OFFSET = 3_000_017
 """SFT problems come from stream seed + this, so warm-up and RL draw different problem sequences."""
-_TURN_ADVANTAGES = {"grpo": True, "dr_grpo": False}
-"""Advantages multi-turn episodes support: name -> whether returns are divided by the group's std."""
 _SAMPLE_SEED_STRIDE = 1_000_033
 """Step s samples with seed * stride + s: distinct per (seed, step), fixed across resumes."""
 _REFILL_SEED_STRIDE = 7_919_111
@@ -93,7 +101,7 @@ class Trainer:
         self.out_dir = Path(config.out_dir)
         self.train_stream = ProblemStream(self.task, config.seed, self.difficulty, "train")
         self.sft_stream = ProblemStream(self.task, config.seed + _SFT_STREAM_OFFSET, self.difficulty, "train")
-        self.advantage_fn = ADVANTAGES[config.advantage]
+        self.advantage = build_advantage(config)  # the plug-in; its state is saved in checkpoints
         self.loss_fn = build_loss(config)
         self.optimizer = self._new_optimizer()
         self.reference = None  # frozen copy for the KL penalty, made when RL starts
@@ -223,13 +231,12 @@ class Trainer:
         return select_groups(parts, self.policy.pad_token_id), draws, sampling, scoring
 
     def advantages(self, batch: RolloutBatch) -> torch.Tensor:
-        """[N] per rollout, or [N, T] per token for multi-turn episodes (each turn its own)."""
-        if isinstance(batch, EpisodeBatch):
-            if self.config.advantage not in _TURN_ADVANTAGES:
-                raise ValueError(f"multi-turn training supports advantage {sorted(_TURN_ADVANTAGES)}, "
-                                 f"got {self.config.advantage!r}")
-            return batch.token_advantages(normalise=_TURN_ADVANTAGES[self.config.advantage])
-        return self.advantage_fn(batch.rewards).reshape(-1)
+        """[N] per rollout, or [N, T] per token (multi-turn episodes: each turn its own), from the
+        plug-in, given a view with the quantities it declares (computed here, once per step)."""
+        if isinstance(batch, EpisodeBatch) and not self.advantage.turn_level:
+            raise ValueError(f"advantage {self.advantage.name!r} works on single responses; multi-turn "
+                             f"episodes take one of {turn_level_names()}")
+        return compute_advantages(self.advantage, rollout_view(batch, self.advantage.needs, self.policy))
 
     def policy_loss(self, batch: RolloutBatch, advantages: torch.Tensor, ref: Any = None,
                     old: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -336,8 +343,9 @@ class Trainer:
         return checkpoint_paths(self.out_dir)[0]
 
     def save_checkpoint(self) -> Path:
-        """Weights, optimizer, RNG states, step, stream positions and config, as tensors and plain
-        values (`rlvr.training.checkpoint`: loadable without running code, sha256 beside it)."""
+        """Weights, optimizer, RNG states, step, stream positions, config and the advantage plug-in's
+        state, as tensors and plain values (`rlvr.training.checkpoint`: loadable without running
+        code, sha256 beside it)."""
         state = {
             "format": FORMAT,
             "step": self.step,
@@ -349,6 +357,7 @@ class Trainer:
             "rng": rng_state(),
             "streams": {"train": self.train_stream.state_dict(), "sft": self.sft_stream.state_dict()},
             "evaluations": plain(self.evaluations),
+            "advantage": self.advantage.state_dict(),
         }
         return write_checkpoint(self.out_dir, state)
 
@@ -376,6 +385,7 @@ class Trainer:
         self.train_stream.load_state_dict(state["streams"]["train"])
         self.sft_stream.load_state_dict(state["streams"]["sft"])
         self.evaluations = list(state["evaluations"])
+        self.advantage.load_state_dict(state.get("advantage") or {})  # absent from checkpoints before plug-ins
         self.metrics.truncate_after(self.step)  # a step logged after the checkpoint will be redone
         return True
 

@@ -75,7 +75,7 @@ def test_groups_with_equal_rewards_contribute_no_gradient(tmp_path):
     def gradient(rewards):
         batch.rewards = rewards
         trainer.model.zero_grad()
-        trainer.policy_loss(batch, trainer.advantage_fn(rewards).reshape(-1))[0].backward()
+        trainer.policy_loss(batch, trainer.advantages(batch))[0].backward()
         return torch.cat([p.grad.flatten() for p in trainer.model.parameters() if p.grad is not None])
 
     all_equal = gradient(torch.ones(2, 4))

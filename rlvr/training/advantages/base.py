@@ -1,0 +1,245 @@
+"""The advantage plug-in protocol, the rollout view a plug-in reads, and the one registry.
+
+A plug-in is a small frozen dataclass whose fields are its settings:
+
+    @register
+    @dataclass(frozen=True)
+    class Unlikeliness(AdvantagePlugin):
+        name: ClassVar[str] = "unlikeliness"
+        needs: ClassVar[tuple[str, ...]] = ("mean_logprob",)
+        beta_rank: float = setting(0.25, "how much likelier correct rollouts lose", low=0.0, high=1.0)
+
+        def __call__(self, view: RolloutView) -> Tensor:
+            ...  # [B, G] per rollout, or [B * G, T] per token
+
+- `name`: what a scenario writes after `advantage:`; its settings go in `advantage_settings`;
+- `needs`: the per-rollout quantities it reads, from `QUANTITIES`; the trainer computes exactly
+  those, once per step, and the view holds nothing else;
+- `turn_level`: whether it takes multi-turn episodes (then the view has each episode's turn
+  rewards and each token's turn, and the plug-in returns one advantage per token);
+- settings: every field, typed and range-checked when the plug-in is built (`make_advantage`), an
+  unknown one refused with close matches;
+- `state_dict()` / `load_state_dict()`: plain values (numbers, text, lists, dicts, tensors) the
+  trainer saves in its checkpoint, so a plug-in that keeps state across steps resumes exactly.
+  Stateless plug-ins keep the defaults (an empty state).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import typing
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import torch
+from torch import Tensor
+
+from rlvr.core.hints import did_you_mean
+from rlvr.training.groups import as_groups
+
+QUANTITIES: dict[str, str] = {
+    "mean_logprob": "pi_old's mean token log-prob of each rollout, [B, G], from the sampler's log-probs "
+                    "(no extra forward pass)",
+    "self_certainty": "each rollout's summed token self-certainty sum_t (logsumexp(z_t) - mean_v z_t), "
+                      "[B, G], from one no-grad scoring pass under pi_old (`vocab_mean_logprob`)",
+    "correct": "the verifier's 0/1 `correct` component of each rollout, [B, G] (the reward may be shaped)",
+}
+"""The per-rollout quantities a plug-in may declare in `needs`, and where each comes from."""
+
+
+@dataclass(frozen=True)
+class RolloutView:
+    """What an advantage plug-in sees of a step's rollouts: row b of [B, G] is problem b's group.
+
+    Only the quantities the plug-in declared are present; reading another one is an error that
+    names what to declare.
+    """
+
+    rewards: Tensor
+    """Float [B, G]: each rollout's reward after shaping (DAPO's overlong penalty included)."""
+    lengths: Tensor
+    """Long [B, G]: tokens the policy generated per rollout (env tokens of episodes not counted)."""
+    group_ids: Tensor
+    """Long [B, G]: the problem (group) each rollout answers; row b is group b today."""
+    quantities: Mapping[str, Tensor] = field(default_factory=dict)
+    """The declared quantities of `QUANTITIES`, each [B, G]."""
+    turn_rewards: Sequence[Sequence[float]] | None = None
+    """Multi-turn episodes only: per episode (flat, B * G), the reward of each turn in order."""
+    token_turns: Tensor | None = None
+    """Multi-turn episodes only: long [B * G, T], the turn of each action token, -1 elsewhere."""
+
+    def __getitem__(self, name: str) -> Tensor:
+        if name not in self.quantities:
+            known = f"; it is one of {list(QUANTITIES)}: declare it in the plug-in's `needs`" \
+                if name in QUANTITIES else did_you_mean(name, QUANTITIES, quoted=True)
+            raise KeyError(f"rollout view has quantities {sorted(self.quantities)}, got a request for {name!r}{known}")
+        return self.quantities[name]
+
+    @property
+    def episodes(self) -> bool:
+        """True for multi-turn episodes (turn rewards and token turns present)."""
+        return self.token_turns is not None
+
+
+def view_of(rewards: Tensor | list, lengths: Tensor | None = None, **quantities: Tensor | list) -> RolloutView:
+    """A view of bare rewards [B, G] (and any quantities, each shaped like them): for tests and for
+    using a plug-in outside the trainer.
+
+    >>> view_of([[1.0, 0.0]], mean_logprob=[[-0.5, -1.0]])["mean_logprob"]
+    tensor([[-0.5000, -1.0000]])
+    """
+    rewards = as_groups(rewards)
+    checked = {}
+    for name, value in quantities.items():
+        if name not in QUANTITIES:
+            raise ValueError(f"unknown quantity {name!r}{did_you_mean(name, QUANTITIES, quoted=True)}; "
+                             f"expected some of {list(QUANTITIES)}")
+        value = torch.as_tensor(value, dtype=rewards.dtype)
+        if value.shape != rewards.shape:
+            raise ValueError(f"expected {name} shaped like rewards {tuple(rewards.shape)}, got {tuple(value.shape)}")
+        checked[name] = value
+    lengths = torch.ones(rewards.shape, dtype=torch.long) if lengths is None else torch.as_tensor(lengths)
+    groups = torch.arange(rewards.shape[0]).unsqueeze(1).expand(rewards.shape).contiguous()
+    return RolloutView(rewards, lengths, groups, checked)
+
+
+def setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
+            low_open: bool = False) -> Any:
+    """A plug-in setting: its default, one line saying what it does, and its range (numbers)."""
+    return field(default=default, metadata={"doc": doc, "low": low, "high": high, "low_open": low_open})
+
+
+@dataclass(frozen=True)
+class AdvantagePlugin:
+    """Base of advantage plug-ins (see the module doc). Subclasses set the class attributes, add
+    their settings as fields (`setting`) and define `__call__`."""
+
+    name: ClassVar[str] = ""
+    """Registry name, what `advantage:` says."""
+    needs: ClassVar[tuple[str, ...]] = ()
+    """Quantities of `QUANTITIES` the plug-in reads (a property where settings decide)."""
+    turn_level: ClassVar[bool] = False
+    """Whether multi-turn episodes are supported (per-token advantages from turn rewards)."""
+    source: ClassVar[str] = ""
+    """The method and the provenance tag of the algorithms spec: [code], [paper] or [abs]."""
+    min_group_size: ClassVar[int] = 1
+    """Fewest rollouts per problem the estimator is defined for (RLOO's leave-one-out needs 2)."""
+
+    def __post_init__(self) -> None:
+        hints = typing.get_type_hints(type(self))
+        for item in dataclasses.fields(self):
+            value = getattr(self, item.name)
+            if hints[item.name] is float and type(value) is int:  # YAML's `0` for a float setting
+                value = float(value)
+                object.__setattr__(self, item.name, value)
+            _check_setting(self.name, item, hints[item.name], value)
+
+    def __call__(self, view: RolloutView) -> Tensor:
+        """Advantages: [B, G] (one per rollout) or [B * G, T] (one per token)."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """State kept across steps, as plain values; stateless plug-ins have none."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore `state_dict()`'s values."""
+        if state:
+            raise ValueError(f"advantage {self.name!r} keeps no state, got a state with {sorted(state)}")
+
+    @classmethod
+    def settings(cls) -> dict[str, tuple[Any, str]]:
+        """Setting name -> (default, what it does), for listings and docs."""
+        return {item.name: (item.default, item.metadata.get("doc", "")) for item in dataclasses.fields(cls)}
+
+
+def _check_setting(plugin: str, item: dataclasses.Field, hint: Any, value: Any) -> None:
+    """Type and range of one setting; a bool is not a number, floats must be finite."""
+    where = f"advantage {plugin!r} setting {item.name}"
+    if hint is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} expects true or false, got {value!r} ({type(value).__name__})")
+        return
+    if hint in (int, float):
+        number_types = (int,) if hint is int else (int, float)
+        if isinstance(value, bool) or not isinstance(value, number_types):
+            raise ValueError(f"{where} expects {hint.__name__}, got {value!r} ({type(value).__name__})")
+        if not math.isfinite(value):
+            raise ValueError(f"{where} expects a finite number, got {value!r}")
+        low, high, low_open = item.metadata.get("low"), item.metadata.get("high"), item.metadata.get("low_open")
+        too_low = low is not None and (value <= low if low_open else value < low)
+        if too_low or (high is not None and value > high):
+            left = "(" if low_open else "["
+            span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+            raise ValueError(f"{where} must be in {span}, got {value!r}")
+        return
+    if not isinstance(value, hint if isinstance(hint, type) else object):
+        raise ValueError(f"{where} expects {getattr(hint, '__name__', hint)}, got {value!r}")
+
+
+ADVANTAGES: dict[str, type[AdvantagePlugin]] = {}
+"""Name -> plug-in class: the one registry the trainer uses, single- and multi-turn alike."""
+
+
+def register(cls: type[AdvantagePlugin]) -> type[AdvantagePlugin]:
+    """Class decorator: add a plug-in to `ADVANTAGES` under its `name` (once)."""
+    if not cls.name or cls.name in ADVANTAGES:
+        raise ValueError(f"expected a new advantage name, got {cls.name!r} (registered: {sorted(ADVANTAGES)})")
+    ADVANTAGES[cls.name] = cls
+    return cls
+
+
+def make_advantage(name: str, settings: Mapping[str, Any] | None = None) -> AdvantagePlugin:
+    """Build a registered plug-in with `settings`, refusing unknown names and settings with close
+    matches and bad values with what was expected.
+
+    >>> make_advantage("unlikeliness", {"beta_rank": 0.5}).beta_rank
+    0.5
+    >>> make_advantage("unlikeliness", {"beta_rnk": 0.5})
+    Traceback (most recent call last):
+    ...
+    ValueError: advantage 'unlikeliness' takes settings ['beta_rank'], got 'beta_rnk' (did you mean: beta_rank?)
+    """
+    if name not in ADVANTAGES:
+        raise ValueError(f"unknown advantage {name!r}{did_you_mean(name, ADVANTAGES, quoted=True)}; "
+                         f"expected one of {', '.join(ADVANTAGES)}")
+    cls = ADVANTAGES[name]
+    settings = dict(settings or {})
+    allowed = [item.name for item in dataclasses.fields(cls)]
+    for key in settings:
+        if key not in allowed:
+            takes = f"takes settings {allowed}" if allowed else "takes no settings"
+            raise ValueError(f"advantage {name!r} {takes}, got {key!r}" + did_you_mean(key, allowed))
+    plugin = cls(**settings)
+    unknown = [need for need in plugin.needs if need not in QUANTITIES]
+    if unknown:  # a plug-in's own mistake, caught when it is first built
+        raise ValueError(f"advantage {name!r} needs {unknown}, which are not quantities; expected some of "
+                         f"{list(QUANTITIES)}")
+    return plugin
+
+
+def turn_level_names() -> list[str]:
+    """The registered plug-ins that take multi-turn episodes."""
+    return [name for name, cls in ADVANTAGES.items() if cls.turn_level]
+
+
+def compute_advantages(plugin: Callable[[RolloutView], Tensor], view: RolloutView) -> Tensor:
+    """Run `plugin` on `view`; the result as the loss takes it: [B * G] per rollout or [B * G, T]
+    per token, float32. Any other shape, or a non-finite value, is the plug-in's error, named."""
+    result = torch.as_tensor(plugin(view))
+    rows = view.rewards.numel()
+    name = getattr(plugin, "name", type(plugin).__name__)
+    if tuple(result.shape) == tuple(view.rewards.shape):
+        result = result.reshape(-1)
+    elif not (result.dim() == 2 and result.shape[0] == rows and
+              (view.token_turns is None or result.shape == view.token_turns.shape)):
+        width = "T" if view.token_turns is None else view.token_turns.shape[1]
+        raise ValueError(f"advantage {name!r} returned shape {tuple(result.shape)}; expected "
+                         f"{tuple(view.rewards.shape)} (per rollout) or ({rows}, {width}) (per token)")
+    if not torch.isfinite(result).all():
+        bad = int((~torch.isfinite(result)).sum())
+        raise ValueError(f"advantage {name!r} returned {bad} non-finite value(s); expected finite advantages "
+                         f"(rewards of the step: min {float(view.rewards.min())}, max {float(view.rewards.max())})")
+    return result.to(torch.float32)
