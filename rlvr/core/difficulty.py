@@ -13,11 +13,6 @@ from typing import Any
 
 from rlvr.core.hints import did_you_mean
 
-# The one helper is `rlvr.core.hints.did_you_mean`. rlvr/training/config.py still imports it under
-# this old name and training/ is being reshaped separately, so the name stays until that file moves
-# to the helper; tests/core/test_hints.py fails when anything else imports it, or nothing does.
-close_matches = did_you_mean
-
 
 @dataclass(frozen=True)
 class Knob:

@@ -32,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from rlvr.core.difficulty import close_matches
+from rlvr.core.hints import did_you_mean
 
 LOSS_AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_norm")
 """The aggregations `rlvr.training.losses.ppo_clip_loss` accepts (GRPO, DAPO, Dr. GRPO)."""
@@ -297,7 +297,7 @@ every field's type is checked against its annotation (a bool is not an int)."""
 
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
-        raise ValueError(f"config {name} must be one of {list(choices)}, got {value!r}" + close_matches(str(value), choices))
+        raise ValueError(f"config {name} must be one of {list(choices)}, got {value!r}" + did_you_mean(str(value), choices))
 
 
 def _coerce(name: str, value: Any, from_text: bool = True) -> Any:
@@ -385,7 +385,7 @@ def load_config(source: str | Path | Mapping[str, Any] | None = None, overrides:
     checked = {}
     for key, value in values.items():
         if key not in _HINTS:
-            raise ValueError(f"unknown config key {key!r}" + (close_matches(str(key), _FIELD_NAMES) or
+            raise ValueError(f"unknown config key {key!r}" + (did_you_mean(str(key), _FIELD_NAMES) or
                              f"; known keys: {', '.join(sorted(_FIELD_NAMES))}"))
         checked[key] = _coerce(key, value)
     return TrainConfig(**checked).validate()

@@ -16,7 +16,6 @@ only for losses that use them. `LOSSES` maps a name to a factory of configured l
 
 from __future__ import annotations
 
-import difflib
 import functools
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +23,8 @@ from typing import Protocol, runtime_checkable
 
 import torch
 from torch import Tensor
+
+from rlvr.core.hints import did_you_mean
 
 AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_norm")
 """How per-token loss terms l_t become one number:
@@ -66,8 +67,7 @@ def aggregate_tokens(
         if horizon <= 0:
             raise ValueError(f"expected a positive max_len for seq_mean_token_sum_norm, got {horizon}")
         return masked.sum() / (per_token.shape[0] * horizon)
-    close = difflib.get_close_matches(str(aggregation), AGGREGATIONS, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = did_you_mean(str(aggregation), AGGREGATIONS, most=1, cutoff=0.6, quoted=True)
     raise ValueError(f"unknown aggregation {aggregation!r}{hint}; expected one of {', '.join(AGGREGATIONS)}")
 
 
@@ -333,8 +333,7 @@ def ppo_preset(name: str = "ppo_clip", **settings: object) -> PPOClipLoss:
     ValueError: loss 'dr_grpo' uses aggregation='seq_mean_token_sum_norm', got aggregation='token_mean'; ...
     """
     if name not in PPO_PRESETS:
-        close = difflib.get_close_matches(str(name), PPO_PRESETS, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(str(name), PPO_PRESETS, most=1, cutoff=0.6, quoted=True)
         raise ValueError(f"unknown PPO-clip preset {name!r}{hint}; expected one of {', '.join(PPO_PRESETS)}")
     unknown = sorted(set(settings) - set(PPO_SETTINGS))
     if unknown:
@@ -366,7 +365,6 @@ LOSSES: dict[str, Callable[..., Loss]] = {
 def make_loss(name: str, **settings) -> Loss:
     """Build a configured loss by name, with a close-match hint for typos."""
     if name not in LOSSES:
-        close = difflib.get_close_matches(name, LOSSES, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(name, LOSSES, most=1, cutoff=0.6, quoted=True)
         raise ValueError(f"unknown loss {name!r}{hint}; expected one of {', '.join(LOSSES)}")
     return LOSSES[name](**settings)

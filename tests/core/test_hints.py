@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import difflib
 import re
 import time
@@ -71,33 +70,16 @@ def test_bad_settings_are_clear_errors(kwargs):
 
 
 def _hand_rolled_hints() -> list[str]:
-    """Modules outside training/ that call difflib themselves instead of the helper."""
+    """Modules that call difflib themselves instead of the helper."""
     found = []
     for path in sorted(RLVR.rglob("*.py")):
         relative = path.relative_to(RLVR.parent).as_posix()
-        if relative.startswith("rlvr/training/") or relative == "rlvr/core/hints.py":
-            continue  # training/ keeps its copies until it is reshaped (its own issue)
+        if relative == "rlvr/core/hints.py":
+            continue
         if re.search(r"\bdifflib\b", path.read_text(encoding="utf-8")):
             found.append(relative)
     return found
 
 
-def test_no_module_outside_training_rolls_its_own_hint():
+def test_no_module_rolls_its_own_hint():
     assert _hand_rolled_hints() == []
-
-
-def _importers_of_old_name() -> set[str]:
-    importers = set()
-    for path in sorted(RLVR.rglob("*.py")):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.ImportFrom) and node.module in ("rlvr.core.difficulty", "rlvr.core")
-                    and any(alias.name == "close_matches" for alias in node.names)):
-                importers.add(path.relative_to(RLVR.parent).as_posix())
-    return importers
-
-
-def test_old_name_is_imported_only_by_training_config():
-    # `rlvr.core.difficulty.close_matches` stays only for rlvr/training/config.py (training/ is
-    # reshaped separately). When that file imports `rlvr.core.hints.did_you_mean`, this fails:
-    # delete the old name from difficulty.py and this test.
-    assert _importers_of_old_name() == {"rlvr/training/config.py"}
