@@ -1,5 +1,5 @@
-"""What a `TrainConfig` builds: the env and task, the policy, the advantage plug-in, the loss, the
-held-out problems.
+"""What a `TrainConfig` builds: the env and task, the policy, the advantage and sampler plug-ins,
+the loss, the held-out problems.
 
 The trainer, `rlvr eval` and the benchmarks build their pieces here, so a config means the same
 env, model and problems wherever it is used.
@@ -15,6 +15,7 @@ from rlvr.training.advantages import AdvantagePlugin, make_advantage, turn_level
 from rlvr.training.config import TrainConfig
 from rlvr.training.losses import LOSSES, PPO_PRESETS, Loss, ppo_preset
 from rlvr.training.rollout import ProblemStream
+from rlvr.training.samplers import SamplerPlugin, make_sampler
 
 EVAL_STREAM_OFFSET = 2_000_003
 """Held-out problems come from stream seed + this (and their sampling seed too)."""
@@ -139,6 +140,36 @@ def build_advantage(config: TrainConfig) -> AdvantagePlugin:
         raise ValueError(f"config advantage {config.advantage!r} needs group_size >= {plugin.min_group_size}, "
                          f"got {config.group_size}")
     return plugin
+
+
+def build_sampler(config: TrainConfig, stream: ProblemStream | None = None) -> SamplerPlugin:
+    """The configured sampler (`sampler`, `sampler_settings`), refusing before any work an unknown
+    name or setting (close matches), a bad value, and knobs the task lacks (checked against the env
+    class's task when it declares one); bound to `stream` (the train stream) when given."""
+    try:
+        sampler = make_sampler(config.sampler, config.sampler_settings)
+        if stream is None:
+            knobs = _task_knobs(config.env_id)
+            if knobs is not None:
+                sampler.check_knobs(knobs)
+        else:
+            sampler.bind(stream, config.prompts_per_step, config.seed)
+    except ValueError as error:
+        raise ValueError(f"config {error}") from None  # "config sampler 'variance' takes settings ..."
+    return sampler
+
+
+def _task_knobs(env_id: str) -> tuple | None:
+    """The difficulty knobs of the task class the env behind `env_id` declares, or None (an unknown
+    id is reported where the env is built)."""
+    from rlvr.core.task import Task
+    from rlvr.registration import entry, load
+
+    try:
+        task_class = getattr(load(entry(env_id).entry_point), "task_class", None)
+    except KeyError:
+        return None
+    return tuple(task_class.knobs) if isinstance(task_class, type) and issubclass(task_class, Task) else None
 
 
 def heldout_problems(task: Any, config: TrainConfig, difficulty: dict[str, Any] | None = None) -> list:

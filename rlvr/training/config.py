@@ -137,6 +137,14 @@ class TrainConfig:
     """Settings of the advantage plug-in, checked before any work (unknown names get close matches):
     `dgpo`: `{question_weights: true, temperature: 2.0}`; `unlikeliness`: `{beta_rank: 0.25}`;
     `ucas`: `{positive_scale: 0.25, negative_scale: 0.35}`; the others take none."""
+    sampler: str = "stream"
+    """Which problems each RL step trains on, a name in `rlvr.training.samplers.SAMPLERS`: 'stream'
+    (the next problems of the train stream), 'variance' (a share re-drawn from seen problems in
+    proportion to p(1-p)) or 'curriculum' (knob values by step)."""
+    sampler_settings: dict[str, Any] = field(default_factory=dict)
+    """Settings of the sampler, checked before any work (unknown names get close matches):
+    `variance`: `{share: 0.5, pool_size: 256}`; `curriculum`: `{schedule: {num_ops: [[0, 1], [200, 2]]}}`
+    (knobs and values checked against the task's); `stream` takes none."""
     loss_aggregation: str | None = None
     """How per-token losses become a scalar; one of `LOSS_AGGREGATIONS`. None: the loss preset's own
     (`ppo_clip`, `grpo`: seq_mean_token_mean; `dapo`, `dgpo`: token_mean; `dr_grpo`:
@@ -243,6 +251,9 @@ class TrainConfig:
         from rlvr.training.advantages import ADVANTAGES
 
         _check_choice("advantage", self.advantage, tuple(ADVANTAGES))  # settings: build_advantage below
+        from rlvr.training.samplers import SAMPLERS
+
+        _check_choice("sampler", self.sampler, tuple(SAMPLERS))  # settings: build_sampler below
         if not 0 <= self.overlong_buffer <= self.max_new_tokens:
             raise ValueError(f"config overlong_buffer must be in [0, max_new_tokens={self.max_new_tokens}], "
                              f"got {self.overlong_buffer!r}")
@@ -256,10 +267,11 @@ class TrainConfig:
         if not self.eval_k or bad_k:
             raise ValueError(f"config eval_k must be a non-empty list of k in [1, eval_samples={self.eval_samples}], "
                              f"got {self.eval_k!r}")
-        from rlvr.training.builders import build_advantage, build_loss, check_task_options
+        from rlvr.training.builders import build_advantage, build_loss, build_sampler, check_task_options
 
         check_task_options(self.env_id, self.task_options)
         build_advantage(self)  # an unknown or bad advantage setting fails now, not at the first RL step
+        build_sampler(self)  # a bad sampler setting or curriculum knob fails now, not when RL starts
         build_loss(self)  # a loss setting that conflicts with the loss (or its preset) fails now, not after SFT
         return self
 
@@ -279,7 +291,7 @@ _TEXT = ("non-empty text", lambda value: bool(value.strip()))
 _STR_KEYS = ("a mapping with text keys", lambda value: all(isinstance(key, str) for key in value))
 DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "env_id": _TEXT, "model": _TEXT, "out_dir": _TEXT, "difficulty": _STR_KEYS, "task_options": _STR_KEYS, "loss_settings": _STR_KEYS,
-    "advantage_settings": _STR_KEYS,
+    "advantage_settings": _STR_KEYS, "sampler_settings": _STR_KEYS,
     "model_seed": _SEED, "seed": _SEED,
     **dict.fromkeys(("tiny_hidden_size", "tiny_num_layers", "tiny_num_heads", "tiny_intermediate_size",
                      "num_threads", "sft_batch_size", "prompts_per_step", "group_size", "updates_per_batch",

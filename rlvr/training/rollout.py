@@ -44,10 +44,12 @@ class ProblemStream:
         # resolve once: an invalid knob fails here, not in the middle of a run
         self.difficulty = task.difficulty(difficulty)
 
-    def take(self, count: int) -> list[Problem]:
-        """The next `count` problems; advances the stream."""
+    def take(self, count: int, difficulty: Mapping[str, Any] | None = None) -> list[Problem]:
+        """The next `count` problems; advances the stream. `difficulty`: resolved knobs for these
+        problems instead of the stream's own (a curriculum sampler's)."""
+        difficulty = self.difficulty if difficulty is None else difficulty
         problems = [
-            self.task.problem_at(self.seed, self.index + offset, self.difficulty, self.split) for offset in range(count)
+            self.task.problem_at(self.seed, self.index + offset, difficulty, self.split) for offset in range(count)
         ]
         self.index += count
         return problems

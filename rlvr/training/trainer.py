@@ -4,10 +4,11 @@
     summary = trainer.train()        # SFT warm-up, evaluation, RL steps, final evaluation
 
 One RL step:
-1. take B problems from the train split's seeded stream and sample G completions each
-   (pi_old log-probs come with the samples, so no extra pass computes them); with `max_turns > 1`
-   play G multi-turn episodes per problem instead (`rlvr.training.multiturn`); with DAPO's
-   dynamic sampling, drop groups without signal and draw more problems;
+1. ask the sampler plug-in for B problems (`rlvr.training.samplers`; `stream`: the next ones of the
+   train split's seeded stream) and sample G completions each (pi_old log-probs come with the
+   samples, so no extra pass computes them); with `max_turns > 1` play G multi-turn episodes per
+   problem instead (`rlvr.training.multiturn`); with DAPO's dynamic sampling, drop groups without
+   signal and ask for more problems; the sampler then observes every group scored;
 2. score every completion with the task's verifier -> rewards [B, G] (plus DAPO's overlong
    penalty when set);
 3. advantages per group from the configured plug-in (`rlvr.training.advantages`; GRPO: (r - mean)
@@ -52,6 +53,7 @@ from rlvr.training.builders import (
     build_env,
     build_loss,
     build_policy,
+    build_sampler,
     heldout_problems,
 )
 from rlvr.training.checkpoint import (
@@ -102,6 +104,7 @@ class Trainer:
         self.train_stream = ProblemStream(self.task, config.seed, self.difficulty, "train")
         self.sft_stream = ProblemStream(self.task, config.seed + _SFT_STREAM_OFFSET, self.difficulty, "train")
         self.advantage = build_advantage(config)  # the plug-in; its state is saved in checkpoints
+        self.sampler = build_sampler(config, self.train_stream)  # which problems; its state too
         self.loss_fn = build_loss(config)
         self.optimizer = self._new_optimizer()
         self.reference = None  # frozen copy for the KL penalty, made when RL starts
@@ -208,10 +211,11 @@ class Trainer:
         batch = score_rollouts(self.task, problems, sample, config.group_size)
         return batch, sampled - start, time.perf_counter() - sampled
 
-    def _refill(self, batch: RolloutBatch) -> tuple[RolloutBatch, int, float, float]:
+    def _refill(self, batch: RolloutBatch, scored: list) -> tuple[RolloutBatch, int, float, float]:
         """DAPO dynamic sampling: keep the groups with signal (not all right, not all wrong) and
         draw more problems until `prompts_per_step` are kept or the draws run out. The kept groups
-        train; with none kept the first batch stays (its advantages are all zero)."""
+        train; with none kept the first batch stays (its advantages are all zero). Every batch
+        drawn is appended to `scored` (the sampler observes them all)."""
         config = self.config
         wanted, parts, kept, draws, sampling, scoring = config.prompts_per_step, [], 0, 1, 0.0, 0.0
         current = batch
@@ -224,7 +228,8 @@ class Trainer:
             if kept >= wanted or draws >= config.dynamic_sampling_max_draws:
                 break
             seed = config.seed * _SAMPLE_SEED_STRIDE + self.step + draws * _REFILL_SEED_STRIDE
-            current, more_sampling, more_scoring = self.collect(self.train_stream.take(wanted), seed)
+            current, more_sampling, more_scoring = self.collect(self.sampler.select(self.step), seed)
+            scored.append(current)
             draws, sampling, scoring = draws + 1, sampling + more_sampling, scoring + more_scoring
         if not parts:
             return batch, draws, sampling, scoring
@@ -261,13 +266,16 @@ class Trainer:
         """One sample -> score -> advantage -> update step; returns its metrics line."""
         config = self.config
         started = time.perf_counter()
-        problems = self.train_stream.take(config.prompts_per_step)
+        problems = self.sampler.select(self.step)
         sample_start = time.perf_counter()
         batch, sampling_time, scoring_time = self.collect(problems, config.seed * _SAMPLE_SEED_STRIDE + self.step)
-        draws = 1
+        draws, scored = 1, [batch]
         if config.dynamic_sampling:
-            batch, draws, more_sampling, more_scoring = self._refill(batch)
+            batch, draws, more_sampling, more_scoring = self._refill(batch, scored)
             sampling_time, scoring_time = sampling_time + more_sampling, scoring_time + more_scoring
+        # before shaping: the sampler judges problems by the verifier's rewards, dropped groups included
+        self.sampler.observe([p for part in scored for p in part.problems], torch.cat([part.rewards for part in scored]),
+                             torch.cat([part.components["correct"] for part in scored]))
         if config.overlong_buffer:
             penalty = overlong_penalty(batch.lengths, config.max_new_tokens, config.overlong_buffer)
             batch.rewards = batch.rewards + penalty
@@ -319,6 +327,7 @@ class Trainer:
             "truncated": float((~batch.finished).float().mean()),
             **({"mean_turns": float(batch.turns.float().mean())} if isinstance(batch, EpisodeBatch) else {}),
             **({"dynamic_draws": draws, "groups": len(batch.problems)} if config.dynamic_sampling else {}),
+            **self.sampler.metrics(),
             "samples_per_s": rewards.numel() / elapsed,
             "time_total": elapsed,
             "time_problems": sample_start - started,
@@ -343,8 +352,8 @@ class Trainer:
         return checkpoint_paths(self.out_dir)[0]
 
     def save_checkpoint(self) -> Path:
-        """Weights, optimizer, RNG states, step, stream positions, config and the advantage plug-in's
-        state, as tensors and plain values (`rlvr.training.checkpoint`: loadable without running
+        """Weights, optimizer, RNG states, step, stream positions, config and the advantage and sampler
+        plug-ins' states, as tensors and plain values (`rlvr.training.checkpoint`: loadable without running
         code, sha256 beside it)."""
         state = {
             "format": FORMAT,
@@ -358,6 +367,7 @@ class Trainer:
             "streams": {"train": self.train_stream.state_dict(), "sft": self.sft_stream.state_dict()},
             "evaluations": plain(self.evaluations),
             "advantage": self.advantage.state_dict(),
+            "sampler": self.sampler.state_dict(),
         }
         return write_checkpoint(self.out_dir, state)
 
@@ -386,6 +396,7 @@ class Trainer:
         self.sft_stream.load_state_dict(state["streams"]["sft"])
         self.evaluations = list(state["evaluations"])
         self.advantage.load_state_dict(state.get("advantage") or {})  # absent from checkpoints before plug-ins
+        self.sampler.load_state_dict(state.get("sampler") or {})
         self.metrics.truncate_after(self.step)  # a step logged after the checkpoint will be redone
         return True
 
