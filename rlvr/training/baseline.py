@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,15 +19,14 @@ MAX_BASELINE_STEPS = 10**9
 """Step cap of the baseline's SFT loop; the wall-time limit ends it first."""
 
 
-def sft_only_baseline(config: TrainConfig, seconds: float) -> dict[str, Any]:
+def sft_only_baseline(config: TrainConfig, seconds: float, trainer_class: Callable[[TrainConfig], Any]) -> dict[str, Any]:
     """SFT from the run's own starting point (same seed, same model) for `seconds`, then the same
-    held-out evaluation as the run; returns its figures."""
-    from rlvr.training.trainer import Trainer  # the trainer calls this module: import when used
-
+    held-out evaluation as the run; returns its figures. `trainer_class` is the run's trainer (the
+    caller passes it, so this module does not import the trainer that imports it)."""
     baseline_config = dataclasses.replace(
         config, out_dir=str(Path(config.out_dir) / "sft_only"), sft_baseline=False, resume=False
     )
-    trainer = Trainer(baseline_config)
+    trainer = trainer_class(baseline_config)
     start = time.perf_counter()
     losses = trainer.warm_up(MAX_BASELINE_STEPS, stop_after_s=seconds)
     elapsed = time.perf_counter() - start

@@ -7,15 +7,17 @@ env, model and problems wherever it is used.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
 from rlvr.training.advantages import AdvantagePlugin, make_advantage, turn_level_names
-from rlvr.training.config import TrainConfig
 from rlvr.training.losses import LOSSES, PPO_PRESETS, Loss, ppo_preset
 from rlvr.training.rollout import ProblemStream
 from rlvr.training.samplers import SamplerPlugin, make_sampler
+
+if TYPE_CHECKING:  # a type only: config validates through these builders, so importing it would loop
+    from rlvr.training.config import TrainConfig
 
 EVAL_STREAM_OFFSET = 2_000_003
 """Held-out problems come from stream seed + this (and their sampling seed too)."""

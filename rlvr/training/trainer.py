@@ -462,7 +462,7 @@ class Trainer:
         if config.sft_baseline:
             from rlvr.training.baseline import sft_only_baseline
 
-            summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"]))
+            summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"], type(self)))
             self._say(_describe("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
             (self.out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
         from rlvr.training.evaluate import write_samples

@@ -153,7 +153,7 @@ def test_sft_baseline_trains_the_same_start_for_the_run_wall_time(tmp_path):
     from rlvr.training.baseline import sft_only_baseline
 
     config = small_config(tmp_path, "sft_steps=2", "rl_steps=1", "eval_problems=8", "eval_samples=2", "eval_k=[1, 2]")
-    result = sft_only_baseline(config, seconds=0.5)
+    result = sft_only_baseline(config, seconds=0.5, trainer_class=Trainer)
     assert result["sft_only_steps"] >= 1 and result["sft_only_s"] >= 0.5
     assert 0.0 <= result["greedy_accuracy_sft_only"] <= 1.0
     run = small_config(tmp_path / "run", "sft_steps=2", "rl_steps=1", "eval_problems=8", "eval_samples=2", "eval_k=[1, 2]",
