@@ -6,7 +6,8 @@
     rlvr run scenarios/debate_confidence.yaml --out runs/debate
     rlvr export rlvr/Countdown-v0 --n 1000 --seed 0 --out countdown.parquet   (train split; --split all)
     rlvr train scenarios/quickstart.yaml --set rl_steps=100 [--resume [--force]]
-    rlvr eval --run runs/quickstart --samples 8 --k 1 8            a trained run on its held-out set
+    rlvr eval --run runs/quickstart                                 a trained run, with its own eval settings
+    rlvr eval --run runs/quickstart --sampling-seeds 0 1 2          sampled metrics' mean and spread
     rlvr eval --env rlvr/Countdown-v0 --base-url http://localhost:8000/v1 --model NAME
     rlvr report runs/quickstart                                     rebuild a run's report.html
 """
@@ -56,13 +57,13 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
-def _parse_sets(pairs: Sequence[str]) -> dict[str, Any]:
+def _parse_sets(pairs: Sequence[str], flag: str = "--set") -> dict[str, Any]:
     """`--set key=value` pairs; values are read as YAML scalars/lists (5 -> int, a -> str)."""
     parsed = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"--set expects key=value, got {pair!r}")
+            raise SystemExit(f"{flag} expects key=value, got {pair!r}")
         parsed[key.strip()] = yaml.safe_load(value)
     return parsed
 
@@ -141,14 +142,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     from rlvr.training.evaluation_run import run_evaluation
+    from rlvr.training.metrics import rounded
 
     metrics = run_evaluation(
         run=args.run, env_id=args.env, model=args.model, base_url=args.base_url, endpoint=args.endpoint,
         problems=args.problems, samples=args.samples, ks=args.k, split=args.split, seed=args.seed,
-        difficulty=_parse_sets(args.set), task_options=_parse_sets(args.option), max_new_tokens=args.max_new_tokens, temperature=args.temperature,
-        prompt_template=args.prompt_template,
+        difficulty=_parse_sets(args.set), task_options=_parse_sets(args.option, "--option"),
+        max_new_tokens=args.max_new_tokens, temperature=args.temperature,
+        prompt_template=args.prompt_template, paraphrases=args.paraphrase,
+        sampling_seeds=args.sampling_seeds, sweep=_parse_sets(args.sweep, "--sweep"),
+        progress=True if args.progress else None,
     )
-    print(yaml.safe_dump(metrics, sort_keys=False))
+    print(yaml.safe_dump(rounded(metrics), sort_keys=False))  # 4 significant digits, not raw float32
     return 0
 
 
@@ -202,16 +207,29 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--model", help="a local Hugging Face model path, 'tiny', or the served model's name")
     evaluation.add_argument("--base-url", help="an OpenAI-compatible server, e.g. http://localhost:8000/v1")
     evaluation.add_argument("--endpoint", choices=("chat", "completions"), default="chat")
-    evaluation.add_argument("--problems", type=int, default=200, help="held-out problems")
-    evaluation.add_argument("--samples", type=int, default=0, help="samples per problem for pass@k (0: greedy only)")
-    evaluation.add_argument("--k", type=int, nargs="+", default=[1], help="k of pass@k / maj@k")
+    evaluation.add_argument("--problems", type=int, help="held-out problems (default: the run's, or 200)")
+    evaluation.add_argument("--samples", type=int,
+                            help="samples per problem for pass@k (default: the run's, or 0: greedy only)")
+    evaluation.add_argument("--k", type=int, nargs="+",
+                            help="k of pass@k / maj@k (default: the run's that fit in --samples, or 1)")
     evaluation.add_argument("--split", choices=("eval", "test", "heldout"),
                             help="held-out problems (default: the run's split, else 'eval')")
     evaluation.add_argument("--seed", type=int, help="problem and sampling seed (default: the run's, or 0)")
+    evaluation.add_argument("--sampling-seeds", type=int, nargs="+", metavar="S",
+                            help="repeat the sampled metrics with these sampling seeds on the same problems: "
+                                 "their mean and spread (0 is the default seed)")
     evaluation.add_argument("--max-new-tokens", type=int, help="longest completion (default: the run's, or 256)")
-    evaluation.add_argument("--temperature", type=float, default=1.0, help="sampling temperature for pass@k")
+    evaluation.add_argument("--temperature", type=float,
+                            help="sampling temperature for pass@k (default: the run's, or 1.0)")
     evaluation.add_argument("--prompt-template", help="prompt format string (default: the run's, or the task's)")
+    evaluation.add_argument("--paraphrase", action="append", metavar="TEMPLATE",
+                            help="a prompt template variant (give two or more): the same problems under each "
+                                 "wording, metrics' mean and spread")
     evaluation.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a difficulty knob")
+    evaluation.add_argument("--sweep", action="append", default=[], metavar="KNOB=[V1, V2]",
+                            help="held-out problems at each of these knob values; solve rates per level")
+    evaluation.add_argument("--progress", action="store_true",
+                            help="a progress bar even when stderr is not a terminal")
     evaluation.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                             help="a task option, e.g. reward_mode=f1 (default: the run's)")
     evaluation.set_defaults(func=cmd_eval)

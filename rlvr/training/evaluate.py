@@ -1,6 +1,7 @@
-"""Held-out evaluation: greedy accuracy, unbiased pass@k, maj@k and mean completion length.
+"""Held-out evaluation: greedy accuracy, unbiased pass@k, maj@k, diversity and mean completion length.
 
 - greedy accuracy: one temperature-0 completion per problem, the fraction the verifier accepts;
+  per difficulty too when the problems were drawn at several (`rlvr.training.eval_breakdown`);
 - pass@k: from n samples per problem with c correct, the unbiased estimate 1 - C(n-c, k)/C(n, k)
   (Chen et al. 2021), averaged over problems; sampling k and checking "any correct" is biased
   low and noisier;
@@ -9,7 +10,18 @@
 - distinct correct: per problem, how many different correct solutions the n samples hold, in the
   task's canonical form (`Task.canonical_answer`: '3+4' and '4+3' are one); the diversity figure
   of the ROVER-vs-GRPO comparison;
+- semantic entropy: per problem, the entropy in nats of the n samples' answer classes (answers in
+  the task's canonical form; all unreadable answers together are one more class, so a policy that
+  never answers is not counted as diverse), averaged over problems: 0 when every sample agrees,
+  log n at most;
+- distinct-1 / distinct-2: per problem, distinct whitespace-separated 1- and 2-grams over all
+  n-grams of its n samples, averaged over the problems whose samples hold any (absent when none
+  does). Whitespace tokens, not the model's: the figure then compares models with different
+  tokenizers and servers that return no token ids;
 - mean length: generated tokens per completion, EOS included.
+
+With several sampling seeds the sampled metrics are measured once per seed on the same problems and
+reported as their mean, with the spread under `across_seeds`.
 
 `write_samples` saves the greedy responses to the first problems, scored, for the run report.
 
@@ -21,6 +33,7 @@ trainer reports the mean of the last few evaluations on >= 1,000 problems.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,11 +42,40 @@ import torch
 
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
-from rlvr.training.metrics import distinct_correct, json_safe, maj_at_k, pass_at_k
+from rlvr.training.eval_breakdown import SEED_STRIDE, by_difficulty, check_seeds, combine_seeds
+from rlvr.training.metrics import (
+    class_key,
+    distinct_correct,
+    json_safe,
+    maj_at_k,
+    mean_distinct_n,
+    pass_at_k,
+    semantic_entropy,
+)
 from rlvr.training.rollout import score_texts
 
+PROGRESS_MIN_BATCHES = 4
+"""An evaluation of fewer prompt batches than this shows no progress bar (it is over in moments)."""
 
-def _generate(policy: Any, problems: Sequence[Problem], num_samples: int, batch_size: int, **sampling: Any):
+
+def progress_bar(total: int, progress: bool | None, desc: str = "evaluating") -> Any:
+    """A tqdm bar over `total` batches on stderr, or None: shown when there are at least
+    `PROGRESS_MIN_BATCHES` and `progress` is True, or None (auto) and stderr is a terminal."""
+    wanted = progress if progress is not None else sys.stderr.isatty()
+    if not wanted or total < PROGRESS_MIN_BATCHES:
+        return None
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="batch", file=sys.stderr)
+
+
+def _batches(problems: Sequence[Problem], num_samples: int, batch_size: int) -> int:
+    per_batch = max(1, batch_size // num_samples)
+    return -(-len(problems) // per_batch)
+
+
+def _generate(policy: Any, problems: Sequence[Problem], num_samples: int, batch_size: int, bar: Any = None,
+              **sampling: Any):
     """Texts (rows grouped by problem) and token counts, in prompt batches of `batch_size`."""
     texts: list[str] = []
     lengths: list[int] = []
@@ -46,13 +88,16 @@ def _generate(policy: Any, problems: Sequence[Problem], num_samples: int, batch_
         sampling["seed"] = None if seed is None else seed + 1
         texts.extend(batch.texts)
         lengths.extend(batch.completion_mask.sum(-1).tolist())
+        if bar is not None:
+            bar.update(1)
     return texts, lengths
 
 
 def sample_metrics(task: Task, problems: Sequence[Problem], texts: Sequence[str], num_samples: int,
                    ks: Sequence[int]) -> dict[str, float]:
-    """pass@k, maj@k, sample accuracy and distinct correct solutions of `num_samples` texts per
-    problem (rows grouped by problem), from any source: a policy, a server, a file."""
+    """pass@k, maj@k, sample accuracy, distinct correct solutions, semantic entropy and distinct-1/2
+    of `num_samples` texts per problem (rows grouped by problem), from any source: a policy, a
+    server, a file."""
     if len(texts) != len(problems) * num_samples:
         raise ValueError(f"expected {len(problems)} x {num_samples} texts, got {len(texts)}")
     correct = [[0.0] * num_samples for _ in problems]
@@ -62,13 +107,23 @@ def sample_metrics(task: Task, problems: Sequence[Problem], texts: Sequence[str]
         score = task.score(problems[problem_index], text)
         correct[problem_index][sample_index] = float(score.components.get("correct", score.reward))
         parsed[problem_index][sample_index] = score.parsed_answer
+    # the verifier-equivalence classes: answers in the task's canonical form (None: unreadable)
+    classes = [[None if answer is None else class_key(task.canonical_answer(answer)) for answer in answers]
+               for answers in parsed]
+    groups = [texts[start : start + num_samples] for start in range(0, len(texts), num_samples)]
     metrics = {
         "sample_accuracy": sum(map(sum, correct)) / (len(problems) * num_samples),
         "distinct_correct": sum(
-            distinct_correct([task.canonical_answer(answer) for answer in answers], [c > 0 for c in row])
-            for answers, row in zip(parsed, correct, strict=True)
+            distinct_correct(answers, [c > 0 for c in row])
+            for answers, row in zip(classes, correct, strict=True)
         ) / len(problems),
+        "semantic_entropy": sum(semantic_entropy(answers, pool_unreadable=True) for answers in classes)
+        / len(problems),
     }
+    for n in (1, 2):  # absent when no problem's samples hold an n-gram (one-word answers, for n = 2)
+        value = mean_distinct_n(groups, n)
+        if value is not None:
+            metrics[f"distinct_{n}"] = value
     for k in ks:
         if not 1 <= k <= num_samples:
             raise ValueError(f"pass@k needs 1 <= k <= num_samples={num_samples}, got k={k}")
@@ -92,29 +147,46 @@ def evaluate(
     top_p: float = 1.0,
     batch_size: int = 1024,
     seed: int = 0,
-) -> dict[str, float]:
-    """Metrics over `problems`: always greedy; pass@k and maj@k too when `num_samples` > 0."""
+    sampling_seeds: Sequence[int] = (0,),
+    progress: bool | None = False,
+) -> dict[str, Any]:
+    """Metrics over `problems`: always greedy; pass@k, maj@k and diversity too when `num_samples` > 0,
+    once per sampling seed s (drawn with seed + s * SEED_STRIDE; s = 0 is `seed` itself).
+    `progress`: a bar on stderr (None: when stderr is a terminal) for evaluations of several batches."""
     if not problems:
         raise ValueError("evaluate needs at least one problem")
+    seeds = check_seeds(sampling_seeds)
+    total = _batches(problems, 1, batch_size) + (len(seeds) * _batches(problems, num_samples, batch_size)
+                                                 if num_samples > 0 else 0)
+    bar = progress_bar(total, progress)
     was_training = policy.model.training
     policy.model.eval()
-    texts, lengths = _generate(policy, problems, 1, batch_size, max_new_tokens=max_new_tokens, temperature=0.0)
-    rewards, components, _ = score_texts(task, problems, texts, 1)
-    metrics = {
-        "greedy_accuracy": float(components["correct"].mean()),
-        "greedy_reward": float(rewards.mean()),
-        "mean_length": sum(lengths) / len(lengths),
-        "num_problems": float(len(problems)),
-    }
-    if num_samples > 0:
-        texts, lengths = _generate(
-            policy, problems, num_samples, batch_size,
-            max_new_tokens=max_new_tokens, temperature=temperature, top_p=top_p, seed=seed,
-        )
-        metrics.update(sample_metrics(task, problems, texts, num_samples, ks))
-        metrics["sample_mean_length"] = sum(lengths) / len(lengths)
-    if was_training:
-        policy.model.train()
+    try:
+        texts, lengths = _generate(policy, problems, 1, batch_size, bar, max_new_tokens=max_new_tokens,
+                                   temperature=0.0)
+        rewards, components, _ = score_texts(task, problems, texts, 1)
+        metrics: dict[str, Any] = {
+            "greedy_accuracy": float(components["correct"].mean()),
+            "greedy_reward": float(rewards.mean()),
+            "mean_length": sum(lengths) / len(lengths),
+            "num_problems": float(len(problems)),
+            **by_difficulty(problems, components["correct"].reshape(-1).tolist()),
+        }
+        if num_samples > 0:
+            runs = []
+            for offset in seeds:
+                texts, lengths = _generate(
+                    policy, problems, num_samples, batch_size, bar, max_new_tokens=max_new_tokens,
+                    temperature=temperature, top_p=top_p, seed=seed + offset * SEED_STRIDE,
+                )
+                runs.append({**sample_metrics(task, problems, texts, num_samples, ks),
+                             "sample_mean_length": sum(lengths) / len(lengths)})
+            metrics.update(combine_seeds(runs, seeds))
+    finally:
+        if bar is not None:
+            bar.close()
+        if was_training:
+            policy.model.train()
     return metrics
 
 
@@ -180,25 +252,33 @@ def evaluate_server(
     endpoint: str = "chat",
     concurrency: int = 8,
     seed: int = 0,
-) -> dict[str, float]:
+    sampling_seeds: Sequence[int] = (0,),
+) -> dict[str, Any]:
     """The same metrics for a model behind an OpenAI-compatible server (greedy = temperature 0)."""
     from rlvr.agents.openai_compat import OpenAICompatibleAgent
 
     if not problems:
         raise ValueError("evaluate_server needs at least one problem")
+    seeds = check_seeds(sampling_seeds)
     prompts = [list(p.messages) if endpoint == "chat" else p.prompt for p in problems]
-    settings = {"max_tokens": max_tokens, "endpoint": endpoint, "concurrency": concurrency, "seed": seed}
-    greedy = OpenAICompatibleAgent(base_url, model, temperature=0.0, **settings)
+    settings = {"max_tokens": max_tokens, "endpoint": endpoint, "concurrency": concurrency}
+    greedy = OpenAICompatibleAgent(base_url, model, temperature=0.0, seed=seed, **settings)
     texts = [choices[0] for choices in greedy.complete(prompts, n=1)]
     rewards, components, _ = score_texts(task, problems, texts, 1)
-    metrics = {
+    metrics: dict[str, Any] = {
         "greedy_accuracy": float(components["correct"].mean()),
         "greedy_reward": float(rewards.mean()),
         "num_problems": float(len(problems)),
         "completion_tokens": float(greedy.stats["completion_tokens"]),
+        **by_difficulty(problems, components["correct"].reshape(-1).tolist()),
     }
     if num_samples > 0:
-        sampler = OpenAICompatibleAgent(base_url, model, temperature=temperature, **settings)
-        texts = [text for choices in sampler.complete(prompts, n=num_samples) for text in choices[:num_samples]]
-        metrics.update(sample_metrics(task, problems, texts, num_samples, ks))
+        runs = []
+        for offset in seeds:
+            sampler = OpenAICompatibleAgent(base_url, model, temperature=temperature,
+                                            seed=seed + offset * SEED_STRIDE, **settings)
+            texts = [text for choices in sampler.complete(prompts, n=num_samples)
+                     for text in choices[:num_samples]]
+            runs.append(sample_metrics(task, problems, texts, num_samples, ks))
+        metrics.update(combine_seeds(runs, seeds))
     return metrics

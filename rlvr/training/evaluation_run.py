@@ -5,9 +5,14 @@ Three sources, one set of metrics (`rlvr.training.evaluate`):
 - `run=DIR`: a training run folder; its `config.yaml` rebuilds the task and the model, the newest
   `checkpoint.pt` supplies the weights (its sha256 checked against `checkpoint.json`, read as data
   only: `rlvr.training.checkpoint`), and the held-out problems are the ones training evaluated
-  on (same seed, split, difficulty and task options) unless the call overrides them;
+  on (same seed, split, difficulty and task options), with the run's evaluation settings (problems,
+  samples, k, temperature, new tokens), unless the call overrides them;
 - `model=PATH` (or 'tiny', random weights: a floor to compare with): a local Hugging Face model;
 - `base_url=URL, model=NAME`: any server that speaks the OpenAI API (vLLM, SGLang, llama.cpp...).
+
+Robustness: `sampling_seeds` repeats the sampled metrics with other sampling seeds, `paraphrases`
+repeats the whole evaluation with user-supplied wordings of the prompt (template variants), each on
+the same problems, and both report mean and spread; `sweep` evaluates at several difficulty levels.
 """
 
 from __future__ import annotations
@@ -23,20 +28,41 @@ def run_evaluation(
     model: str | None = None,
     base_url: str | None = None,
     endpoint: str = "chat",
-    problems: int = 200,
-    samples: int = 0,
-    ks: list[int] | tuple[int, ...] = (1,),
+    problems: int | None = None,
+    samples: int | None = None,
+    ks: list[int] | tuple[int, ...] | None = None,
     split: str | None = None,
     seed: int | None = None,
     difficulty: dict[str, Any] | None = None,
     task_options: dict[str, Any] | None = None,
     max_new_tokens: int | None = None,
-    temperature: float = 1.0,
+    temperature: float | None = None,
     prompt_template: str | None = None,
+    sampling_seeds: list[int] | tuple[int, ...] | None = None,
+    sweep: dict[str, Any] | None = None,
+    paraphrases: list[str] | tuple[str, ...] | None = None,
+    progress: bool | None = False,
 ) -> dict[str, Any]:
-    """Evaluate one source (see the module doc); returns the metrics with what was evaluated."""
-    from rlvr.training.config import load_config
+    """Evaluate one source (see the module doc); returns the metrics with what was evaluated.
 
+    Every setting left None is the run's own (`eval_problems`, `eval_samples`, `eval_k`,
+    `temperature`, `max_new_tokens`, `eval_split`), else the defaults below: 200 problems,
+    greedy only, k = 1, temperature 1.0, 256 new tokens, the eval split. With `samples` given and
+    `ks` not, the run's k that fit within `samples` are kept (else k = 1). `sampling_seeds` repeats
+    the sampled metrics per seed (0 is the run's own sampling seed); `sweep` ({knob: [values]})
+    draws the held-out problems at each level and breaks the greedy solve rate down by level.
+    `paraphrases` (two or more prompt templates) evaluates the same problems once per template and
+    reports each metric's mean, with its spread under `across_paraphrases`.
+    """
+    from rlvr.training.config import load_config
+    from rlvr.training.eval_breakdown import check_seeds, combine_paraphrases
+
+    sampling_seeds = check_seeds([0] if sampling_seeds is None else sampling_seeds)
+    templates = list(paraphrases or [])
+    if templates and (len(templates) < 2 or len(set(templates)) != len(templates) or prompt_template):
+        raise ValueError(f"--paraphrase expects two or more different prompt templates and no "
+                         f"--prompt-template, got {templates!r}"
+                         + ("" if prompt_template is None else f" and {prompt_template!r}"))
     if sum(x is not None for x in (run, base_url)) > 1 or (run is None and model is None):
         raise ValueError("give --run DIR, or --model PATH, or --base-url URL with --model NAME")
     values: dict[str, Any] = {}
@@ -47,6 +73,8 @@ def run_evaluation(
         values = load_config(config_path).to_dict()
     else:
         values["model"] = model or "tiny"
+        # outside a run: greedy only unless samples are asked for, 256 new tokens, the eval split
+        values.update(eval_problems=200, eval_samples=1, eval_k=[1], max_new_tokens=256, eval_split="eval")
     if seed is not None:
         values["seed"] = seed
     if env_id is not None:
@@ -59,36 +87,51 @@ def run_evaluation(
         values["task_options"] = {**values.get("task_options", {}), **task_options}
     if prompt_template is not None:
         values["prompt_template"] = prompt_template
-    if max_new_tokens is not None:
-        values["max_new_tokens"] = max_new_tokens
-    elif run is None:
-        values["max_new_tokens"] = 256
-    if split is not None or run is None:
-        values["eval_split"] = split or "eval"  # a run keeps its own split unless one is named
-    values.update(eval_problems=problems, eval_samples=max(samples, 1), eval_k=list(ks) if samples else [1],
-                  temperature=temperature, progress=False)
+    for key, value in (("max_new_tokens", max_new_tokens), ("eval_split", split), ("eval_problems", problems),
+                       ("temperature", temperature)):
+        if value is not None:
+            values[key] = value
+    # samples: 0 is greedy only; a run's own evaluation samples unless told otherwise
+    samples = (values["eval_samples"] if run is not None else 0) if samples is None else samples
+    if samples < 0:
+        raise ValueError(f"--samples expects a count >= 0 (0: greedy only), got {samples}")
+    if samples == 0 and len(sampling_seeds) > 1:
+        raise ValueError(f"--sampling-seeds {' '.join(map(str, sampling_seeds))} repeats the sampled "
+                         "metrics, and there are none with --samples 0: give --samples N too")
+    if ks is None:
+        ks = [k for k in values.get("eval_k", [1]) if k <= samples] or [1]
+    values.update(eval_samples=max(samples, 1), eval_k=list(ks) if samples else [1], progress=False)
     if base_url is not None:
         values["model"] = "tiny"  # not built: the server holds the model
+    if templates:  # the same problems (ids hash the content, not the prompt), one evaluation per wording
+        results = [_evaluate(load_config({**values, "prompt_template": template}), run, base_url, model,
+                             endpoint, samples, sampling_seeds, sweep, progress) for template in templates]
+        return combine_paraphrases(results, templates)
     config = load_config(values)
-    return _evaluate(config, run, base_url, model, endpoint, samples)
+    return _evaluate(config, run, base_url, model, endpoint, samples, sampling_seeds, sweep, progress)
 
 
 def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | None, endpoint: str,
-              samples: int) -> dict[str, Any]:
+              samples: int, sampling_seeds: list[int], sweep: dict[str, Any] | None,
+              progress: bool | None) -> dict[str, Any]:
     from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_policy, heldout_problems
+    from rlvr.training.eval_breakdown import SEED_STRIDE, combine_seeds, is_sampled_metric, sweep_difficulties
     from rlvr.training.evaluate import evaluate, evaluate_server
     from rlvr.training.multiturn import evaluate_episodes
 
     env = build_env(config)
     task, difficulty = env.task, dict(env.difficulty)
-    problems = heldout_problems(task, config, difficulty)
+    levels = sweep_difficulties(difficulty, sweep) if sweep else [difficulty]
+    problems = [problem for level in levels for problem in heldout_problems(task, config, level)]
     ks = config.eval_k if samples else [1]
-    source = {"env_id": config.env_id, "problems": len(problems), "split": config.eval_split}
+    source: dict[str, Any] = {"env_id": config.env_id, "problems": len(problems), "split": config.eval_split}
+    settings = {"samples": samples, "k": list(ks), "temperature": config.temperature,
+                "max_new_tokens": config.max_new_tokens}
     if base_url is not None:
         metrics = evaluate_server(base_url, model, task, problems, num_samples=samples, ks=ks,
                                   temperature=config.temperature, max_tokens=config.max_new_tokens,
-                                  endpoint=endpoint, seed=config.seed)
-        return {**source, "source": f"{base_url} ({model})", **metrics}
+                                  endpoint=endpoint, seed=config.seed, sampling_seeds=sampling_seeds)
+        return {**source, "source": f"{base_url} ({model})", **settings, **metrics}
     policy = build_policy(config)
     label = config.model
     if run is not None:
@@ -106,7 +149,15 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
                 "temperature": config.temperature, "top_p": config.top_p, "batch_size": config.eval_batch_size,
                 "seed": config.seed + EVAL_STREAM_OFFSET}
     if config.max_turns > 1:
-        metrics = evaluate_episodes(policy, lambda: build_env(config), problems, max_turns=config.max_turns, **sampling)
+        # episodes: one full evaluation per sampling seed (its greedy part repeats, identical)
+        runs = [evaluate_episodes(policy, lambda: build_env(config), problems, max_turns=config.max_turns,
+                                  **{**sampling, "seed": sampling["seed"] + offset * SEED_STRIDE})
+                for offset in sampling_seeds]
+        metrics = {name: value for name, value in runs[0].items()
+                   if not samples or not is_sampled_metric(name)}
+        if samples:
+            metrics.update(combine_seeds(runs, sampling_seeds))
     else:
-        metrics = evaluate(policy, task, problems, **sampling)
-    return {**source, "source": label, **metrics}
+        metrics = evaluate(policy, task, problems, sampling_seeds=sampling_seeds, progress=progress,
+                           **sampling)
+    return {**source, "source": label, **settings, **metrics}

@@ -1,11 +1,13 @@
-"""Evaluation metrics over sampled answers: pass@k, maj@k, distinct-n, E^3, semantic entropy;
-`json_safe` for writing any metrics record as strict JSON.
+"""Evaluation metrics over sampled answers: pass@k, maj@k, distinct-n, E^3, semantic entropy, the
+spread of repeated measurements; `json_safe` for writing any metrics record as strict JSON and
+`rounded` for printing one.
 
 Plain Python (no torch), so evaluation scripts can use them without the training stack.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from collections.abc import Hashable, Iterable, Mapping, Sequence
@@ -122,21 +124,103 @@ def e3_score(accuracy: float, mean_tokens: float) -> float:
     return accuracy**2 / mean_tokens
 
 
-def semantic_entropy(answers: Sequence[Hashable | None]) -> float:
-    """Entropy (nats) of the answers' equivalence classes: 0 when all G answers agree.
+def semantic_entropy(answers: Sequence[Hashable | None], pool_unreadable: bool = False) -> float:
+    """Entropy in nats (natural log) of the answers' equivalence classes: 0 when all G answers
+    agree, at most log G when all differ.
 
-    Answers equal as keys are one class (pass canonical forms the verifier deems equivalent);
-    each None (unparsable) is a class of its own, since nothing says two failures agree.
+    Answers equal as keys are one class (pass canonical forms the verifier deems equivalent).
+    None marks an unreadable answer: by default each one is a class of its own, since nothing says
+    two failures agree; with `pool_unreadable` they form one class together, so a policy that
+    never answers counts as collapsed, not as maximally diverse (what evaluation reports).
 
     >>> semantic_entropy(["1", "1", "1"]), round(semantic_entropy(["1", "2"]), 4)
     (0.0, 0.6931)
+    >>> round(semantic_entropy([None, None]), 4), semantic_entropy([None, None], pool_unreadable=True)
+    (0.6931, 0.0)
     """
     if not answers:
         raise ValueError("expected at least one answer, got none")
     counts = Counter(answer for answer in answers if answer is not None)
-    sizes = list(counts.values()) + [1] * sum(answer is None for answer in answers)
+    unreadable = sum(answer is None for answer in answers)
+    sizes = list(counts.values()) + ([unreadable] if pool_unreadable and unreadable else [1] * unreadable)
     total = len(answers)
     return -sum(size / total * math.log(size / total) for size in sizes) + 0.0
+
+
+def mean_distinct_n(groups: Iterable[Iterable[str | Sequence[Hashable]]], n: int) -> float | None:
+    """distinct-n of each group of texts (one problem's samples), averaged over the groups; None when
+    no group holds a single n-gram.
+
+    Per group, then the mean: pooling every problem's samples together would count two problems'
+    different answers as diversity. A group with no n-gram at all (one-word answers, for n = 2) has
+    no distinct-n rather than a distinct-n of 0, so it is left out of the mean instead of reading as
+    a collapsed policy.
+
+    >>> mean_distinct_n([["a b", "a b"], ["a b", "c d"]], n=1)
+    0.75
+    >>> mean_distinct_n([["a b", "a c"], ["7", "8"]], n=2), mean_distinct_n([["7", "8"]], n=2)
+    (1.0, None)
+    """
+    if n < 1:
+        raise ValueError(f"expected n >= 1, got {n}")
+    values = []
+    for texts in groups:
+        grams = [gram for text in texts
+                 for gram in ngrams(text.split() if isinstance(text, str) else list(text), n)]
+        if grams:
+            values.append(len(set(grams)) / len(grams))
+    return sum(values) / len(values) if values else None
+
+
+def class_key(value: Any) -> Hashable:
+    """`value` as a key for grouping answers: itself when hashable, else its sorted JSON text
+    (a task whose canonical form is a list or a dict still groups equal answers together).
+
+    >>> class_key("3+4"), class_key(None), class_key({"b": 1, "a": [2]})
+    ('3+4', None, '{"a": [2], "b": 1}')
+    """
+    try:
+        hash(value)
+    except TypeError:
+        return json.dumps(value, sort_keys=True, default=str)
+    return value
+
+
+def spread(values: Sequence[float]) -> dict[str, float]:
+    """Mean, sample standard deviation (n - 1 in the denominator), min and max of repeated
+    measurements, e.g. one metric under several sampling seeds.
+
+    >>> spread([1.0, 3.0, 2.0])
+    {'mean': 2.0, 'std': 1.0, 'min': 1.0, 'max': 3.0}
+    """
+    if len(values) < 2:
+        raise ValueError(f"expected at least two values for a spread, got {len(values)}")
+    mean = math.fsum(values) / len(values)
+    variance = math.fsum((value - mean) ** 2 for value in values) / (len(values) - 1)
+    return {"mean": mean, "std": math.sqrt(variance), "min": min(values), "max": max(values)}
+
+
+def rounded(value: Any, digits: int = 4) -> Any:
+    """`value` with every float rounded to `digits` significant digits, through dicts and lists, for
+    printing (raw float32 values print as 0.30000001192092896); ints, NaN and inf stay as they are.
+
+    >>> rounded({"pass@1": 0.30000001192092896, "k": [1, 8], "mean_length": 1234.5678, "solved": 1.0})
+    {'pass@1': 0.3, 'k': [1, 8], 'mean_length': 1235.0, 'solved': 1.0}
+    """
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if hasattr(value, "item") and not isinstance(value, (Mapping, list, tuple)):
+        try:  # numpy / torch scalars
+            value = value.item()
+        except (TypeError, ValueError):
+            return value
+    if isinstance(value, float):
+        return float(f"{value:.{digits}g}") if math.isfinite(value) else value
+    if isinstance(value, Mapping):
+        return {key: rounded(item, digits) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [rounded(item, digits) for item in value]
+    return value
 
 
 def distinct_correct(answers: Sequence[Hashable | None], correct: Sequence[bool]) -> int:
@@ -149,7 +233,8 @@ def distinct_correct(answers: Sequence[Hashable | None], correct: Sequence[bool]
         raise ValueError(
             f"expected one verdict per answer, got {len(answers)} answers and {len(correct)} verdicts"
         )
-    return len({answer for answer, ok in zip(answers, correct, strict=True) if ok and answer is not None})
+    return len({class_key(answer) for answer, ok in zip(answers, correct, strict=True)
+                if ok and answer is not None})
 
 
 def wilson_interval(successes: int, total: int, z: float = 1.96) -> tuple[float, float]:

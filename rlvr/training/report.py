@@ -5,8 +5,10 @@
 
 The page holds the curves (reward, held-out greedy accuracy with the warm-up checks, pass@k,
 response length, time per step by phase) with a line where the warm-up ended; the evaluation
-table with 95% Wilson intervals and a pass@k plot; sample responses of the final evaluation,
-filterable by verdict; the config, versions, machine and the command that reproduces the run.
+table with 95% Wilson intervals (semantic entropy, distinct-n, the spread over sampling seeds and
+solve rates per difficulty where the evaluations hold them) and a pass@k plot; sample responses of
+the final evaluation, filterable by verdict; the config, versions, machine and the command that
+reproduces the run.
 
 It needs no server and loads nothing: charts are inline SVG (`rlvr.training.svg`), the filter is a
 few lines of inline script, and a Content-Security-Policy forbids any fetch. The folder's files
@@ -39,6 +41,10 @@ _PHASES = (("after_sft", "after the warm-up"), ("final", "final (after RL)"), ("
 _CURVE_PHASES = ("after_sft", "rl", "final")
 _PASS_AT = re.compile(r"pass@(\d{1,4})")
 _MAX_KS = 12
+_DIVERSITY = (("semantic_entropy", "semantic entropy (nats)"), ("distinct_1", "distinct-1"),
+              ("distinct_2", "distinct-2"))
+"""Columns of the evaluation table shown only when some evaluation holds them (sampled evaluations)."""
+_MAX_LEVELS = 50
 
 
 def write_report(run_dir: str | Path, environment: bool = False) -> Path:
@@ -177,23 +183,59 @@ def _evaluation(run: RunFiles) -> str:
         return '<p class="muted">no evaluation in summary.json or metrics.jsonl</p>'
     ks = _ks([record for _, record in rows])
     head = ["evaluation", "RL step", "problems", "greedy accuracy [95% CI]", "greedy reward"]
-    head += [f"pass@{k}" for k in ks] + [f"maj@{k}" for k in ks] + ["distinct correct", "mean length"]
+    diversity = [(key, name) for key, name in _DIVERSITY if any(key in record for _, record in rows)]
+    head += [f"pass@{k}" for k in ks] + [f"maj@{k}" for k in ks] + ["distinct correct"]
+    head += [name for _, name in diversity] + ["mean length"]
     body = []
     for label, record in rows:
         cells = [label, _fmt(record.get("step")), _fmt(record.get("num_problems")), _accuracy(record),
                  _fmt(record.get("greedy_reward"))]
-        cells += [_fmt(record.get(f"pass@{k}")) for k in ks] + [_fmt(record.get(f"maj@{k}")) for k in ks]
-        cells += [_fmt(record.get("distinct_correct")), _fmt(record.get("mean_length"))]
+        keys = [f"pass@{k}" for k in ks] + [f"maj@{k}" for k in ks] + ["distinct_correct"]
+        keys += [key for key, _ in diversity]
+        cells += [_with_spread(record, key) for key in keys] + [_fmt(record.get("mean_length"))]
         body.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
     table = ("<table><thead><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr></thead><tbody>"
              + "".join(body) + "</tbody></table>")
     note = ('<p class="muted">Intervals: Wilson score intervals over the problems (greedy decoding, one '
-            'response each). pass@k: the unbiased estimate from the sampled responses, averaged over problems.</p>')
+            'response each). pass@k: the unbiased estimate from the sampled responses, averaged over problems. '
+            + ('Semantic entropy: of the answer classes (canonical forms; unreadable answers one class) per '
+               'problem; distinct-n: distinct whitespace n-grams over all, per problem; both averaged over '
+               'problems. ' if diversity else '')
+            + '"x ± s": the mean x and standard deviation s over sampling seeds, where several were run.</p>')
     chart = line_chart([Series(label, ks, [number(record.get(f"pass@{k}")) for k in ks], dots=True, color=i)
                         for i, (label, record) in enumerate(rows)],
                        title="pass@k", xlabel="k (samples per problem)", ylabel="pass@k", y_range=(0.0, 1.0),
                        log2_x=True) if ks else None
-    return table + note + _figure(chart, "no pass@k in the evaluations")
+    return table + note + _levels(rows) + _figure(chart, "no pass@k in the evaluations")
+
+
+def _with_spread(record: dict[str, Any], key: str) -> str:
+    """The metric, with "± std" when the record holds its spread over sampling seeds."""
+    spread = record.get("across_seeds")
+    entry = spread.get(key) if isinstance(spread, dict) else None
+    std = number(entry.get("std")) if isinstance(entry, dict) else math.nan
+    return _fmt(record.get(key)) + (f" ± {_fmt(std)}" if math.isfinite(std) else "")
+
+
+def _levels(rows: list[tuple[str, dict[str, Any]]]) -> str:
+    """Greedy solve rate per difficulty level, for evaluations that drew problems at several."""
+    lines = []
+    for label, record in rows:
+        levels = record.get("by_difficulty")
+        if isinstance(levels, dict):
+            for level, values in list(levels.items())[:_MAX_LEVELS]:
+                if isinstance(values, dict):
+                    problems = values.get("problems")
+                    accuracy = _accuracy({"greedy_accuracy": values.get("greedy_accuracy"),
+                                          "num_problems": problems})
+                    cells = [label, cut(text(level), 200), _fmt(problems), accuracy]
+                    lines.append("<tr>" + "".join(f"<td>{_e(cell)}</td>" for cell in cells) + "</tr>")
+    if not lines:
+        return ""
+    names = ("evaluation", "difficulty", "problems", "greedy accuracy [95% CI]")
+    head = "".join(f"<th>{name}</th>" for name in names)
+    return (f"<h3>Solve rate per difficulty</h3><table><thead><tr>{head}</tr></thead><tbody>" + "".join(lines)
+            + "</tbody></table>")
 
 
 def _accuracy(record: dict[str, Any]) -> str:

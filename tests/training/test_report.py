@@ -146,6 +146,32 @@ def test_rlvr_report_rebuilds_the_page_from_the_folder(tiny_run, tmp_path, capsy
     assert "expected a run folder" in capsys.readouterr().err
 
 
+def test_the_evaluation_table_shows_diversity_spread_and_levels_when_present(tiny_run, tmp_path):
+    out, summary, _ = tiny_run
+    page = (out / REPORT_FILE).read_text()  # a real run: sampled evaluations carry the diversity figures
+    for name in ("semantic entropy (nats)", "distinct-1"):
+        assert f"<th>{name}</th>" in page
+    # distinct-2 only where some response had two words
+    two_words = any("distinct_2" in summary[phase] for phase in ("after_sft", "final"))
+    assert ("<th>distinct-2</th>" in page) == two_words
+    assert "Solve rate per difficulty" not in page  # one difficulty: nothing to break down
+    final = {"greedy_accuracy": 0.5, "num_problems": 8, "pass@1": 0.4, "semantic_entropy": 0.123456,
+             "distinct_1": 0.5, "sampling_seeds": [0, 1],
+             "across_seeds": {"pass@1": {"mean": 0.4, "std": 0.0141421, "min": 0.39, "max": 0.41},
+                              "semantic_entropy": "<b>not a spread</b>"},
+             "by_difficulty": {"num_ops=1": {"problems": 4, "solved": 4, "greedy_accuracy": 1.0},
+                               "num_ops=<i>2</i>": {"problems": 4, "solved": 0, "greedy_accuracy": 0.0},
+                               "junk": [1, 2]}}
+    (tmp_path / "summary.json").write_text(json.dumps({"final": final}))
+    page = build_report(tmp_path)
+    assert "<td>0.4 ± 0.01414</td>" in page and "<td>0.1235</td>" in page  # 4 significant digits
+    assert "<th>distinct-2</th>" not in page  # absent from every evaluation: no column
+    low, high = wilson_interval(4, 4)
+    assert f"<td>num_ops=1</td><td>4</td><td>1.000 [{low:.3f}, {high:.3f}]</td>" in page
+    assert "num_ops=&lt;i&gt;2&lt;/i&gt;" in page and "<i>" not in page and "<b>" not in page
+    assert "could not be built" not in page
+
+
 def hostile_folder(folder: Path) -> None:
     """A run folder written by someone else: damaged lines, wrong types, markup, huge values."""
     steps = [{"step": s, "reward_mean": 0.1 * s, "accuracy": 0.2, "mean_length": 3, "time_total": 1.0,
