@@ -1,5 +1,5 @@
-"""What a `TrainConfig` builds: the env and task, the policy, the advantage and sampler plug-ins,
-the loss, the held-out problems.
+"""What a `TrainConfig` builds: the env and task, the policy, the advantage, sampler and reward
+transform plug-ins, the loss, the held-out problems.
 
 The trainer, `rlvr eval` and the benchmarks build their pieces here, so a config means the same
 env, model and problems wherever it is used.
@@ -13,6 +13,7 @@ import torch
 
 from rlvr.training.advantages import AdvantagePlugin, make_advantage, turn_level_names
 from rlvr.training.losses import LOSSES, PPO_PRESETS, Loss, ppo_preset
+from rlvr.training.reward_transforms import RewardTransformPlugin, make_reward_transforms
 from rlvr.training.rollout import ProblemStream
 from rlvr.training.samplers import SamplerPlugin, make_sampler
 
@@ -159,6 +160,33 @@ def build_sampler(config: TrainConfig, stream: ProblemStream | None = None) -> S
     except ValueError as error:
         raise ValueError(f"config {error}") from None  # "config sampler 'variance' takes settings ..."
     return sampler
+
+
+def build_reward_transforms(config: TrainConfig, bind: bool = False) -> list[RewardTransformPlugin]:
+    """The configured reward transforms in order (`reward_transforms`, then `overlong_buffer`'s
+    shorthand), refusing before any work an unknown name or setting (close matches), a bad value,
+    the overlong penalty given twice, and any transform with `max_turns > 1` (each takes single
+    responses); bound to the run's seed and budget when `bind`."""
+    items = list(config.reward_transforms)
+    if config.overlong_buffer:
+        if any(isinstance(item, dict) and item.get("name") == "overlong" for item in items):
+            raise ValueError("config overlong_buffer and reward_transforms' 'overlong' both set DAPO's overlong "
+                             "penalty; give it once (reward_transforms: [{name: overlong, buffer: N}])")
+        items.append({"name": "overlong", "buffer": config.overlong_buffer})  # last: as the loop always did
+    try:
+        transforms = make_reward_transforms(items)
+        for transform in transforms:
+            transform.check(config.max_new_tokens)
+    except ValueError as error:
+        raise ValueError(f"config {error}") from None  # "config reward transform 'corrupt' setting mode ..."
+    single = [transform.name for transform in transforms if not transform.turn_level]
+    if config.max_turns > 1 and single:
+        raise ValueError(f"config reward transform(s) {single} work on single responses; with max_turns > 1 "
+                         "remove them from reward_transforms")
+    if bind:
+        for transform in transforms:
+            transform.bind(config.seed, config.max_new_tokens)
+    return transforms
 
 
 def _task_knobs(env_id: str) -> tuple | None:

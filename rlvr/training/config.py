@@ -157,7 +157,15 @@ class TrainConfig:
     """Weight of the KL penalty to the policy as it was when RL started (0: no reference model)."""
     overlong_buffer: int = 0
     """DAPO's soft overlong punishment: a response longer than max_new_tokens - overlong_buffer
-    tokens loses reward linearly, down to -1 at max_new_tokens (0: off)."""
+    tokens loses reward linearly, down to -1 at max_new_tokens (0: off). A shorthand for the reward
+    transform `{name: overlong, buffer: N}`, applied after those of `reward_transforms`."""
+    reward_transforms: list[dict] = field(default_factory=list)
+    """Group-level shaping of each step's rewards after scoring and before the advantage, applied in
+    order, each `{name: ..., <settings>}` from `rlvr.training.reward_transforms.REWARD_TRANSFORMS`:
+    `{name: overlong, buffer: 4}` (DAPO's penalty; optional `max_len`, default max_new_tokens),
+    `{name: corrupt, mode: random}` (modes accurate, random, inverted). Checked before any work
+    (unknown names and settings get close matches); single-turn only. The verifier's `correct`
+    (`accuracy`) is never changed; `raw_reward_mean` logs the reward before the transforms."""
     dynamic_sampling: bool = False
     """DAPO's dynamic sampling: drop groups whose samples are all right or all wrong (they carry no
     gradient) and draw more problems until `prompts_per_step` groups have signal or
@@ -267,11 +275,18 @@ class TrainConfig:
         if not self.eval_k or bad_k:
             raise ValueError(f"config eval_k must be a non-empty list of k in [1, eval_samples={self.eval_samples}], "
                              f"got {self.eval_k!r}")
-        from rlvr.training.builders import build_advantage, build_loss, build_sampler, check_task_options
+        from rlvr.training.builders import (
+            build_advantage,
+            build_loss,
+            build_reward_transforms,
+            build_sampler,
+            check_task_options,
+        )
 
         check_task_options(self.env_id, self.task_options)
         build_advantage(self)  # an unknown or bad advantage setting fails now, not at the first RL step
         build_sampler(self)  # a bad sampler setting or curriculum knob fails now, not when RL starts
+        build_reward_transforms(self)  # a bad transform or setting fails now, not at the first RL step
         build_loss(self)  # a loss setting that conflicts with the loss (or its preset) fails now, not after SFT
         return self
 

@@ -9,8 +9,9 @@ One RL step:
    samples, so no extra pass computes them); with `max_turns > 1` play G multi-turn episodes per
    problem instead (`rlvr.training.multiturn`); with DAPO's dynamic sampling, drop groups without
    signal and ask for more problems; the sampler then observes every group scored;
-2. score every completion with the task's verifier -> rewards [B, G] (plus DAPO's overlong
-   penalty when set);
+2. score every completion with the task's verifier -> rewards [B, G], then the configured reward
+   transforms in order (`rlvr.training.reward_transforms`: DAPO's overlong penalty, corruption);
+   `reward_mean` is what the advantage sees, `raw_reward_mean` the verifier's (with transforms);
 3. advantages per group from the configured plug-in (`rlvr.training.advantages`; GRPO: (r - mean)
    / (std + eps)), given a view of the batch with only the per-rollout quantities it declares (pi_old's
    mean log-prob, self-certainty, ...), computed once; a group whose rewards are all equal gets zero
@@ -53,6 +54,7 @@ from rlvr.training.builders import (
     build_env,
     build_loss,
     build_policy,
+    build_reward_transforms,
     build_sampler,
     heldout_problems,
 )
@@ -72,9 +74,10 @@ from rlvr.training.evaluate import evaluate
 from rlvr.training.metrics import json_safe
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, oracle_transcripts, run_episodes
 from rlvr.training.optim import adamw
+from rlvr.training.reward_transforms import apply_reward_transforms
 from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts, select_groups
 from rlvr.training.sft import run_sft
-from rlvr.training.shaping import dynamic_sampling_mask, overlong_penalty
+from rlvr.training.shaping import dynamic_sampling_mask
 from rlvr.training.tracking import MetricsLogger
 
 _SFT_STREAM_OFFSET = 1_000_003
@@ -105,6 +108,7 @@ class Trainer:
         self.sft_stream = ProblemStream(self.task, config.seed + _SFT_STREAM_OFFSET, self.difficulty, "train")
         self.advantage = build_advantage(config)  # the plug-in; its state is saved in checkpoints
         self.sampler = build_sampler(config, self.train_stream)  # which problems; its state too
+        self.reward_transforms = build_reward_transforms(config, bind=True)  # shaping before the advantage
         self.loss_fn = build_loss(config)
         self.optimizer = self._new_optimizer()
         self.reference = None  # frozen copy for the KL penalty, made when RL starts
@@ -276,9 +280,9 @@ class Trainer:
         # before shaping: the sampler judges problems by the verifier's rewards, dropped groups included
         self.sampler.observe([p for part in scored for p in part.problems], torch.cat([part.rewards for part in scored]),
                              torch.cat([part.components["correct"] for part in scored]))
-        if config.overlong_buffer:
-            penalty = overlong_penalty(batch.lengths, config.max_new_tokens, config.overlong_buffer)
-            batch.rewards = batch.rewards + penalty
+        raw_rewards = batch.rewards  # `correct` stays the verifier's: accuracy is never shaped
+        batch.rewards = apply_reward_transforms(self.reward_transforms, raw_rewards, batch.lengths,
+                                                batch.components, self.step)
         sample = batch.sample
         advantages = self.advantages(batch)
         ref = None
@@ -318,6 +322,8 @@ class Trainer:
         record = {
             "step": self.step,
             "reward_mean": float(rewards.mean()),
+            **({"raw_reward_mean": float(raw_rewards.mean())} if self.reward_transforms else {}),
+            **{key: value for transform in self.reward_transforms for key, value in transform.metrics().items()},
             "accuracy": float(batch.components["correct"].mean()),
             "loss": losses[-1],
             "grad_norm": norms[-1],
@@ -352,9 +358,9 @@ class Trainer:
         return checkpoint_paths(self.out_dir)[0]
 
     def save_checkpoint(self) -> Path:
-        """Weights, optimizer, RNG states, step, stream positions, config and the advantage and sampler
-        plug-ins' states, as tensors and plain values (`rlvr.training.checkpoint`: loadable without running
-        code, sha256 beside it)."""
+        """Weights, optimizer, RNG states, step, stream positions, config and the advantage, sampler and
+        reward transform plug-ins' states, as tensors and plain values (`rlvr.training.checkpoint`:
+        loadable without running code, sha256 beside it)."""
         state = {
             "format": FORMAT,
             "step": self.step,
@@ -368,6 +374,7 @@ class Trainer:
             "evaluations": plain(self.evaluations),
             "advantage": self.advantage.state_dict(),
             "sampler": self.sampler.state_dict(),
+            "reward_transforms": {transform.name: transform.state_dict() for transform in self.reward_transforms},
         }
         return write_checkpoint(self.out_dir, state)
 
@@ -397,6 +404,8 @@ class Trainer:
         self.evaluations = list(state["evaluations"])
         self.advantage.load_state_dict(state.get("advantage") or {})  # absent from checkpoints before plug-ins
         self.sampler.load_state_dict(state.get("sampler") or {})
+        for transform in self.reward_transforms:  # names are unique in a run
+            transform.load_state_dict((state.get("reward_transforms") or {}).get(transform.name) or {})
         self.metrics.truncate_after(self.step)  # a step logged after the checkpoint will be redone
         return True
 
