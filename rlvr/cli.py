@@ -10,6 +10,7 @@
     rlvr eval --run runs/quickstart --sampling-seeds 0 1 2          sampled metrics' mean and spread
     rlvr eval --env rlvr/Countdown-v0 --base-url http://localhost:8000/v1 --model NAME
     rlvr report runs/quickstart                                     rebuild a run's report.html
+    rlvr algorithms [NAME]                                          training plug-ins by kind, or one
 """
 
 from __future__ import annotations
@@ -168,6 +169,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_algorithms(args: argparse.Namespace) -> int:
+    from rlvr.training.algorithms import describe, listing
+
+    print(describe(args.name) if args.name else listing())
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from rlvr.export import export_dataset
 
@@ -236,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="rebuild a training run's report.html from its folder's files")
     report.add_argument("run_dir", help="a training run folder, e.g. runs/quickstart")
     report.set_defaults(func=cmd_report)
+    algorithms = sub.add_parser("algorithms", help="list the training plug-ins (advantage, sampler, reward "
+                                "transform, loss), or show one with its settings")
+    algorithms.add_argument("name", nargs="?", help="a plug-in name, e.g. unlikeliness")
+    algorithms.set_defaults(func=cmd_algorithms)
     export = sub.add_parser("export", help="write problems of an env id to a .jsonl or .parquet file")
     export.add_argument("id", help="a single-agent env id, e.g. rlvr/Countdown-v0")
     export.add_argument("--n", type=int, default=1000, help="number of problems")

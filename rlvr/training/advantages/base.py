@@ -124,6 +124,8 @@ class AdvantagePlugin:
     """Whether multi-turn episodes are supported (per-token advantages from turn rewards)."""
     source: ClassVar[str] = ""
     """The method and the provenance tag of the algorithms spec: [code], [paper] or [abs]."""
+    summary: ClassVar[str] = ""
+    """One line: what it does (`rlvr algorithms` prints it with `source`)."""
     min_group_size: ClassVar[int] = 1
     """Fewest rollouts per problem the estimator is defined for (RLOO's leave-one-out needs 2)."""
 

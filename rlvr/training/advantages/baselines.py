@@ -72,6 +72,7 @@ class GRPO(AdvantagePlugin):
     name: ClassVar[str] = "grpo"
     turn_level: ClassVar[bool] = True
     source: ClassVar[str] = "GRPO [paper]"
+    summary: ClassVar[str] = "(r - mean) / (std + 1e-6) in each group; per turn on rewards-to-go for episodes"
 
     def __call__(self, view: RolloutView) -> Tensor:
         if view.episodes:
@@ -87,6 +88,7 @@ class DrGRPO(AdvantagePlugin):
     name: ClassVar[str] = "dr_grpo"
     turn_level: ClassVar[bool] = True
     source: ClassVar[str] = "Dr. GRPO [paper]"
+    summary: ClassVar[str] = "r - mean in each group (no division by std); per turn for episodes"
 
     def __call__(self, view: RolloutView) -> Tensor:
         if view.episodes:
@@ -101,6 +103,7 @@ class RLOO(AdvantagePlugin):
 
     name: ClassVar[str] = "rloo"
     source: ClassVar[str] = "RLOO [paper]"
+    summary: ClassVar[str] = "r minus the mean of the group's other rewards (leave-one-out; G >= 2)"
     min_group_size: ClassVar[int] = 2
 
     def __call__(self, view: RolloutView) -> Tensor:

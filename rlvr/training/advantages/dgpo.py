@@ -76,6 +76,7 @@ class DGPO(AdvantagePlugin):
 
     name: ClassVar[str] = "dgpo"
     source: ClassVar[str] = "DGPO / MathForge [code]"
+    summary: ClassVar[str] = "G (r - mean) / (sum |r - mean| + 1e-4); optional softmax(-accuracy / T) question weights"
 
     question_weights: bool = setting(False, "multiply each question's advantages by lambda_q = N_valid * "
                                             "softmax(-accuracy / temperature) over the questions with signal")

@@ -96,6 +96,7 @@ class UCAS(AdvantagePlugin):
     name: ClassVar[str] = "ucas"
     needs: ClassVar[tuple[str, ...]] = ("self_certainty",)
     source: ClassVar[str] = "UCAS [code], response level"
+    summary: ClassVar[str] = "GRPO advantages scaled by exp(-+ scale * self-certainty z-scored in the group)"
 
     positive_scale: float = setting(0.25, "A > 0 is multiplied by exp(-positive_scale * C^)", low=0.0)
     negative_scale: float = setting(0.35, "A <= 0 is multiplied by exp(negative_scale * C^)", low=0.0)

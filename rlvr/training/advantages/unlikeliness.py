@@ -42,6 +42,7 @@ class Unlikeliness(AdvantagePlugin):
     name: ClassVar[str] = "unlikeliness"
     needs: ClassVar[tuple[str, ...]] = ("mean_logprob",)
     source: ClassVar[str] = "unlikeliness reward [code]"
+    summary: ClassVar[str] = "r (1 - beta_rank rank / G), rank by pi_old likelihood (likely correct earn less), then GRPO"
 
     beta_rank: float = setting(0.25, "reward cut per rank: r * (1 - beta_rank * rank / G), the least likely "
                                      "rollout rank 0", low=0.0, high=1.0)

@@ -79,6 +79,8 @@ class SamplerPlugin:
     """Registry name, what `sampler:` says."""
     source: ClassVar[str] = ""
     """The method and the provenance tag of the algorithms spec: [code], [paper] or [abs]."""
+    summary: ClassVar[str] = ""
+    """One line: what it does (`rlvr algorithms` prints it with `source`)."""
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))

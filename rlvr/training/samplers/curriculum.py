@@ -34,6 +34,7 @@ class Curriculum(SamplerPlugin):
 
     name: ClassVar[str] = "curriculum"
     source: ClassVar[str] = "difficulty schedule over training (curricula of DGPO / GDRO need pass rates; this one is by step)"
+    summary: ClassVar[str] = "difficulty knob values by step from a schedule, checked against the task's knobs"
     schedule: dict = setting({}, "knob -> [[step, value], ...]: from each step on the knob takes the value")
 
     def __post_init__(self) -> None:

@@ -18,6 +18,7 @@ class Stream(SamplerPlugin):
 
     name: ClassVar[str] = "stream"
     source: ClassVar[str] = "uniform draws from the task's problem stream (GRPO's own sampling)"
+    summary: ClassVar[str] = "the next problems of the train split's seeded stream, as the loop always did"
 
     def select(self, step: int) -> list[Problem]:
         return self._stream().take(self.prompts_per_step)

@@ -59,6 +59,7 @@ class Variance(SamplerPlugin):
 
     name: ClassVar[str] = "variance"
     source: ClassVar[str] = "variance-aware sampling, MMR1 [code]; pass rates from the step's own groups (our reading)"
+    summary: ClassVar[str] = "a share of each batch re-drawn from a pool of seen problems in proportion to p(1 - p)"
     share: float = setting(0.5, "fraction of each batch drawn from the pool in proportion to p(1-p) (lambda)",
                            low=0.0, high=1.0)
     pool_size: int = setting(256, "most seen problems remembered with their latest group accuracy", low=1)
