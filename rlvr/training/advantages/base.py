@@ -26,9 +26,6 @@ A plug-in is a small frozen dataclass whose fields are its settings:
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import typing
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -38,6 +35,10 @@ from torch import Tensor
 
 from rlvr.core.hints import did_you_mean
 from rlvr.training.groups import as_groups
+from rlvr.training.plugins import Registry, check_settings, settings_of
+from rlvr.training.plugins import (
+    setting as setting,  # what plug-in modules of this kind declare settings with
+)
 
 QUANTITIES: dict[str, str] = {
     "mean_logprob": "pi_old's mean token log-prob of each rollout, [B, G], from the sampler's log-probs "
@@ -105,12 +106,6 @@ def view_of(rewards: Tensor | list, lengths: Tensor | None = None, **quantities:
     return RolloutView(rewards, lengths, groups, checked)
 
 
-def setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
-            low_open: bool = False) -> Any:
-    """A plug-in setting: its default, one line saying what it does, and its range (numbers)."""
-    return field(default=default, metadata={"doc": doc, "low": low, "high": high, "low_open": low_open})
-
-
 @dataclass(frozen=True)
 class AdvantagePlugin:
     """Base of advantage plug-ins (see the module doc). Subclasses set the class attributes, add
@@ -130,13 +125,7 @@ class AdvantagePlugin:
     """Fewest rollouts per problem the estimator is defined for (RLOO's leave-one-out needs 2)."""
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for item in dataclasses.fields(self):
-            value = getattr(self, item.name)
-            if hints[item.name] is float and type(value) is int:  # YAML's `0` for a float setting
-                value = float(value)
-                object.__setattr__(self, item.name, value)
-            _check_setting(self.name, item, hints[item.name], value)
+        check_settings("advantage", self)
 
     def __call__(self, view: RolloutView) -> Tensor:
         """Advantages: [B, G] (one per rollout) or [B * G, T] (one per token)."""
@@ -154,43 +143,14 @@ class AdvantagePlugin:
     @classmethod
     def settings(cls) -> dict[str, tuple[Any, str]]:
         """Setting name -> (default, what it does), for listings and docs."""
-        return {item.name: (item.default, item.metadata.get("doc", "")) for item in dataclasses.fields(cls)}
+        return settings_of(cls)
 
 
-def _check_setting(plugin: str, item: dataclasses.Field, hint: Any, value: Any) -> None:
-    """Type and range of one setting; a bool is not a number, floats must be finite."""
-    where = f"advantage {plugin!r} setting {item.name}"
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"{where} expects true or false, got {value!r} ({type(value).__name__})")
-        return
-    if hint in (int, float):
-        number_types = (int,) if hint is int else (int, float)
-        if isinstance(value, bool) or not isinstance(value, number_types):
-            raise ValueError(f"{where} expects {hint.__name__}, got {value!r} ({type(value).__name__})")
-        if not math.isfinite(value):
-            raise ValueError(f"{where} expects a finite number, got {value!r}")
-        low, high, low_open = item.metadata.get("low"), item.metadata.get("high"), item.metadata.get("low_open")
-        too_low = low is not None and (value <= low if low_open else value < low)
-        if too_low or (high is not None and value > high):
-            left = "(" if low_open else "["
-            span = f"{left}{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-            raise ValueError(f"{where} must be in {span}, got {value!r}")
-        return
-    if not isinstance(value, hint if isinstance(hint, type) else object):
-        raise ValueError(f"{where} expects {getattr(hint, '__name__', hint)}, got {value!r}")
-
-
-ADVANTAGES: dict[str, type[AdvantagePlugin]] = {}
+ADVANTAGES = Registry("advantage")
 """Name -> plug-in class: the one registry the trainer uses, single- and multi-turn alike."""
 
-
-def register(cls: type[AdvantagePlugin]) -> type[AdvantagePlugin]:
-    """Class decorator: add a plug-in to `ADVANTAGES` under its `name` (once)."""
-    if not cls.name or cls.name in ADVANTAGES:
-        raise ValueError(f"expected a new advantage name, got {cls.name!r} (registered: {sorted(ADVANTAGES)})")
-    ADVANTAGES[cls.name] = cls
-    return cls
+register = ADVANTAGES.register
+"""Class decorator: add a plug-in to `ADVANTAGES` under its `name` (once)."""
 
 
 def make_advantage(name: str, settings: Mapping[str, Any] | None = None) -> AdvantagePlugin:
@@ -204,17 +164,7 @@ def make_advantage(name: str, settings: Mapping[str, Any] | None = None) -> Adva
     ...
     ValueError: advantage 'unlikeliness' takes settings ['beta_rank'], got 'beta_rnk' (did you mean: beta_rank?)
     """
-    if name not in ADVANTAGES:
-        raise ValueError(f"unknown advantage {name!r}{did_you_mean(name, ADVANTAGES, quoted=True)}; "
-                         f"expected one of {', '.join(ADVANTAGES)}")
-    cls = ADVANTAGES[name]
-    settings = dict(settings or {})
-    allowed = [item.name for item in dataclasses.fields(cls)]
-    for key in settings:
-        if key not in allowed:
-            takes = f"takes settings {allowed}" if allowed else "takes no settings"
-            raise ValueError(f"advantage {name!r} {takes}, got {key!r}" + did_you_mean(key, allowed))
-    plugin = cls(**settings)
+    plugin = ADVANTAGES.build(name, settings)
     unknown = [need for need in plugin.needs if need not in QUANTITIES]
     if unknown:  # a plug-in's own mistake, caught when it is first built
         raise ValueError(f"advantage {name!r} needs {unknown}, which are not quantities; expected some of "

@@ -28,21 +28,16 @@ A transform is a small dataclass whose init fields are its settings:
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import types
-import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
 
-from rlvr.core.hints import did_you_mean
-
-REQUIRED: Any = dataclasses.MISSING
-"""The default of a setting that has none: a scenario must give it."""
+from rlvr.training.plugins import REQUIRED as REQUIRED  # what transform modules mark required settings with
+from rlvr.training.plugins import Registry, check_settings, settings_of
+from rlvr.training.plugins import setting as setting  # what transform modules declare settings with
 
 
 @dataclass(frozen=True)
@@ -57,16 +52,6 @@ class RewardBatch:
     """The verifier's named components, each [B, G] (`correct`: 0/1); read-only."""
     step: int
     """RL steps already taken (the metrics line of this step says step + 1)."""
-
-
-def setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None,
-            choices: Sequence[str] = ()) -> Any:
-    """A transform setting: its default (`REQUIRED`: none), one line saying what it does, its range
-    (numbers) or its choices (text)."""
-    metadata = {"doc": doc, "low": low, "high": high, "choices": tuple(choices)}
-    if default is REQUIRED:
-        return field(metadata=metadata)
-    return field(default=default, metadata=metadata)
 
 
 @dataclass
@@ -85,13 +70,7 @@ class RewardTransformPlugin:
     """Whether 0/1 rewards stay 0/1 through this transform."""
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for item in _settings_fields(type(self)):
-            value = getattr(self, item.name)
-            if _bare(hints[item.name]) is float and type(value) is int:  # YAML's `1` for a float setting
-                value = float(value)
-                setattr(self, item.name, value)
-            _check_setting(self.name, item, hints[item.name], value)
+        check_settings("reward transform", self)
         self.seed = 0
         self.max_new_tokens = 0
         self._metrics: dict[str, float] = {}
@@ -128,61 +107,14 @@ class RewardTransformPlugin:
     @classmethod
     def settings(cls) -> dict[str, tuple[Any, str]]:
         """Setting name -> (default, what it does); a required setting's default is `REQUIRED`."""
-        return {item.name: (item.default, item.metadata.get("doc", "")) for item in _settings_fields(cls)}
+        return settings_of(cls)
 
 
-def _settings_fields(cls: type) -> list[dataclasses.Field]:
-    return [item for item in dataclasses.fields(cls) if item.init]
-
-
-def _bare(hint: Any) -> Any:
-    """`int | None` -> int; other hints unchanged."""
-    if typing.get_origin(hint) in (typing.Union, types.UnionType):
-        options = [option for option in typing.get_args(hint) if option is not type(None)]
-        return options[0] if len(options) == 1 else hint
-    return hint
-
-
-def _check_setting(plugin: str, item: dataclasses.Field, hint: Any, value: Any) -> None:
-    """Type, range and choices of one setting; a bool is not a number, floats must be finite."""
-    where = f"reward transform {plugin!r} setting {item.name}"
-    if value is None and _bare(hint) is not hint:
-        return  # an optional setting left unset
-    hint = _bare(hint)
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"{where} expects true or false, got {value!r} ({type(value).__name__})")
-        return
-    if hint in (int, float):
-        number_types = (int,) if hint is int else (int, float)
-        if isinstance(value, bool) or not isinstance(value, number_types):
-            raise ValueError(f"{where} expects {hint.__name__}, got {value!r} ({type(value).__name__})")
-        if not math.isfinite(value):
-            raise ValueError(f"{where} expects a finite number, got {value!r}")
-        low, high = item.metadata.get("low"), item.metadata.get("high")
-        if (low is not None and value < low) or (high is not None and value > high):
-            span = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-            raise ValueError(f"{where} must be in {span}, got {value!r}")
-        return
-    if hint is str:
-        choices = item.metadata.get("choices") or ()
-        if not isinstance(value, str) or (choices and value not in choices):
-            expected = f"one of {list(choices)}" if choices else "text"
-            hint_text = did_you_mean(value, choices, quoted=True) if isinstance(value, str) else ""
-            raise ValueError(f"{where} must be {expected}, got {value!r}{hint_text}")
-
-
-REWARD_TRANSFORMS: dict[str, type[RewardTransformPlugin]] = {}
+REWARD_TRANSFORMS = Registry("reward transform")
 """Name -> transform class: the one registry the trainer uses."""
 
-
-def register(cls: type[RewardTransformPlugin]) -> type[RewardTransformPlugin]:
-    """Class decorator: add a transform to `REWARD_TRANSFORMS` under its `name` (once)."""
-    if not cls.name or cls.name in REWARD_TRANSFORMS:
-        raise ValueError(f"expected a new reward transform name, got {cls.name!r} "
-                         f"(registered: {sorted(REWARD_TRANSFORMS)})")
-    REWARD_TRANSFORMS[cls.name] = cls
-    return cls
+register = REWARD_TRANSFORMS.register
+"""Class decorator: add a transform to `REWARD_TRANSFORMS` under its `name` (once)."""
 
 
 def make_reward_transform(name: str, settings: Mapping[str, Any] | None = None) -> RewardTransformPlugin:
@@ -197,21 +129,7 @@ def make_reward_transform(name: str, settings: Mapping[str, Any] | None = None) 
     ValueError: reward transform 'corrupt' setting mode must be one of ['accurate', 'random', 'inverted'], \
 got 'invert' (did you mean 'inverted'?)
     """
-    if name not in REWARD_TRANSFORMS:
-        hint = did_you_mean(str(name), REWARD_TRANSFORMS, quoted=True)
-        raise ValueError(f"unknown reward transform {name!r}{hint}; expected one of {', '.join(REWARD_TRANSFORMS)}")
-    cls = REWARD_TRANSFORMS[name]
-    settings = dict(settings or {})
-    fields = _settings_fields(cls)
-    allowed = [item.name for item in fields]
-    for key in settings:
-        if key not in allowed:
-            takes = f"takes settings {allowed}" if allowed else "takes no settings"
-            raise ValueError(f"reward transform {name!r} {takes}, got {key!r}" + did_you_mean(str(key), allowed))
-    missing = [item.name for item in fields if item.default is REQUIRED and item.name not in settings]
-    if missing:
-        raise ValueError(f"reward transform {name!r} needs setting(s) {missing}, got {sorted(settings) or 'none'}")
-    return cls(**settings)
+    return REWARD_TRANSFORMS.build(name, settings)
 
 
 def make_reward_transforms(items: Sequence[Mapping[str, Any]]) -> list[RewardTransformPlugin]:

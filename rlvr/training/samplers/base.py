@@ -31,14 +31,12 @@ global RNG, so a resumed run draws what the uninterrupted one drew.
 
 from __future__ import annotations
 
-import dataclasses
-import math
-import typing
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
-from rlvr.core.hints import did_you_mean
+from rlvr.training.plugins import Registry, check_settings, settings_of
+from rlvr.training.plugins import setting as setting  # what sampler modules declare settings with
 
 if TYPE_CHECKING:
     import torch
@@ -61,15 +59,6 @@ class Sampler(Protocol):
     def metrics(self) -> dict[str, float]: ...
 
 
-def setting(default: Any, doc: str, *, low: float | None = None, high: float | None = None) -> Any:
-    """A sampler setting: its default (a mutable one is copied per instance), one line saying what
-    it does, and its range (numbers)."""
-    metadata = {"doc": doc, "low": low, "high": high}
-    if isinstance(default, (dict, list)):
-        return field(default_factory=lambda: type(default)(default), metadata=metadata)
-    return field(default=default, metadata=metadata)
-
-
 @dataclass
 class SamplerPlugin:
     """Base of sampler plug-ins (see the module doc): settings are the init fields; state lives in
@@ -83,13 +72,7 @@ class SamplerPlugin:
     """One line: what it does (`rlvr algorithms` prints it with `source`)."""
 
     def __post_init__(self) -> None:
-        hints = typing.get_type_hints(type(self))
-        for item in _settings_fields(type(self)):
-            value = getattr(self, item.name)
-            if hints[item.name] is float and type(value) is int:  # YAML's `1` for a float setting
-                value = float(value)
-                setattr(self, item.name, value)
-            _check_setting(self.name, item, hints[item.name], value)
+        check_settings("sampler", self)
         self.stream: ProblemStream | None = None
         self.prompts_per_step = 0
         self.seed = 0
@@ -131,47 +114,14 @@ class SamplerPlugin:
     @classmethod
     def settings(cls) -> dict[str, tuple[Any, str]]:
         """Setting name -> (default, what it does), for listings and docs."""
-        return {item.name: (item.default_factory() if item.default is dataclasses.MISSING else item.default,
-                            item.metadata.get("doc", "")) for item in _settings_fields(cls)}
+        return settings_of(cls)
 
 
-def _settings_fields(cls: type) -> list[dataclasses.Field]:
-    return [item for item in dataclasses.fields(cls) if item.init]
-
-
-def _check_setting(plugin: str, item: dataclasses.Field, hint: Any, value: Any) -> None:
-    """Type and range of one setting; a bool is not a number, floats must be finite."""
-    where = f"sampler {plugin!r} setting {item.name}"
-    if hint is bool:
-        if not isinstance(value, bool):
-            raise ValueError(f"{where} expects true or false, got {value!r} ({type(value).__name__})")
-        return
-    if hint in (int, float):
-        number_types = (int,) if hint is int else (int, float)
-        if isinstance(value, bool) or not isinstance(value, number_types):
-            raise ValueError(f"{where} expects {hint.__name__}, got {value!r} ({type(value).__name__})")
-        if not math.isfinite(value):
-            raise ValueError(f"{where} expects a finite number, got {value!r}")
-        low, high = item.metadata.get("low"), item.metadata.get("high")
-        if (low is not None and value < low) or (high is not None and value > high):
-            span = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-            raise ValueError(f"{where} must be in {span}, got {value!r}")
-        return
-    origin = typing.get_origin(hint) or hint
-    if isinstance(origin, type) and not isinstance(value, origin):
-        raise ValueError(f"{where} expects {origin.__name__}, got {value!r} ({type(value).__name__})")
-
-
-SAMPLERS: dict[str, type[SamplerPlugin]] = {}
+SAMPLERS = Registry("sampler")
 """Name -> sampler class: the one registry the trainer uses."""
 
-
-def register(cls: type[SamplerPlugin]) -> type[SamplerPlugin]:
-    """Class decorator: add a sampler to `SAMPLERS` under its `name` (once)."""
-    if not cls.name or cls.name in SAMPLERS:
-        raise ValueError(f"expected a new sampler name, got {cls.name!r} (registered: {sorted(SAMPLERS)})")
-    SAMPLERS[cls.name] = cls
-    return cls
+register = SAMPLERS.register
+"""Class decorator: add a sampler to `SAMPLERS` under its `name` (once)."""
 
 
 def make_sampler(name: str, settings: Mapping[str, Any] | None = None) -> SamplerPlugin:
@@ -185,14 +135,4 @@ def make_sampler(name: str, settings: Mapping[str, Any] | None = None) -> Sample
     ...
     ValueError: sampler 'variance' takes settings ['share', 'pool_size'], got 'shar' (did you mean: share?)
     """
-    if name not in SAMPLERS:
-        raise ValueError(f"unknown sampler {name!r}{did_you_mean(name, SAMPLERS, quoted=True)}; "
-                         f"expected one of {', '.join(SAMPLERS)}")
-    cls = SAMPLERS[name]
-    settings = dict(settings or {})
-    allowed = [item.name for item in _settings_fields(cls)]
-    for key in settings:
-        if key not in allowed:
-            takes = f"takes settings {allowed}" if allowed else "takes no settings"
-            raise ValueError(f"sampler {name!r} {takes}, got {key!r}" + did_you_mean(str(key), allowed))
-    return cls(**settings)
+    return SAMPLERS.build(name, settings)
