@@ -17,6 +17,8 @@ def completion_text(completion: Any) -> str | None:
 
     >>> completion_text([{"role": "assistant", "content": "7"}]), completion_text(3)
     ('7', None)
+    >>> completion_text([{"role": "assistant", "content": 5}]) is None  # not text: scored 0, never raised
+    True
     """
     if isinstance(completion, str):
         return completion
@@ -26,8 +28,11 @@ def completion_text(completion: Any) -> str | None:
                 content = message.get("content")
                 if content is None or isinstance(content, str):
                     return content or ""
+                if not isinstance(content, Sequence):  # a number or any other non-text: nothing to read
+                    return None
                 # typed content blocks: [{"type": "text", "text": ...}, ...]
-                return "".join(b.get("text", "") for b in content if isinstance(b, Mapping) and b.get("type") == "text")
+                return "".join(b["text"] for b in content if isinstance(b, Mapping) and b.get("type") == "text"
+                               and isinstance(b.get("text"), str))
         return ""
     return None
 
