@@ -1,4 +1,4 @@
-"""The `rlvr` command: `rlvr list` (ids, kinds, knobs) and `rlvr play` (agents on an env).
+"""The `rlvr` command: envs, experiments, training, evaluation and reports from the shell.
 
     rlvr list                       every id with its kind and knobs
     rlvr list rlvr/MathTree-v0      the id's doc card
@@ -11,23 +11,41 @@
     rlvr eval --env rlvr/Countdown-v0 --base-url http://localhost:8000/v1 --model NAME
     rlvr report runs/quickstart                                     rebuild a run's report.html
     rlvr algorithms [NAME]                                          training plug-ins by kind, or one
+    rlvr --version                                                  `rlvr 0.1.0`
+
+A failure is one `rlvr: error: ...` line on stderr, never a traceback: exit code 2 for a bad
+request (an argument, a config value, an id), 1 for what surrounds it (an optional extra not
+installed, with the pip command that installs it; a server that cannot be reached; a file that
+cannot be read or written; anything unexpected), 130 for Ctrl-C. `--debug` (anywhere on the line)
+or RLVR_DEBUG=1 lets the exception through with its traceback. Warnings print as `rlvr: warning:`.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import os
 import pathlib
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
 import yaml
 
-from rlvr import registration
+from rlvr import __version__, registration
 from rlvr.core.hints import did_you_mean
 from rlvr.training.metrics import wilson_interval
 
 AGENTS = ("random", "oracle")
+
+OPTIONAL_MODULES = {
+    "torch": "train", "transformers": "train", "tensorboard": "train", "matplotlib": "train",
+    "vllm": "vllm", "trl": "trl", "datasets": "trl", "stable_baselines3": "sb3",
+    "pyarrow": "data", "bm25s": "search", "selenium": "dev",
+}
+"""Import name of each optional dependency -> the extra of pyproject.toml that installs it (a test
+checks this table against pyproject.toml both ways)."""
 
 
 def _task_knobs(entry: registration.EnvEntry) -> list[Any]:
@@ -64,7 +82,7 @@ def _parse_sets(pairs: Sequence[str], flag: str = "--set") -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise SystemExit(f"{flag} expects key=value, got {pair!r}")
+            raise ValueError(f"{flag} expects key=value, got {pair!r}")
         parsed[key.strip()] = yaml.safe_load(value)
     return parsed
 
@@ -142,7 +160,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from rlvr.training.evaluation_run import run_evaluation
+    from rlvr.training.evaluation_run import parse_extra_body, run_evaluation
     from rlvr.training.metrics import rounded
 
     metrics = run_evaluation(
@@ -152,7 +170,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens, temperature=args.temperature,
         prompt_template=args.prompt_template, paraphrases=args.paraphrase,
         sampling_seeds=args.sampling_seeds, sweep=_parse_sets(args.sweep, "--sweep"),
-        progress=True if args.progress else None,
+        progress=True if args.progress else None, extra_body=parse_extra_body(args.extra_body),
     )
     print(yaml.safe_dump(rounded(metrics), sort_keys=False))  # 4 significant digits, not raw float32
     return 0
@@ -184,24 +202,63 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _count(text: str) -> int:
+    """An argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}")
+    return value
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse before Python 3.13 measures command names without their indent, so `algorithms`
+    pushed its summary to a second line: this counts the indent."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if isinstance(action.choices, dict) and action.help is not argparse.SUPPRESS:  # the commands
+            longest = max(map(len, action.choices), default=0)
+            self._action_max_length = max(self._action_max_length,
+                                          longest + self._current_indent + self._indent_increment)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rlvr", description=__doc__.split("\n\n")[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    listing = sub.add_parser("list", help="list env ids, or show one id's doc card")
+    parser = argparse.ArgumentParser(
+        prog="rlvr", description=__doc__.split("\n\n")[0], formatter_class=_HelpFormatter,
+        epilog="`rlvr COMMAND -h` shows a command's options. A failure prints one `rlvr: error:` line; "
+               "--debug (or RLVR_DEBUG=1) shows its traceback instead.",
+    )
+    parser.add_argument("--version", action="version", version=f"rlvr {__version__}")
+    parser.add_argument("--debug", action="store_true", help="let errors through with their traceback")
+    # --debug after the command too (`rlvr eval ... --debug`); SUPPRESS keeps the subparser from
+    # overwriting a --debug given before the command with its own default
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    commands = parser.add_subparsers(dest="command", required=True, title="commands", metavar="COMMAND")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        # the summary is one line under 80 columns in `rlvr -h`, and the command's own description
+        return commands.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                                   parents=[debug])
+
+    listing = command("list", "list env ids, or show one id's doc card")
     listing.add_argument("id", nargs="?", help="an env id, e.g. rlvr/MathTree-v0")
     listing.set_defaults(func=cmd_list)
-    play = sub.add_parser("play", help="play an env with a random or oracle agent")
+    play = command("play", "play an env with a random or oracle agent")
     play.add_argument("id", help="an env id, e.g. rlvr/MathTree-v0")
     play.add_argument("--agent", choices=AGENTS, default="random")
-    play.add_argument("--episodes", type=int, default=20)
+    play.add_argument("--episodes", type=_count, default=20)
     play.add_argument("--seed", type=int, default=0)
     play.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a constructor keyword or difficulty knob")
     play.set_defaults(func=cmd_play)
-    run = sub.add_parser("run", help="run an experiment scenario (YAML), e.g. scenarios/debate_confidence.yaml")
+    run = command("run", "run an experiment scenario (YAML): debate, compare")
     run.add_argument("scenario", help="a scenario file, or the name of one in ./scenarios")
     run.add_argument("--out", help="output folder (default runs/<scenario name>)")
     run.set_defaults(func=cmd_run)
-    train = sub.add_parser("train", help="train a policy from a scenario (YAML), e.g. scenarios/quickstart.yaml")
+    train = command("train", "train a policy from a scenario (YAML)")
     train.add_argument("scenario", help="a scenario file, or the name of one in ./scenarios")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key")
     train.add_argument("--out", help="run folder (default: the scenario's out_dir)")
@@ -209,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--force", action="store_true",
                        help="with --resume: continue even if the config differs from the checkpoint's")
     train.set_defaults(func=cmd_train)
-    evaluation = sub.add_parser("eval", help="held-out metrics of a trained run, a local model or a server")
+    evaluation = command("eval", "held-out metrics of a run, a local model or a server")
     evaluation.add_argument("--run", help="a training run folder (its config and newest checkpoint)")
     evaluation.add_argument("--env", help="env id (default: the run's)")
     evaluation.add_argument("--model", help="a local Hugging Face model path, 'tiny', or the served model's name")
@@ -240,15 +297,17 @@ def build_parser() -> argparse.ArgumentParser:
                             help="a progress bar even when stderr is not a terminal")
     evaluation.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                             help="a task option, e.g. reward_mode=f1 (default: the run's)")
+    evaluation.add_argument("--extra-body", metavar="JSON",
+                            help="""with --base-url: fields added to every request, a JSON object such as
+                                 '{"top_k": 20}' (at most 16 KiB, 16 levels deep)""")
     evaluation.set_defaults(func=cmd_eval)
-    report = sub.add_parser("report", help="rebuild a training run's report.html from its folder's files")
+    report = command("report", "rebuild a training run's report.html")
     report.add_argument("run_dir", help="a training run folder, e.g. runs/quickstart")
     report.set_defaults(func=cmd_report)
-    algorithms = sub.add_parser("algorithms", help="list the training plug-ins (advantage, sampler, reward "
-                                "transform, loss), or show one with its settings")
+    algorithms = command("algorithms", "list training plug-ins by kind, or describe one")
     algorithms.add_argument("name", nargs="?", help="a plug-in name, e.g. unlikeliness")
     algorithms.set_defaults(func=cmd_algorithms)
-    export = sub.add_parser("export", help="write problems of an env id to a .jsonl or .parquet file")
+    export = command("export", "write an env's problems to .jsonl or .parquet")
     export.add_argument("id", help="a single-agent env id, e.g. rlvr/Countdown-v0")
     export.add_argument("--n", type=int, default=1000, help="number of problems")
     export.add_argument("--seed", type=int, default=0)
@@ -263,14 +322,82 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if getattr(args, "episodes", 1) < 1:
-        raise SystemExit("--episodes must be >= 1")
+    if args.debug or os.environ.get("RLVR_DEBUG", "").strip() not in ("", "0"):
+        return args.func(args)  # exceptions and warnings as Python shows them
+    with warnings.catch_warnings():
+        warnings.showwarning = _show_warning
+        try:
+            return args.func(args)
+        except BrokenPipeError:  # `rlvr list | head`: the reader left; nothing to say, nothing to flush
+            _silence_stdout()
+            return 1
+        except (Exception, KeyboardInterrupt) as exc:
+            message, code = describe_error(exc, args.command)
+            print(f"rlvr: error: {message}", file=sys.stderr)
+            return code
+
+
+def describe_error(exc: BaseException, command: str = "this command") -> tuple[str, int]:
+    """The `rlvr: error:` message of an exception and the exit code (see the module docstring)."""
+    from rlvr.agents.openai_compat import OpenAICompatibleError
+
+    if isinstance(exc, KeyboardInterrupt):
+        return "interrupted", 130
+    if isinstance(exc, ImportError):
+        return _missing_extra(exc, command), 1
+    if isinstance(exc, OpenAICompatibleError):  # already names the URL and the last failure
+        return _one_line(str(exc)), 1
+    if isinstance(exc, OSError):
+        return _os_error(exc), 1
+    if isinstance(exc, KeyError | TypeError | ValueError):  # rlvr's own checks of what was asked
+        return str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc), 2
+    return _one_line(f"{type(exc).__name__}: {exc} (--debug shows the traceback)"), 1
+
+
+def _missing_extra(exc: ImportError, command: str) -> str:
+    """Name the extra that installs a missing optional dependency, with the pip command."""
+    if "pip install" in str(exc):  # rlvr's own import guards already say what to install
+        return _one_line(str(exc))
+    causes = [exc, exc.__cause__, exc.__context__]
+    missing = next((e.name for e in causes if isinstance(e, ImportError) and e.name), "") or ""
+    module = missing.split(".")[0]
+    extra = OPTIONAL_MODULES.get(module)
+    if extra is None:  # not an optional dependency of rlvr: a broken install or a bug
+        return _one_line(f"{type(exc).__name__}: {exc} (--debug shows the traceback)")
+    pip = f'pip install "rlvr[{extra}]"'
     try:
-        return args.func(args)
-    except (KeyError, TypeError, ValueError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
-        print(f"rlvr: error: {message}", file=sys.stderr)
-        return 2
+        installed = importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        installed = False
+    if not installed:
+        return f"rlvr {command} needs {module}, which is not installed: {pip}"
+    return _one_line(f"rlvr {command} could not import {module} ({exc}): {pip} installs the versions rlvr supports")
+
+
+def _os_error(exc: OSError) -> str:
+    """'No such file or directory: runs/x/config.yaml' rather than '[Errno 2] No such file ...'."""
+    if exc.strerror and exc.filename is not None:
+        target = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
+        return _one_line(f"{exc.strerror}: {target}")
+    return _one_line(str(exc) or type(exc).__name__)
+
+
+def _one_line(text: str) -> str:
+    """Text from outside (a server's words, a file name) on one line, without control characters."""
+    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    print(f"rlvr: warning: {message}", file=sys.stderr)
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so Python's final flush does not report the broken pipe again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file behind stdout (captured in tests): nothing to flush
+        pass
 
 
 if __name__ == "__main__":

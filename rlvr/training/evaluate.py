@@ -34,7 +34,8 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Sequence
+import warnings
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -253,15 +254,27 @@ def evaluate_server(
     concurrency: int = 8,
     seed: int = 0,
     sampling_seeds: Sequence[int] = (0,),
+    extra_body: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The same metrics for a model behind an OpenAI-compatible server (greedy = temperature 0)."""
+    """The same metrics for a model behind an OpenAI-compatible server (greedy = temperature 0).
+
+    `extra_body` joins every request (server fields such as vLLM's `top_k`); the fields set here
+    from the arguments are refused in it. With 2+ samples, `identical_sample_groups` is the share
+    of problems whose samples are one text repeated; a warning says so when that is most of them
+    at a temperature above 0, the mark of a server that ignores `n`, `seed` or `temperature`.
+    """
     from rlvr.agents.openai_compat import OpenAICompatibleAgent
 
     if not problems:
         raise ValueError("evaluate_server needs at least one problem")
+    clash = sorted(set(extra_body or {}) & _SERVER_FIELDS)
+    if clash:
+        raise ValueError(f"extra request fields may not set {clash}: rlvr sets {sorted(_SERVER_FIELDS)} itself "
+                         "(--temperature, --max-new-tokens, --seed and --samples choose them)")
     seeds = check_seeds(sampling_seeds)
     prompts = [list(p.messages) if endpoint == "chat" else p.prompt for p in problems]
-    settings = {"max_tokens": max_tokens, "endpoint": endpoint, "concurrency": concurrency}
+    settings = {"max_tokens": max_tokens, "endpoint": endpoint, "concurrency": concurrency,
+                "extra_body": extra_body}
     greedy = OpenAICompatibleAgent(base_url, model, temperature=0.0, seed=seed, **settings)
     texts = [choices[0] for choices in greedy.complete(prompts, n=1)]
     rewards, components, _ = score_texts(task, problems, texts, 1)
@@ -273,12 +286,24 @@ def evaluate_server(
         **by_difficulty(problems, components["correct"].reshape(-1).tolist()),
     }
     if num_samples > 0:
-        runs = []
+        runs, identical = [], 0
         for offset in seeds:
             sampler = OpenAICompatibleAgent(base_url, model, temperature=temperature,
                                             seed=seed + offset * SEED_STRIDE, **settings)
-            texts = [text for choices in sampler.complete(prompts, n=num_samples)
-                     for text in choices[:num_samples]]
-            runs.append(sample_metrics(task, problems, texts, num_samples, ks))
+            groups = [choices[:num_samples] for choices in sampler.complete(prompts, n=num_samples)]
+            identical += sum(len(set(group)) == 1 for group in groups)
+            runs.append(sample_metrics(task, problems, [text for group in groups for text in group],
+                                       num_samples, ks))
         metrics.update(combine_seeds(runs, seeds))
+        if num_samples > 1:
+            share = identical / (len(problems) * len(seeds))
+            metrics["identical_sample_groups"] = share
+            if temperature > 0 and share > 0.5:
+                warnings.warn(f"{share:.0%} of the problems got {num_samples} identical samples at temperature "
+                              f"{temperature:g}: the server may ignore `n`, `seed` or `temperature`, and then "
+                              "pass@k and maj@k only repeat the greedy figures", stacklevel=2)
     return metrics
+
+
+_SERVER_FIELDS = frozenset({"model", "messages", "prompt", "n", "temperature", "max_tokens", "seed", "stream"})
+"""Request fields evaluate_server sets itself (`stream`: its replies are read whole, not as events)."""

@@ -17,8 +17,13 @@ the same problems, and both report mean and spread; `sweep` evaluates at several
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
+
+MAX_EXTRA_BODY_CHARS = 16_384
+MAX_EXTRA_BODY_DEPTH = 16
+"""Bounds of `rlvr eval --extra-body`: request fields are a few flat settings, not documents."""
 
 
 def run_evaluation(
@@ -42,6 +47,7 @@ def run_evaluation(
     sweep: dict[str, Any] | None = None,
     paraphrases: list[str] | tuple[str, ...] | None = None,
     progress: bool | None = False,
+    extra_body: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Evaluate one source (see the module doc); returns the metrics with what was evaluated.
 
@@ -52,7 +58,8 @@ def run_evaluation(
     the sampled metrics per seed (0 is the run's own sampling seed); `sweep` ({knob: [values]})
     draws the held-out problems at each level and breaks the greedy solve rate down by level.
     `paraphrases` (two or more prompt templates) evaluates the same problems once per template and
-    reports each metric's mean, with its spread under `across_paraphrases`.
+    reports each metric's mean, with its spread under `across_paraphrases`. `extra_body` (server
+    only) adds fields to every request, e.g. vLLM's `top_k` (`parse_extra_body` reads the flag).
     """
     from rlvr.training.config import load_config
     from rlvr.training.eval_breakdown import check_seeds, combine_paraphrases
@@ -65,6 +72,8 @@ def run_evaluation(
                          + ("" if prompt_template is None else f" and {prompt_template!r}"))
     if sum(x is not None for x in (run, base_url)) > 1 or (run is None and model is None):
         raise ValueError("give --run DIR, or --model PATH, or --base-url URL with --model NAME")
+    if extra_body and base_url is None:
+        raise ValueError("--extra-body sets request fields of a server: it goes with --base-url URL")
     values: dict[str, Any] = {}
     if run is not None:
         config_path = Path(run) / "config.yaml"
@@ -105,15 +114,16 @@ def run_evaluation(
         values["model"] = "tiny"  # not built: the server holds the model
     if templates:  # the same problems (ids hash the content, not the prompt), one evaluation per wording
         results = [_evaluate(load_config({**values, "prompt_template": template}), run, base_url, model,
-                             endpoint, samples, sampling_seeds, sweep, progress) for template in templates]
+                             endpoint, samples, sampling_seeds, sweep, progress, extra_body)
+                   for template in templates]
         return combine_paraphrases(results, templates)
     config = load_config(values)
-    return _evaluate(config, run, base_url, model, endpoint, samples, sampling_seeds, sweep, progress)
+    return _evaluate(config, run, base_url, model, endpoint, samples, sampling_seeds, sweep, progress, extra_body)
 
 
 def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | None, endpoint: str,
               samples: int, sampling_seeds: list[int], sweep: dict[str, Any] | None,
-              progress: bool | None) -> dict[str, Any]:
+              progress: bool | None, extra_body: dict[str, Any] | None = None) -> dict[str, Any]:
     from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_policy, heldout_problems
     from rlvr.training.eval_breakdown import SEED_STRIDE, combine_seeds, is_sampled_metric, sweep_difficulties
     from rlvr.training.evaluate import evaluate, evaluate_server
@@ -130,7 +140,8 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
     if base_url is not None:
         metrics = evaluate_server(base_url, model, task, problems, num_samples=samples, ks=ks,
                                   temperature=config.temperature, max_tokens=config.max_new_tokens,
-                                  endpoint=endpoint, seed=config.seed, sampling_seeds=sampling_seeds)
+                                  endpoint=endpoint, seed=config.seed, sampling_seeds=sampling_seeds,
+                                  extra_body=extra_body)
         return {**source, "source": f"{base_url} ({model})", **settings, **metrics}
     policy = build_policy(config)
     label = config.model
@@ -161,3 +172,45 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
         metrics = evaluate(policy, task, problems, sampling_seeds=sampling_seeds, progress=progress,
                            **sampling)
     return {**source, "source": label, **settings, **metrics}
+
+
+def parse_extra_body(text: str | None) -> dict[str, Any] | None:
+    """`--extra-body '{"top_k": 20}'`: a JSON object, bounded in size and nesting, finite numbers only."""
+    if text is None:
+        return None
+    example = """ e.g. '{"top_k": 20}'"""  # a request field of vLLM's that the OpenAI API lacks
+    if len(text) > MAX_EXTRA_BODY_CHARS:
+        raise ValueError(f"--extra-body expects at most {MAX_EXTRA_BODY_CHARS:,} characters of JSON, "
+                         f"got {len(text):,}")
+
+    def refuse_constant(name: str) -> None:  # NaN and Infinity are not JSON: servers would refuse them
+        raise ValueError(f"{name} is not a JSON number")
+
+    try:
+        value = json.loads(text, parse_constant=refuse_constant)
+        too_deep = _depth(value) > MAX_EXTRA_BODY_DEPTH
+    except RecursionError:  # nested past the parser's own limit
+        too_deep = True
+    except ValueError as error:  # JSONDecodeError, non-finite numbers, integers past the digit limit
+        raise ValueError(f"--extra-body expects a JSON object,{example}; {error}") from None
+    if too_deep:
+        raise ValueError(f"--extra-body expects JSON nested at most {MAX_EXTRA_BODY_DEPTH} levels deep")
+    if not isinstance(value, dict):
+        kind = _JSON_KINDS.get(type(value), type(value).__name__)
+        raise ValueError(f"--extra-body expects a JSON object,{example}; got {kind} {text[:60]!r}")
+    return value
+
+
+_JSON_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean",
+               type(None): "null"}
+
+
+def _depth(value: Any) -> int:
+    """Nesting depth of parsed JSON (a scalar is 0), walked without recursion."""
+    deepest, stack = 0, [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth + 1)
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return deepest
