@@ -30,6 +30,7 @@ import numpy as np
 from rlvr.agents.debate import SimulatedDebaters, SimulationConfig, numeric_candidates
 from rlvr.envs.debate.env import DebateParallelEnv, format_transcript
 from rlvr.envs.debate.protocol import answer_key
+from rlvr.experiments.debate_report import write_report
 
 PROTOCOLS: Mapping[str, dict[str, Any]] = {
     "majority_vote": {"init": "vanilla", "update": "vanilla", "debate": False},
@@ -40,6 +41,8 @@ PROTOCOLS: Mapping[str, dict[str, Any]] = {
 }
 """Protocol name -> how the env is configured; majority_vote is a single round (no debate)."""
 Z_95 = 1.959963984540054
+MAX_REPORT_DEBATES = 100
+"""At most this many debates per protocol are kept whole (results.json and report.html stay small)."""
 
 
 def mean_ci(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
@@ -66,6 +69,9 @@ class ProtocolResult:
     confidence_right: float
     confidence_wrong: float
     transcript: str = ""
+    debates: list[dict[str, Any]] = field(default_factory=list)
+    """The first debates as records for the report: question, gold answer, whether the final vote
+    was right, and per round each debater's answer (text), confidence and verdict."""
 
 
 @dataclass
@@ -155,7 +161,14 @@ def _debate(env: DebateParallelEnv, protocol: Mapping[str, Any], rng: np.random.
         heard = np.array([index_of.get(r["key"], -1) if r["valid"] else -1 for r in records])
         group.update(heard, np.array([r["confidence"] for r in records]), protocol["update"])
     info = infos[env.possible_agents[0]]
-    return {"beliefs": beliefs, "correct": bool(info["vote"]["correct"]),
+    # Plain JSON values only (answers as text): these records go to results.json and the report.
+    rounds = [[{"agent": str(r["agent"]), "answer": None if not r["valid"] else str(r["answer"]),
+                "confidence": float(r["confidence"]), "correct": bool(r["correct"]),
+                "error": None if r["error"] is None else str(r["error"])} for r in records]
+              for records in env.transcript]
+    record = {"question": str(problem.prompt), "gold": str(problem.answer), "correct": bool(info["vote"]["correct"]),
+              "rounds": rounds}
+    return {"beliefs": beliefs, "record": record, "correct": bool(info["vote"]["correct"]),
             "baseline": bool(info["baseline_vote_correct"]), "right": right, "confidences": confidences,
             "transcript": format_transcript(problem.prompt, env.transcript)}
 
@@ -171,12 +184,16 @@ def run_experiment(
     difficulty: Mapping[str, Any] | None = None,
     simulation: SimulationConfig | Mapping[str, Any] | None = None,
     seed: int = 0,
+    report_debates: int = 5,
 ) -> ExperimentResult:
-    """Run `num_debates` seeded debates per protocol and summarise them with 95% intervals."""
+    """Run `num_debates` seeded debates per protocol and summarise them with 95% intervals; the
+    first `report_debates` debates of each protocol are kept whole for the report."""
     config = simulation if isinstance(simulation, SimulationConfig) else SimulationConfig(**dict(simulation or {}))
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
         raise KeyError(f"unknown protocol {unknown[0]!r}; expected some of {list(PROTOCOLS)}")
+    if isinstance(report_debates, bool) or not isinstance(report_debates, int) or not 0 <= report_debates <= MAX_REPORT_DEBATES:
+        raise ValueError(f"report_debates must be an integer in [0, {MAX_REPORT_DEBATES}], got {report_debates!r}")
     settings = {"num_debates": num_debates, "num_debaters": num_debaters, "rounds": rounds,
                 "samples_per_debater": samples_per_debater, "task": task, "difficulty": dict(difficulty or {}),
                 "simulation": asdict(config), "seed": seed}
@@ -202,6 +219,7 @@ def run_experiment(
             confidence_right=float(confidences[right].mean()) if right.any() else float("nan"),
             confidence_wrong=float(confidences[~right].mean()) if (~right).any() else float("nan"),
             transcript=runs[0]["transcript"],
+            debates=[r["record"] for r in runs[:report_debates]],
         ))
     return result
 
@@ -239,12 +257,14 @@ def format_table(result: ExperimentResult) -> str:
 
 def write_outputs(result: ExperimentResult, out_dir: str) -> dict[str, str]:
     """table.md, results.json, beliefs.png (mean belief per round, one line per debating
-    protocol, colours in table order) and transcripts.txt (the first debate of each protocol).
+    protocol, colours in table order), transcripts.txt (the first debate of each protocol) and
+    report.html (`rlvr.experiments.debate_report`: the belief curves, tables and first debates).
 
     Returns the paths written: beliefs.png is left out when no protocol debates (a single round
     has nothing to plot) or when matplotlib is missing (then table.md and a warning say so)."""
     os.makedirs(out_dir, exist_ok=True)
-    paths = {name: os.path.join(out_dir, name) for name in ("table.md", "results.json", "beliefs.png", "transcripts.txt")}
+    paths = {name: os.path.join(out_dir, name)
+             for name in ("table.md", "results.json", "beliefs.png", "transcripts.txt", "report.html")}
     debating = [p for p in result.protocols if len(p.belief) > 1]
     missing_plot = None
     if debating:
@@ -266,6 +286,7 @@ def write_outputs(result: ExperimentResult, out_dir: str) -> dict[str, str]:
     with open(paths["transcripts.txt"], "w") as handle:
         for p in result.protocols:
             handle.write(f"===== {p.name}\n{p.transcript}\n\n")
+    write_report(result, paths["report.html"])
     return paths
 
 
@@ -274,7 +295,13 @@ PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 1
 
 
 def plot_beliefs(path: str, protocols: Sequence[ProtocolResult]) -> None:
-    """Draw each protocol's mean belief in the truth per round, its 95% interval shaded, as a PNG.
+    """Draw `belief_figure(protocols)` to a PNG at `path`."""
+    belief_figure(protocols).savefig(path)
+
+
+def belief_figure(protocols: Sequence[ProtocolResult]) -> Any:
+    """A matplotlib Figure: each protocol's mean belief in the truth per round, its 95% interval
+    shaded, with a title, labelled axes and a legend naming the protocols.
 
     The y axis spans the intervals rounded out to tenths, one tenth of margin either side, within
     [0, 1]. Raises ImportError, with the install hint, when matplotlib is missing.
@@ -306,12 +333,12 @@ def plot_beliefs(path: str, protocols: Sequence[ProtocolResult]) -> None:
     axes.set_xlabel("round")
     axes.set_ylabel("mean belief in the truth")
     axes.set_title("Mean belief in the truth per round (shaded: 95% interval)")
-    axes.legend()
-    figure.savefig(path)
+    axes.legend(title="protocol")
+    return figure
 
 
 SCENARIO_KEYS = ("experiment", "num_debates", "num_debaters", "rounds", "samples_per_debater", "protocols",
-                 "task", "difficulty", "simulation", "seed", "hypotheses")
+                 "task", "difficulty", "simulation", "seed", "hypotheses", "report_debates")
 
 
 def run_scenario(path: str, out_dir: str) -> str:

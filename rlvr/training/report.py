@@ -10,7 +10,7 @@ solve rates per difficulty where the evaluations hold them) and a pass@k plot; s
 the final evaluation, filterable by verdict; the config, versions, machine and the command that
 reproduces the run.
 
-It needs no server and loads nothing: charts are inline SVG (`rlvr.training.svg`), the filter is a
+It needs no server and loads nothing: charts are inline SVG (`rlvr.core.svg`), the filter is a
 few lines of inline script, and a Content-Security-Policy forbids any fetch. The folder's files
 are read as untrusted input (`rlvr.training.run_files`): every text is escaped here, sizes are
 bounded there, and nothing read is ever run. A missing or damaged file makes a partial report that
@@ -30,10 +30,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from rlvr.core.page import html_page
+from rlvr.core.svg import Series, line_chart, stacked_bars
 from rlvr.training.metrics import wilson_interval
 from rlvr.training.plots import TIME_PHASES, moving_average
 from rlvr.training.run_files import CONFIG_FILE, RunFiles, cut, number, read_run, record_environment, text
-from rlvr.training.svg import Series, line_chart, stacked_bars
 
 REPORT_FILE = "report.html"
 _PHASES = (("after_sft", "after the warm-up"), ("final", "final (after RL)"), ("sft_only", "SFT alone, same wall time"))
@@ -335,34 +336,9 @@ def _now() -> str:
 
 
 def _page(title: str, body: str) -> str:
-    """The whole document around `body` (both already escaped). The policy forbids every fetch: the
-    page works offline by construction, and text that slipped past escaping could load nothing."""
-    return (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">\n'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; '
-        'script-src \'unsafe-inline\'; img-src data:">\n'
-        '<link rel="icon" href="data:,">\n'  # no favicon request
-        f"<title>{title}</title>\n<style>{_STYLE}</style></head>\n<body>\n{body}\n<script>{_SCRIPT}</script>\n</body></html>\n"
-    )
+    """The whole document around `body` (both already escaped), with the samples filter's script."""
+    return html_page(title, body, _SCRIPT)
 
-
-_STYLE = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 1.5em auto; max-width: 1100px; padding: 0 1em; color: #222; }
-h1 { font-size: 1.5em; margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ddd; margin-top: 1.6em; }
-.muted { color: #666; } .error { color: #a00; }
-.notes { background: #fff6e0; border: 1px solid #e8c870; padding: 0.5em 1em; }
-table { border-collapse: collapse; margin: 0.5em 0; } th, td { border: 1px solid #ddd; padding: 3px 7px; vertical-align: top; }
-th { background: #f4f4f4; text-align: left; } table.facts th { width: 22em; }
-pre { white-space: pre-wrap; word-break: break-word; margin: 0; max-width: 32em; }
-.charts { display: flex; flex-wrap: wrap; gap: 0 1.5em; } .charts > * { flex: 0 1 520px; }
-figure { margin: 0.8em 0; } svg.chart { max-width: 100%; height: auto; font-size: 11px; }
-svg .title { font-size: 14px; font-weight: 600; } svg .plot { fill: none; stroke: #999; }
-svg .grid { stroke: #e6e6e6; } svg .axis { stroke: #999; }
-svg .marker { stroke: #555; stroke-dasharray: 5 4; } svg .marker-label { fill: #555; }
-tr.correct td:nth-child(2) { color: #080; } tr.incorrect td:nth-child(2) { color: #b00; }
-.filters button { margin-right: 0.4em; } .filters button[aria-pressed="true"] { font-weight: 700; }
-"""
 
 _SCRIPT = """
 (function () {

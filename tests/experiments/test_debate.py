@@ -31,7 +31,7 @@ def test_experiment_runs_through_the_env():
 def test_outputs_and_the_belief_plot(small_result, tmp_path):
     image_module = pytest.importorskip("matplotlib.image")
     paths = write_outputs(small_result, str(tmp_path))
-    assert sorted(paths) == ["beliefs.png", "results.json", "table.md", "transcripts.txt"]
+    assert sorted(paths) == ["beliefs.png", "report.html", "results.json", "table.md", "transcripts.txt"]
     assert json.loads((tmp_path / "results.json").read_text())["protocols"][1]["name"] == "vanilla"
     table = (tmp_path / "table.md").read_text()
     # only debating protocols are plotted, coloured in table order; the table names the colours
