@@ -52,9 +52,10 @@ class Series:
 
 def line_chart(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str,
                marker: tuple[float, str] | None = None, y_range: tuple[float, float] | None = None,
-               log2_x: bool = False) -> str | None:
+               log2_x: bool = False, x_ticks: Sequence[float] | None = None) -> str | None:
     """An SVG line chart; None when no series holds a finite point. `marker` = (x, label) draws a
-    dashed vertical line; `log2_x` spaces x by log2 (for k of pass@k) and needs x > 0."""
+    dashed vertical line; `log2_x` spaces x by log2 (for k of pass@k) and needs x > 0; `x_ticks`
+    places the x ticks (rounds: whole numbers only) where there are at most 16."""
     drawn = []
     for index, line in enumerate(series):
         points = [(x, y) for x, y in zip(_floats(line.xs), _floats(line.ys), strict=False)
@@ -74,7 +75,7 @@ def line_chart(series: Sequence[Series], *, title: str, xlabel: str, ylabel: str
     y_scale = _Scale(*(y_range or (min(ys), max(ys))))
     legend = [(line.label, color, "line") for line, color, _ in drawn if not line.faint]
     parts, legend_rows = _frame(x_scale, y_scale, title, xlabel, ylabel, legend,
-                                ticks_at=sorted(set(xs)) if log2_x else None)
+                                ticks_at=list(x_ticks) if x_ticks is not None else sorted(set(xs)) if log2_x else None)
     for index, (line, color, points) in enumerate(drawn):
         parts.extend(_polygon(bands[index], x_scale, y_scale, _color(color)))
         parts.extend(_line(points, x_scale, y_scale, _color(color), line))

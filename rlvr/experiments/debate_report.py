@@ -75,7 +75,8 @@ def _beliefs(protocols: Sequence[ProtocolResult]) -> str:
                      band=([b[1] for b in p.belief], [b[2] for b in p.belief]))
               for p in debating[:8]]
     chart = line_chart(series, title="Mean belief in the truth per round (bands: 95% interval)", xlabel="round",
-                       ylabel="mean belief in the truth", y_range=_belief_range(debating)) if series else None
+                       ylabel="mean belief in the truth", y_range=_belief_range(debating),
+                       x_ticks=range(1, max(len(p.belief) for p in debating[:8]) + 1)) if series else None
     if chart is None:
         return '<p class="muted">no protocol debates over several rounds: no belief curve to draw</p>'
     return (f"<figure>{chart}</figure><p class=\"muted\">Mean over debaters and debates of each debater's belief "

@@ -94,6 +94,7 @@ def test_the_report_of_a_real_run(small_run):
     for label in ("Mean belief in the truth per round (bands: 95% interval)", "round", "mean belief in the truth",
                   *debating):
         assert label in parsed.texts
+    assert "1.5" not in parsed.texts and {"1", "2", "3"} <= set(parsed.texts)  # ticks at whole rounds
     # the accuracy table carries each protocol's interval as the run computed it
     for protocol in result.protocols:
         mean, low, high = protocol.accuracy
