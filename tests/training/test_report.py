@@ -24,7 +24,7 @@ from rlvr.training.evaluate import SAMPLE_TEXT_LIMIT, write_samples
 from rlvr.training.metrics import wilson_interval
 from rlvr.training.report import REPORT_FILE, build_report
 from rlvr.training.run_files import FIELD_LIMIT, MAX_SAMPLES
-from rlvr.training.svg import MAX_POINTS, Series, line_chart, stacked_bars
+from rlvr.core.svg import MAX_POINTS, Series, line_chart, stacked_bars
 from rlvr.training.trainer import Trainer
 
 TINY = [
