@@ -18,13 +18,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rlvr.cli import main
+from rlvr.core.svg import MAX_POINTS, Series, line_chart, stacked_bars
 from rlvr.training.builders import build_task, heldout_problems
 from rlvr.training.config import load_config
 from rlvr.training.evaluate import SAMPLE_TEXT_LIMIT, write_samples
 from rlvr.training.metrics import wilson_interval
 from rlvr.training.report import REPORT_FILE, build_report
 from rlvr.training.run_files import FIELD_LIMIT, MAX_SAMPLES
-from rlvr.core.svg import MAX_POINTS, Series, line_chart, stacked_bars
 from rlvr.training.trainer import Trainer
 
 TINY = [
