@@ -242,3 +242,11 @@ def test_python_classifiers_agree_with_requires_python():
     versions = [tuple(map(int, c.rsplit(" ", 1)[1].split("."))) for c in project["classifiers"]
                 if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)]
     assert versions and all(v >= lowest for v in versions)
+
+
+def test_python_dash_m_rlvr_is_the_rlvr_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-m", "rlvr", "--version"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0 and done.stdout.strip().startswith("rlvr "), (done.stdout, done.stderr)
