@@ -15,6 +15,7 @@ transformers = pytest.importorskip("transformers")
 
 from rlvr.training.samplers import Variance  # noqa: E402
 from rlvr.training.trainer import Trainer  # noqa: E402
+from tests.training.interrupt import run_until_killed  # noqa: E402
 from tests.training.test_trainer import small_config, step_lines  # noqa: E402
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "stream_sampler_before.json").read_text())
@@ -49,22 +50,8 @@ RESUME = ["difficulty={num_ops: 1, operators: ['+'], min_operand: 0, max_operand
 COMPARED = ("reward_mean", "accuracy", "loss", "grad_norm", "mean_length", "sampler_reused", "sampler_pool")
 
 
-class Killed(Exception):
-    """Stands for a kill -9 in the middle of step 4 (the checkpoint of step 2 is the newest)."""
-
-
 def _killed_then_resumed(path, monkeypatch):
-    real = Trainer.rl_step
-
-    def dies_at_step_four(self):
-        if self.step == 3:
-            raise Killed
-        return real(self)
-
-    with monkeypatch.context() as patch:
-        patch.setattr(Trainer, "rl_step", dies_at_step_four)
-        with pytest.raises(Killed):
-            Trainer(small_config(path, *RESUME)).train()
+    run_until_killed(small_config(path, *RESUME), monkeypatch)
     assert [line["step"] for line in step_lines(path)] == [1, 2, 3]
     resumed = Trainer(small_config(path, *RESUME, "resume=true"))
     resumed.train()
