@@ -168,7 +168,7 @@ def plain(value: Any) -> Any:
 # ---- config on resume ---------------------------------------------------------------------------
 RESUMABLE_CHANGES = frozenset({
     "rl_steps", "resume", "force_resume", "out_dir", "checkpoint_every", "progress", "tensorboard", "plots",
-    "num_threads", "sft_baseline",
+    "num_threads", "sft_baseline", "rollout_workers", "rollout_backend", "ray_address", "rollout_timeout_s",
 })
 """Config keys a resume may change without `--force`, and why each cannot change what is computed:
 
@@ -180,6 +180,8 @@ RESUMABLE_CHANGES = frozenset({
 - `progress`, `tensorboard`, `plots`: what is shown and drawn;
 - `num_threads`: CPU threads (speed; float sums may round differently, the algorithm is the same);
 - `sft_baseline`: a separate comparison run after this one, in its own folder.
+- `rollout_workers`, `rollout_backend`, `ray_address`, `rollout_timeout_s`: where envs step and
+  rollouts are scored; results come back in order and are the same (`rlvr.training.workers`).
 
 Anything else (learning rate, loss, task, model, seed, evaluation set...) changes the experiment,
 so a resume that would mix two experiments in one run folder stops and names the keys."""

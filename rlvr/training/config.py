@@ -39,6 +39,7 @@ LOSS_AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_no
 EVAL_SPLITS = ("eval", "test", "heldout")
 SFT_TARGETS = ("solve", "answer")
 ROLLOUT_ENGINES = ("transformers", "vllm")
+ROLLOUT_BACKENDS = ("ray", "threads")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 MAX_SEED = 2**32 - 1
 """Largest seed: step seeds are seed * 1_000_033 + step, which must fit torch's 64-bit seeds."""
@@ -89,6 +90,15 @@ class TrainConfig:
     """Who samples rollouts: 'transformers' (our KV-cache sampler on the learner's weights) or
     'vllm' (a vLLM engine on the GPU, weights pushed from the learner after each update; needs the
     `vllm` extra and a local model path)."""
+    rollout_workers: int = 0
+    """Workers that step the envs and score the rollouts (`rlvr.training.workers`); 0: in this
+    process. Generation stays batched on the policy's device; results are the same either way."""
+    rollout_backend: str = "ray"
+    """'ray' (actors, local or on a cluster; the `ray` extra) or 'threads' (enough for envs that wait on I/O)."""
+    ray_address: str | None = None
+    """A running Ray cluster to put the workers on ('auto', 'ray://host:10001'); None: a local Ray."""
+    rollout_timeout_s: float = 600.0
+    """Longest a worker may take for one batch of steps or scores before the run stops with an error."""
 
     # ---- SFT warm-up ----------------------------------------------------------------------------
     sft_steps: int = 0
@@ -251,6 +261,7 @@ class TrainConfig:
         _check_choice("sft_target", self.sft_target, SFT_TARGETS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("rollout_engine", self.rollout_engine, ROLLOUT_ENGINES)
+        _check_choice("rollout_backend", self.rollout_backend, ROLLOUT_BACKENDS)
         if self.rollout_engine == "vllm" and self.model == "tiny":
             raise ValueError("config rollout_engine 'vllm' loads the model from a local path: set model to one")
         if self.loss_aggregation is not None:
@@ -313,8 +324,8 @@ DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
                      "max_new_tokens", "dynamic_sampling_max_draws", "max_turns", "eval_problems",
                      "eval_samples", "eval_batch_size", "sft_check_every", "sft_check_problems"), _COUNT),
     **dict.fromkeys(("sft_steps", "rl_steps", "weight_decay", "max_grad_norm", "clip_eps_low", "clip_eps_high",
-                     "kl_beta", "overlong_buffer", "eval_every", "checkpoint_every"), _NON_NEGATIVE),
-    **dict.fromkeys(("sft_lr", "lr", "temperature"), _POSITIVE),
+                     "kl_beta", "overlong_buffer", "eval_every", "checkpoint_every", "rollout_workers"), _NON_NEGATIVE),
+    **dict.fromkeys(("sft_lr", "lr", "temperature", "rollout_timeout_s"), _POSITIVE),
     "top_p": ("in (0, 1]", lambda value: 0 < value <= 1),
     "sft_until_accuracy": ("in (0, 1]", lambda value: 0 < value <= 1),
 }

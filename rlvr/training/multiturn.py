@@ -35,6 +35,7 @@ from rlvr.core.text_env import env_reply
 from rlvr.training.advantages.turns import rewards_to_go, turn_advantages, turn_token_advantages
 from rlvr.training.metrics import pass_at_k
 from rlvr.training.rollout import RolloutBatch
+from rlvr.training.workers import EnvShard, RolloutWorkers
 
 __all__ = ["EpisodeBatch", "evaluate_episodes", "oracle_transcripts", "rewards_to_go", "run_episodes",
            "turn_advantages"]
@@ -64,7 +65,8 @@ class EpisodeBatch(RolloutBatch):
 
 @dataclass
 class _Episode:
-    env: Any
+    row: int
+    """Which env plays it (its index in the env list, or in the rollout workers)."""
     observation: Any
     prompt_ids: list[int]
     tokens: list[int] = field(default_factory=list)
@@ -95,26 +97,24 @@ def run_episodes(
     temperature: float | None = None,
     top_p: float | None = None,
     seed: int | None = None,
-    envs: list[Any] | None = None,
+    envs: list[Any] | RolloutWorkers | None = None,
 ) -> EpisodeBatch:
     """Play `group_size` episodes of each problem with `policy`; one batched `sample` call per turn.
 
-    `make_env()` builds an env (called as needed; pass `envs` to reuse a pool across calls). The
+    `make_env()` builds an env (called as needed; pass a list as `envs` to reuse envs across calls,
+    or `RolloutWorkers` to step them in workers: `rlvr.training.workers`). The
     policy needs `encode` (prompt text -> ids) and a `tokenizer` for the env's replies.
     """
     if not problems:
         raise ValueError("run_episodes needs at least one problem")
     if max_turns < 1:
         raise ValueError(f"max_turns must be >= 1, got {max_turns}")
-    pool = envs if envs is not None else []
-    count = len(problems) * group_size
-    while len(pool) < count:
-        pool.append(make_env())
-    episodes = []
-    for row in range(count):
-        env = pool[row]
-        observation, _ = env.reset(options={"problem": problems[row // group_size]})
-        episodes.append(_Episode(env, observation, policy.encode([observation])[0]))
+    # envs: a list reused across calls (stepped here), or rollout workers stepping them elsewhere
+    stepper = envs if isinstance(envs, RolloutWorkers) else EnvShard(make_env, [] if envs is None else envs)
+    rows = list(range(len(problems) * group_size))
+    observations = stepper.reset(rows, [problems[row // group_size] for row in rows])
+    episodes = [_Episode(row, observation, policy.encode([observation])[0])
+                for row, observation in zip(rows, observations, strict=True)]
     for turn in range(max_turns):
         active = [episode for episode in episodes if not episode.done]
         if not active:
@@ -125,11 +125,12 @@ def run_episodes(
             seed=None if seed is None else seed * 1_009 + turn,
         )
         actions, logprobs = batch.completion_lists(), batch.logprobs.tolist()
+        stepped = stepper.step([episode.row for episode in active], batch.texts)
         for index, episode in enumerate(active):
             ids = actions[index]
             episode.add(ids, turn, logprobs[index][: len(ids)])
             episode.texts.append(batch.texts[index])
-            observation, reward, terminated, truncated, info = episode.env.step(batch.texts[index])
+            observation, reward, terminated, truncated, info = stepped[index]
             episode.rewards.append(float(reward))
             episode.info = info
             if terminated or truncated:

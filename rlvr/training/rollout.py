@@ -152,9 +152,13 @@ def collect_group_rollouts(
     return score_rollouts(task, problems, sample, group_size)
 
 
-def score_rollouts(task: Task, problems: Sequence[Problem], sample: SampleBatch, group_size: int) -> RolloutBatch:
-    """Score an already sampled batch (rows grouped by problem) into a `RolloutBatch`."""
-    rewards, components, errors = score_texts(task, problems, sample.texts, group_size)
+def score_rollouts(task: Task, problems: Sequence[Problem], sample: SampleBatch, group_size: int,
+                   workers: Any = None) -> RolloutBatch:
+    """Score an already sampled batch (rows grouped by problem) into a `RolloutBatch`; by `workers`
+    (`rlvr.training.workers.RolloutWorkers`, same results) when given."""
+    scored = workers.score(problems, sample.texts, group_size) if workers is not None else \
+        score_texts(task, problems, sample.texts, group_size)
+    rewards, components, errors = scored
     return RolloutBatch(list(problems), group_size, sample, rewards, components, errors)
 
 

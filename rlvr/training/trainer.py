@@ -79,6 +79,7 @@ from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts, s
 from rlvr.training.sft import run_sft
 from rlvr.training.shaping import dynamic_sampling_mask
 from rlvr.training.tracking import MetricsLogger
+from rlvr.training.workers import workers_from_config
 
 _SFT_STREAM_OFFSET = 1_000_003
 _SFT_CHECK_STREAM_OFFSET = 3_000_017
@@ -101,6 +102,9 @@ class Trainer:
         if config.max_turns > 1 and self.env is None:
             raise ValueError("multi-turn training (max_turns > 1) plays the env of env_id: do not pass a task")
         self._env_pool: list[Any] = []  # multi-turn: envs reused across steps
+        if config.rollout_workers and self.env is None:
+            raise ValueError("rollout workers build the env of env_id: do not pass a task")
+        self._workers: Any = None  # rollout workers (`rollout_workers` > 0), started by the first step
         self.policy = policy if policy is not None else build_policy(config)
         self.model = self.policy.model
         self.out_dir = Path(config.out_dir)
@@ -206,13 +210,15 @@ class Trainer:
         sampling = {"max_new_tokens": config.max_new_tokens, "temperature": config.temperature,
                     "top_p": config.top_p, "seed": seed}
         start = time.perf_counter()
+        if config.rollout_workers and self._workers is None:
+            self._workers = workers_from_config(config)
         if config.max_turns > 1:
             batch = run_episodes(self.policy, self._make_env, problems, config.group_size,
-                                 max_turns=config.max_turns, envs=self._env_pool, **sampling)
+                                 max_turns=config.max_turns, envs=self._workers or self._env_pool, **sampling)
             return batch, time.perf_counter() - start, 0.0
         sample = self.policy.sample([p.prompt for p in problems], num_samples=config.group_size, **sampling)
         sampled = time.perf_counter()
-        batch = score_rollouts(self.task, problems, sample, config.group_size)
+        batch = score_rollouts(self.task, problems, sample, config.group_size, self._workers)
         return batch, sampled - start, time.perf_counter() - sampled
 
     def _refill(self, batch: RolloutBatch, scored: list) -> tuple[RolloutBatch, int, float, float]:
@@ -462,6 +468,9 @@ class Trainer:
         if bar is not None:
             bar.close()
         timings["rl_s"] = time.perf_counter() - start
+        if self._workers is not None:
+            self._workers.close()
+            self._workers = None
         final = self.evaluate("final", with_samples=True)
         self.save_checkpoint()
         summary = self.summary(final, timings)
