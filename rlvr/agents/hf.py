@@ -281,17 +281,28 @@ class TransformersPolicy:
         completion_ids = completion_ids.to(self.device)
         completion_mask = completion_mask.to(self.device)
         unique, row_of = distinct_rows(prompt_ids)
-        if len(unique) < len(prompt_ids):
-            logits = self._completion_logits_shared(unique, row_of, completion_ids, completion_mask)
-        else:
-            logits = self._completion_logits(prompt_ids, completion_ids, completion_mask)
+        hidden: list[Any] = []  # `hidden_state`: the output layer's inputs, caught in the same pass
+        hook = None if "hidden_state" not in need else self.model.get_output_embeddings().register_forward_pre_hook(
+            lambda module, args: hidden.append(args[0]))
+        try:  # the shared-prompt path splits the pass in two, so hidden states take the plain one
+            if len(unique) < len(prompt_ids) and hook is None:
+                logits = self._completion_logits_shared(unique, row_of, completion_ids, completion_mask)
+            else:
+                logits = self._completion_logits(prompt_ids, completion_ids, completion_mask)
+        finally:
+            if hook is not None:
+                hook.remove()
         length = completion_ids.shape[1]
         rows_per_chunk = max(1, _STATS_CHUNK_ELEMENTS // max(1, length * logits.shape[-1]))
         chunks = [
             token_statistics(logits[start : start + rows_per_chunk], completion_ids[start : start + rows_per_chunk], need)
             for start in range(0, logits.shape[0], rows_per_chunk)
         ]
-        return {name: torch.cat([chunk[name] for chunk in chunks]) * completion_mask for name in need}
+        stats = {name: torch.cat([chunk[name] for chunk in chunks]) * completion_mask
+                 for name in need if name != "hidden_state"}
+        if hook is not None:  # aligned with the logits: the state that predicts each completion token
+            stats["hidden_state"] = hidden[-1][:, -(length + 1) : -1].float() * completion_mask.unsqueeze(-1)
+        return {name: stats[name] for name in need}
 
     def _completion_logits(self, prompt_ids: Sequence[Sequence[int]], completion_ids: Any, completion_mask: Any) -> Any:
         """Logits [rows, T, V] predicting each completion token: one pass over prompt + completion."""

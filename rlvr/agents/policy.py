@@ -27,13 +27,16 @@ from typing import Any, Protocol, runtime_checkable
 from rlvr.agents.base import Agent
 from rlvr.core.hints import did_you_mean
 
-SCORE_QUANTITIES = ("logprobs", "entropy", "vocab_mean_logprob")
+SCORE_QUANTITIES = ("logprobs", "entropy", "vocab_mean_logprob", "chosen_logit", "hidden_state")
 """What `Policy.score` can compute per completion token:
 
 - `logprobs`: log pi(token_t | prefix) of the given token (raw model distribution);
 - `entropy`: entropy of pi(. | prefix) over the whole vocabulary;
 - `vocab_mean_logprob`: mean over the vocabulary of log pi(v | prefix) (ROVER's V-bar term; its
-  negative is the "self-certainty" logsumexp(z) - mean(z) of the logits z).
+  negative is the "self-certainty" logsumexp(z) - mean(z) of the logits z);
+- `chosen_logit`: the raw logit of the given token (UCAS's token term);
+- `hidden_state`: the last-layer hidden state that predicts the token, [rows, T, H] (the
+  representation plug-ins; a policy without one may refuse it).
 """
 
 
@@ -45,7 +48,7 @@ def check_needs(need: Iterable[str]) -> tuple[str, ...]:
     >>> check_needs(["logprob"])
     Traceback (most recent call last):
     ...
-    ValueError: unknown score quantity 'logprob' (did you mean 'logprobs'?); expected some of logprobs, entropy, vocab_mean_logprob
+    ValueError: unknown score quantity 'logprob' (did you mean 'logprobs'?); expected some of logprobs, entropy, vocab_mean_logprob, chosen_logit, hidden_state
     """
     if isinstance(need, str):
         need = (need,)

@@ -33,6 +33,8 @@ def token_statistics(logits: Any, tokens: Any | None, need: Sequence[str]) -> di
         stats["entropy"] = log_normaliser - (probabilities * logits).sum(-1)
     if "vocab_mean_logprob" in need:
         stats["vocab_mean_logprob"] = logits.mean(-1) - log_normaliser
+    if "chosen_logit" in need:  # the raw logit, not shift-invariant like the others (UCAS token level)
+        stats["chosen_logit"] = logits.gather(-1, tokens.unsqueeze(-1)).squeeze(-1)
     return stats
 
 

@@ -49,6 +49,8 @@ _PPO_SETTING_DOCS = {
     "aggregation": "how token terms become a scalar (config loss_aggregation)",
     "max_len": "L_max of seq_mean_token_sum_norm; the trainer sets max_new_tokens * max_turns",
     "kl_coef": "weight of the k3 KL to the policy at the start of RL (config kl_beta)",
+    "entropy_coef": "entropy regularisation (policy-stability analysis [paper]): entropy_coef * H_t subtracted "
+                    "per token (loss_settings)",
 }
 _ROVER_SETTING_DOCS = {"rho": "temperature linking Q-values and log-ratios",
                        "aggregation": "how token terms become a scalar"}

@@ -42,8 +42,9 @@ def aggregate_tokens(
 ) -> Tensor:
     """Reduce per-token terms [N, T] to a scalar as named in `AGGREGATIONS`.
 
-    `max_len` is Dr. GRPO's L_max (default: T, the padded width of this batch). Rows without any
-    token contribute 0 but still count as rows in the sequence means.
+    `max_len` is Dr. GRPO's L_max (default: T, the padded width of this batch). The sequence mean
+    is over the rows that hold a token: a rollout an advantage plug-in left out (D3S: its tokens
+    masked) does not dilute the others. Dr. GRPO's N * L_max stays a constant by design.
 
     >>> terms = torch.tensor([[1.0, 2.0, 3.0], [4.0, 0.0, 0.0]])
     >>> mask = torch.tensor([[True, True, True], [True, False, False]])
@@ -58,8 +59,9 @@ def aggregate_tokens(
     weights = mask.to(per_token.dtype)
     masked = per_token * weights
     if aggregation == "seq_mean_token_mean":
-        row_means = masked.sum(dim=1) / weights.sum(dim=1).clamp_min(1.0)
-        return row_means.mean()
+        counts = weights.sum(dim=1)
+        row_means = masked.sum(dim=1) / counts.clamp_min(1.0)
+        return row_means.sum() / (counts > 0).sum().clamp_min(1)
     if aggregation == "token_mean":
         return masked.sum() / weights.sum().clamp_min(1.0)
     if aggregation == "seq_mean_token_sum_norm":
@@ -103,7 +105,9 @@ def ppo_clip_loss(
     tokens more room to grow, which keeps entropy from collapsing.
 
     With `kl_coef` > 0 and `ref_logp` given, adds kl_coef * k3 KL(pi || pi_ref) per token
-    (GRPO [paper]), aggregated the same way. Returns a scalar.
+    (GRPO [paper]), aggregated the same way. With `entropy_coef` > 0, subtracts entropy_coef * H_t
+    (`entropy` [N, T], pi_theta's, with gradients): the entropy bonus of the policy-stability
+    analysis, which keeps the policy from collapsing onto one answer. Returns a scalar.
     """
     if not (logp.shape == old_logp.shape == mask.shape):
         raise ValueError(
@@ -114,6 +118,8 @@ def ppo_clip_loss(
         raise ValueError(f"expected non-negative clip ranges, got eps_low={eps_low}, eps_high={eps_high}")
     token_adv = token_advantages(advantages, logp).to(logp.dtype)
     ratio = torch.exp(logp - old_logp)
+    entropy: Tensor | None = None,
+    entropy_coef: float = 0.0,
     unclipped = ratio * token_adv
     clipped = ratio.clamp(1.0 - eps_low, 1.0 + eps_high) * token_adv
     per_token = -torch.minimum(unclipped, clipped)
@@ -144,6 +150,11 @@ def clip_fraction(
 
 def kl_penalty(logp: Tensor, ref_logp: Tensor, mask: Tensor) -> Tensor:
     """k3 estimator of KL(pi || pi_ref) per token [paper]: pi_ref/pi - log(pi_ref/pi) - 1.
+    if entropy_coef:
+        if entropy is None or entropy.shape != logp.shape:
+            raise ValueError(f"entropy_coef={entropy_coef} needs the per-token entropy shaped like logp "
+                             f"{tuple(logp.shape)}, got {None if entropy is None else tuple(entropy.shape)}")
+        per_token = per_token - entropy_coef * entropy
 
     Unbiased for the KL when tokens are sampled from pi, and never negative (x - log x - 1 >= 0),
     unlike the plain log-ratio. Returns [N, T], 0 at padding.
@@ -262,20 +273,22 @@ class PPOClipLoss:
 
     @property
     def needs(self) -> tuple[str, ...]:
-        return ("logprobs",)
+        return ("logprobs", "entropy") if self.entropy_coef else ("logprobs",)
 
     @property
     def needs_reference(self) -> bool:
         return self.kl_coef != 0.0
 
     def __call__(self, new, old, advantages, mask, ref=None) -> Tensor:
-        (logp,) = _require(new, self.needs, "new-policy")
-        (old_logp,) = _require(old, self.needs, "old-policy")
+        logp, *entropy = _require(new, self.needs, "new-policy")
+        old_logp = _require(old, ("logprobs",), "old-policy")[0]
         ref_logp = _require(ref, ("logprobs",), "reference")[0] if self.needs_reference else None
         return ppo_clip_loss(
             logp,
             old_logp,
             advantages,
+    entropy_coef: float = 0.0
+    """Weight of the entropy bonus (subtracted per token); 0 asks the policy for no entropy."""
             mask,
             self.eps_low,
             self.eps_high,
@@ -304,9 +317,11 @@ class RoverLoss:
         return rover_loss(
             logp, old_logp, vocab_mean_new, vocab_mean_old, advantages, mask, self.rho, self.aggregation
         )
+            entropy=entropy[0] if entropy else None,
+            entropy_coef=self.entropy_coef,
 
 
-PPO_SETTINGS = ("eps_low", "eps_high", "aggregation", "max_len", "kl_coef")
+PPO_SETTINGS = ("eps_low", "eps_high", "aggregation", "max_len", "kl_coef", "entropy_coef")
 """The settings of `PPOClipLoss`, the ones every PPO-clip preset takes."""
 PPO_PRESETS: dict[str, tuple[dict[str, object], dict[str, object]]] = {
     "ppo_clip": ({}, {}),
@@ -344,7 +359,7 @@ def ppo_preset(name: str = "ppo_clip", **settings: object) -> PPOClipLoss:
             raise ValueError(f"loss {name!r} uses {key}={value!r}, got {key}={settings[key]!r}; "
                              "use loss 'ppo_clip' for another combination")
     values = {**defaults, **settings, **fixed}
-    for key in ("eps_low", "eps_high", "kl_coef"):
+    for key in ("eps_low", "eps_high", "kl_coef", "entropy_coef"):
         number = values.get(key, 0.0)
         if isinstance(number, bool) or not isinstance(number, (int, float)) or not 0 <= number < float("inf"):
             raise ValueError(f"loss {name!r} expects {key} to be a finite number >= 0, got {number!r}")

@@ -95,6 +95,9 @@ class RolloutBatch:
     action_mask: torch.Tensor | None = None
     """Bool [B * G, T]: the tokens the policy generated, where the completion also holds tokens the
     env wrote (multi-turn episodes); None when every completion token is the policy's."""
+    task: Any = None
+    """The task that scored the batch: a plug-in that groups rollouts by answer class re-reads the
+    answers with its verifier and `canonical_answer`, only when it asks."""
 
     @property
     def loss_mask(self) -> torch.Tensor:
@@ -159,7 +162,7 @@ def score_rollouts(task: Task, problems: Sequence[Problem], sample: SampleBatch,
     scored = workers.score(problems, sample.texts, group_size) if workers is not None else \
         score_texts(task, problems, sample.texts, group_size)
     rewards, components, errors = scored
-    return RolloutBatch(list(problems), group_size, sample, rewards, components, errors)
+    return RolloutBatch(list(problems), group_size, sample, rewards, components, errors, task=task)
 
 
 def select_groups(parts: Sequence[tuple[RolloutBatch, Sequence[int]]], pad_id: int) -> RolloutBatch:
@@ -197,5 +200,5 @@ def select_groups(parts: Sequence[tuple[RolloutBatch, Sequence[int]]], pad_id: i
     return RolloutBatch(
         problems, group_size, sample, groups_of([batch.rewards for batch, _ in parts]),
         {name: groups_of([batch.components[name] for batch, _ in parts]) for name in sorted(names)},
-        [batch.errors[row] if batch.errors else None for batch, row in rows],
+        [batch.errors[row] if batch.errors else None for batch, row in rows], task=parts[0][0].task,
     )

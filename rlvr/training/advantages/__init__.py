@@ -11,7 +11,14 @@ one registry the trainer uses, for single responses and multi-turn episodes alik
 - `unlikeliness` ([code]): correct rollouts that pi_old finds likely earn less (`beta_rank`), then
   GRPO's normalisation;
 - `ucas` (UCAS [code], response level): GRPO advantages scaled by self-certainty
-  (`positive_scale`, `negative_scale`).
+  (`positive_scale`, `negative_scale`); `ucas_token` adds the token term (`logit_scale`);
+- `seed_grpo` (SEED-GRPO [abs]): r - mean damped by the semantic entropy of the group's answers;
+- `riskpo` (RiskPO [code]): CVaR / RVaR advantages of bundle scores, quantiles tracked across steps;
+- `progrpo` (ProGRPO / ARM [abs]): GRPO shifted by question minus answer confidence;
+- `representation_bonus` and `thr` ([abs]): hidden-state exploration bonus; token hidden reward;
+- `tw_grpo` ([abs]): token weights from the group's log-prob variance at each position;
+- `d3s` (D3S [abs]): max-variance rollout subsets and top |A| * entropy tokens, the rest left out
+  of the loss (`Kept`).
 
 The protocol (`base`): a plug-in declares the per-rollout quantities it `needs` (`QUANTITIES`),
 whether it takes episodes (`turn_level`), its settings (checked when built, `make_advantage`),
@@ -28,7 +35,9 @@ from __future__ import annotations
 from rlvr.training.advantages.base import (
     ADVANTAGES,
     QUANTITIES,
+    TOKEN_QUANTITIES,
     AdvantagePlugin,
+    Kept,
     RolloutView,
     compute_advantages,
     make_advantage,
@@ -45,18 +54,32 @@ from rlvr.training.advantages.baselines import (
     grpo_advantages,
     rloo_advantages,
 )
+from rlvr.training.advantages.d3s import D3S, max_variance_subset
 from rlvr.training.advantages.dgpo import DGPO, dgpo_advantages, dgpo_question_weights
+from rlvr.training.advantages.progrpo import ProGRPO, progrpo_advantages
 from rlvr.training.advantages.quantities import rollout_view
+from rlvr.training.advantages.representation import THR, RepresentationBonus, representation_bonus
+from rlvr.training.advantages.riskpo import RiskPO
+from rlvr.training.advantages.seed import SeedGRPO, seed_grpo_advantages
+from rlvr.training.advantages.token_weighting import TWGRPO, intra_group_token_weights
 from rlvr.training.advantages.turns import rewards_to_go, turn_advantages, turn_token_advantages
-from rlvr.training.advantages.ucas import UCAS, self_certainty, ucas_advantages, ucas_token_advantages
+from rlvr.training.advantages.ucas import (
+    UCAS,
+    UCASToken,
+    self_certainty,
+    ucas_advantages,
+    ucas_token_advantages,
+)
 from rlvr.training.advantages.unlikeliness import Unlikeliness, unlikeliness_advantages
 from rlvr.training.groups import STD_EPS, as_groups, centre, group_std, zscore_in_group
 
 __all__ = [
-    "ADVANTAGES", "DGPO", "GRPO", "QUANTITIES", "RLOO", "STD_EPS", "UCAS", "AdvantagePlugin", "DrGRPO",
-    "RolloutView", "Unlikeliness", "as_groups", "centre", "compute_advantages", "dgpo_advantages",
-    "dgpo_question_weights", "dr_grpo_advantages", "group_std", "grpo_advantages", "make_advantage",
-    "register", "rewards_to_go", "rloo_advantages", "rollout_view", "self_certainty", "setting",
-    "turn_advantages", "turn_level_names", "turn_token_advantages", "ucas_advantages",
-    "ucas_token_advantages", "unlikeliness_advantages", "view_of", "zscore_in_group",
+    "ADVANTAGES", "D3S", "DGPO", "GRPO", "QUANTITIES", "RLOO", "STD_EPS", "THR", "TOKEN_QUANTITIES", "TWGRPO", "UCAS",
+    "AdvantagePlugin", "DrGRPO", "Kept", "ProGRPO", "RepresentationBonus", "RiskPO", "RolloutView", "SeedGRPO",
+    "UCASToken", "Unlikeliness", "as_groups", "centre", "compute_advantages", "dgpo_advantages",
+    "dgpo_question_weights", "dr_grpo_advantages", "group_std", "grpo_advantages", "intra_group_token_weights",
+    "make_advantage", "max_variance_subset", "progrpo_advantages", "register", "representation_bonus",
+    "rewards_to_go", "rloo_advantages", "rollout_view", "seed_grpo_advantages", "self_certainty", "setting",
+    "turn_advantages", "turn_level_names", "turn_token_advantages", "ucas_advantages", "ucas_token_advantages",
+    "unlikeliness_advantages", "view_of", "zscore_in_group",
 ]

@@ -46,8 +46,26 @@ QUANTITIES: dict[str, str] = {
     "self_certainty": "each rollout's summed token self-certainty sum_t (logsumexp(z_t) - mean_v z_t), "
                       "[B, G], from one no-grad scoring pass under pi_old (`vocab_mean_logprob`)",
     "correct": "the verifier's 0/1 `correct` component of each rollout, [B, G] (the reward may be shaped)",
+    "answer_class": "each rollout's answer class in its group, [B, G]: 0, 1, ... in order of first appearance, "
+                    "answers equal in the task's canonical form (verifier equivalence) share one; all unreadable "
+                    "answers are one class",
+    "low_token_logprob": "pi_old's mean log-prob over the lowest-probability 20% of each rollout's tokens (at "
+                         "least one), [B, G], from the sampler's log-probs (no extra pass)",
+    "prompt_logprob": "pi_old's mean token log-prob of each rollout's prompt (log of 1 / perplexity), [B, G], "
+                      "from one no-grad pass over the distinct prompts",
+    "token_logprob": "pi_old's log-prob of each generated token, [B * G, T], the sampler's (no extra pass)",
+    "chosen_logit": "the raw logit of each generated token, [B * G, T], from the scoring pass under pi_old",
+    "token_entropy": "pi_old's entropy at each generated token, [B * G, T], from the scoring pass",
+    "hidden_mean": "each rollout's mean last-layer hidden state over its tokens, [B, G, H], from the scoring pass",
+    "hidden_state": "the last-layer hidden state at each generated token, [B * G, T, H], from the scoring pass",
 }
-"""The per-rollout quantities a plug-in may declare in `needs`, and where each comes from."""
+"""The quantities a plug-in may declare in `needs`, and where each comes from. Every quantity that
+needs the policy's scoring pass shares one no-grad pass per step (`quantities.rollout_view`)."""
+
+TOKEN_QUANTITIES = ("token_logprob", "chosen_logit", "token_entropy", "hidden_state")
+"""The per-token quantities: [B * G, T] (hidden states [B * G, T, H]), 0 where `RolloutView.mask` is false."""
+VECTOR_QUANTITIES = ("hidden_mean", "hidden_state")
+"""The quantities with a trailing feature dimension H."""
 
 
 @dataclass(frozen=True)
@@ -65,11 +83,17 @@ class RolloutView:
     group_ids: Tensor
     """Long [B, G]: the problem (group) each rollout answers; row b is group b today."""
     quantities: Mapping[str, Tensor] = field(default_factory=dict)
-    """The declared quantities of `QUANTITIES`, each [B, G]."""
+    """The declared quantities of `QUANTITIES`: [B, G] per rollout, [B * G, T] per token
+    (`TOKEN_QUANTITIES`), with a trailing H for hidden states."""
     turn_rewards: Sequence[Sequence[float]] | None = None
     """Multi-turn episodes only: per episode (flat, B * G), the reward of each turn in order."""
     token_turns: Tensor | None = None
     """Multi-turn episodes only: long [B * G, T], the turn of each action token, -1 elsewhere."""
+    mask: Tensor | None = None
+    """Bool [B * G, T]: the tokens the loss trains on (None in views of bare rewards)."""
+    drop: Callable[[Tensor], None] | None = field(default=None, repr=False, compare=False)
+    """Takes a bool keep mask [B * G, T] and removes the other tokens from the step's loss mask (set
+    by `rollout_view`; `compute_advantages` calls it for plug-ins that return `Kept`)."""
 
     def __getitem__(self, name: str) -> Tensor:
         if name not in self.quantities:
@@ -84,26 +108,56 @@ class RolloutView:
         return self.token_turns is not None
 
 
-def view_of(rewards: Tensor | list, lengths: Tensor | None = None, **quantities: Tensor | list) -> RolloutView:
-    """A view of bare rewards [B, G] (and any quantities, each shaped like them): for tests and for
-    using a plug-in outside the trainer.
+def view_of(rewards: Tensor | list, lengths: Tensor | None = None, mask: Tensor | list | None = None,
+            **quantities: Tensor | list) -> RolloutView:
+    """A view of bare rewards [B, G] (and any quantities: per rollout shaped like them, per token
+    [B * G, T] like `mask`, hidden states with a trailing H): for tests and for using a plug-in
+    outside the trainer. Without `mask`, every position of a per-token quantity is a token.
 
     >>> view_of([[1.0, 0.0]], mean_logprob=[[-0.5, -1.0]])["mean_logprob"]
     tensor([[-0.5000, -1.0000]])
     """
     rewards = as_groups(rewards)
+    rows = rewards.numel()
     checked = {}
     for name, value in quantities.items():
         if name not in QUANTITIES:
             raise ValueError(f"unknown quantity {name!r}{did_you_mean(name, QUANTITIES, quoted=True)}; "
                              f"expected some of {list(QUANTITIES)}")
         value = torch.as_tensor(value, dtype=rewards.dtype)
-        if value.shape != rewards.shape:
-            raise ValueError(f"expected {name} shaped like rewards {tuple(rewards.shape)}, got {tuple(value.shape)}")
+        base = value.shape[:-1] if name in VECTOR_QUANTITIES else value.shape
+        if name in TOKEN_QUANTITIES:
+            width = base[1] if len(base) == 2 else -1
+            if len(base) != 2 or base[0] != rows or (mask is not None and tuple(torch.as_tensor(mask).shape) !=
+                                                     (rows, width)):
+                raise ValueError(f"expected {name} shaped [{rows}, T{', H' if name in VECTOR_QUANTITIES else ''}] "
+                                 f"(one row per rollout, like the mask), got {tuple(value.shape)}")
+            if mask is None:
+                mask = torch.ones(rows, width, dtype=torch.bool)
+        elif base != rewards.shape or value.dim() != rewards.dim() + (name in VECTOR_QUANTITIES):
+            raise ValueError(f"expected {name} shaped like rewards {tuple(rewards.shape)}"
+                             f"{' plus H' if name in VECTOR_QUANTITIES else ''}, got {tuple(value.shape)}")
         checked[name] = value
     lengths = torch.ones(rewards.shape, dtype=torch.long) if lengths is None else torch.as_tensor(lengths)
     groups = torch.arange(rewards.shape[0]).unsqueeze(1).expand(rewards.shape).contiguous()
-    return RolloutView(rewards, lengths, groups, checked)
+    mask = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)
+    return RolloutView(rewards, lengths, groups, checked, mask=mask)
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What a plug-in that leaves rollouts or tokens out of the step returns (D3S).
+
+    The left-out ones get advantage 0 and leave the loss: `compute_advantages` removes them from the
+    step's loss mask through `RolloutView.drop`, so no loss normaliser counts them (`token_mean`
+    divides by the kept tokens, `seq_mean_token_mean` averages over the rows that keep a token;
+    Dr. GRPO's constant G * L_max stays constant by design).
+    """
+
+    advantages: Tensor
+    """[B, G] per rollout or [B * G, T] per token."""
+    keep: Tensor
+    """Bool [B, G] (rollouts kept) or [B * G, T] (tokens kept)."""
 
 
 @dataclass(frozen=True)
@@ -177,10 +231,15 @@ def turn_level_names() -> list[str]:
     return [name for name, cls in ADVANTAGES.items() if cls.turn_level]
 
 
-def compute_advantages(plugin: Callable[[RolloutView], Tensor], view: RolloutView) -> Tensor:
-    """Run `plugin` on `view`; the result as the loss takes it: [B * G] per rollout or [B * G, T]
-    per token, float32. Any other shape, or a non-finite value, is the plug-in's error, named."""
-    result = torch.as_tensor(plugin(view))
+def compute_advantages(plugin: Callable[[RolloutView], Tensor | Kept], view: RolloutView) -> Tensor:
+    """Run `plugin` on `view`; the result as the loss takes it: [B * G] per rollout or [B * G, T] per
+    token, float32. Any other shape, or a non-finite value, is the plug-in's error, named. A `Kept`
+    result has its left-out rollouts or tokens zeroed and dropped from the loss (`view.drop`)."""
+    result = plugin(view)
+    keep = None
+    if isinstance(result, Kept):
+        result, keep = result.advantages, torch.as_tensor(result.keep, dtype=torch.bool)
+    result = torch.as_tensor(result)
     rows = view.rewards.numel()
     name = getattr(plugin, "name", type(plugin).__name__)
     if tuple(result.shape) == tuple(view.rewards.shape):
@@ -194,4 +253,23 @@ def compute_advantages(plugin: Callable[[RolloutView], Tensor], view: RolloutVie
         bad = int((~torch.isfinite(result)).sum())
         raise ValueError(f"advantage {name!r} returned {bad} non-finite value(s); expected finite advantages "
                          f"(rewards of the step: min {float(view.rewards.min())}, max {float(view.rewards.max())})")
+    if keep is not None:
+        result = _apply_keep(name, result, keep, view)
     return result.to(torch.float32)
+
+
+def _apply_keep(name: str, result: Tensor, keep: Tensor, view: RolloutView) -> Tensor:
+    """Zero the advantages of what `keep` leaves out and drop it from the loss mask."""
+    if view.drop is None or view.mask is None:
+        raise ValueError(f"advantage {name!r} leaves rollouts out of the loss, which needs a view of the step's "
+                         "batch (`rollout_view`), got a view without a loss mask")
+    if tuple(keep.shape) == tuple(view.rewards.shape):
+        keep = keep.reshape(-1, 1).expand(view.mask.shape)
+    if tuple(keep.shape) != tuple(view.mask.shape):
+        raise ValueError(f"advantage {name!r} returned a keep mask shaped {tuple(keep.shape)}; expected "
+                         f"{tuple(view.rewards.shape)} (rollouts) or {tuple(view.mask.shape)} (tokens)")
+    keep = keep & view.mask
+    view.drop(keep)
+    if result.dim() == 1:  # per rollout: a rollout is out when none of its tokens stays
+        return torch.where(keep.any(dim=1), result, torch.zeros_like(result))
+    return torch.where(keep, result, torch.zeros_like(result))

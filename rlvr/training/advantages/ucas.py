@@ -6,12 +6,10 @@ A * exp(0.35 * C^) elsewhere. A confident correct answer gains less, a confident
 down harder. c_t = -mean_v log softmax(z_t)_v, so C comes from `Policy.score`'s
 `vocab_mean_logprob` (one no-grad pass under pi_old: the `self_certainty` quantity).
 
-Token level (`ucas_token_advantages`, a function only): A_t = A' - 0.05 * z^_t with z^_t the chosen
-token's raw logit min-max normalised over the response. `Policy.score` gives log-probs, entropy
-and the vocabulary-mean log-prob, all invariant to a shift of the logits, so the raw chosen logit
-cannot be recovered from them (log p_t - vocab_mean_t = z_t - mean_v z_t is a different quantity:
-its min-max over a response differs wherever mean_v z_t changes between positions). The token-level
-term waits for a `chosen_logit` score quantity; no config name reaches it until then.
+Token level (the `ucas_token` plug-in): A_t = A' - 0.05 * z^_t with z^_t the chosen token's raw
+logit min-max normalised over the response, floored at 0 where A' > 0. `Policy.score`'s log-probs,
+entropy and vocabulary mean are all invariant to a shift of the logits, so the raw logit is a score
+quantity of its own (`chosen_logit`), taken in the same no-grad pass as the self-certainty.
 """
 
 from __future__ import annotations
@@ -104,3 +102,24 @@ class UCAS(AdvantagePlugin):
     def __call__(self, view: RolloutView) -> Tensor:
         return ucas_advantages(view.rewards, certainty=view["self_certainty"],
                                positive_scale=self.positive_scale, negative_scale=self.negative_scale)
+
+
+@register
+@dataclass(frozen=True)
+class UCASToken(UCAS):
+    """UCAS's response-level advantages minus a share of each token's min-max normalised raw logit."""
+
+    name: ClassVar[str] = "ucas_token"
+    needs: ClassVar[tuple[str, ...]] = ("self_certainty", "chosen_logit")
+    source: ClassVar[str] = "UCAS [code], token level"
+    summary: ClassVar[str] = ("UCAS response level, then A' - logit_scale * (chosen logit min-max normalised over "
+                              "the response), floored at 0 where A' > 0")
+
+    logit_scale: float = setting(0.05, "how much of the normalised chosen logit each token's advantage loses",
+                                 low=0.0)
+
+    def __call__(self, view: RolloutView) -> Tensor:
+        response = super().__call__(view).reshape(-1)
+        logits = view["chosen_logit"]
+        mask = view.mask if view.mask is not None else torch.ones(logits.shape, dtype=torch.bool)
+        return ucas_token_advantages(response, logits, mask, self.logit_scale)

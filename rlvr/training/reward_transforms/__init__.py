@@ -7,6 +7,8 @@ advantage, applied in the order a scenario lists them:
 
 - `overlong` (DAPO [paper]): the soft overlong penalty (`buffer`, optional `max_len`); the config's
   `overlong_buffer: N` is a shorthand for `{name: overlong, buffer: N}` and runs as before;
+- `maxmin` (MaxMin-RLHF [paper]): the listed verifier component with the lowest batch expectation
+  of group means is the step's reward;
 - `corrupt`: `mode: accurate | random | inverted` for the reward-corruption comparison (random:
   rewards shuffled within each group by a (seed, step) permutation; inverted: 1 - r, 0/1 only).
 
@@ -36,8 +38,9 @@ from rlvr.training.reward_transforms.base import (
     setting,
 )
 from rlvr.training.reward_transforms.corrupt import Corrupt, invert_binary, shuffle_in_groups
+from rlvr.training.reward_transforms.maxmin import MaxMin, maxmin_choice
 from rlvr.training.reward_transforms.overlong import Overlong
 
-__all__ = ["REQUIRED", "REWARD_TRANSFORMS", "Corrupt", "Overlong", "RewardBatch", "RewardTransformPlugin",
-           "apply_reward_transforms", "invert_binary", "make_reward_transform", "make_reward_transforms", "register",
+__all__ = ["REQUIRED", "REWARD_TRANSFORMS", "Corrupt", "MaxMin", "Overlong", "RewardBatch", "RewardTransformPlugin",
+           "apply_reward_transforms", "invert_binary", "make_reward_transform", "make_reward_transforms", "maxmin_choice", "register",
            "setting", "shuffle_in_groups"]

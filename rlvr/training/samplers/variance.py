@@ -83,7 +83,7 @@ class Variance(SamplerPlugin):
         count = min(wanted, len(candidates))
         chosen: list[str] = []
         if count:
-            weights = np.array([vps(self.pool[key].accuracy) for key in candidates])
+            weights = self._weights(candidates)
             picks = rng.choice(len(candidates), size=count, replace=False, p=weights / weights.sum())
             chosen = [candidates[i] for i in sorted(picks.tolist())]  # pool order: independent of draw order
         problems = [self._problem(key) for key in chosen]
@@ -98,6 +98,10 @@ class Variance(SamplerPlugin):
         self._taken.update(problem.problem_id for problem in fresh)
         self._reused += count
         return problems + fresh
+
+    def _weights(self, candidates: list[str]) -> np.ndarray:
+        """Draw weights of the pooled candidates (all with signal): p(1 - p) here."""
+        return np.array([vps(self.pool[key].accuracy) for key in candidates])
 
     def observe(self, problems: Sequence[Problem], rewards: torch.Tensor, correct: torch.Tensor) -> None:
         correct = torch.as_tensor(correct, dtype=torch.float32)
