@@ -16,7 +16,10 @@ The sampling half of RL runs on any OpenAI-compatible server that returns token 
   safetensors into the folder the server serves, then its reload route). The first push happens
   when the policy is built, so sampling starts from the learner's weights, and it doubles as the
   check that the server can reload: without such a route the policy refuses to start unless
-  `allow_stale=True`. Then the server keeps its weights, the run is off-policy by a growing number
+  `allow_stale=True`. With `auto_sync` (the default) `sample` also pushes first when the learner's
+  parameters changed since the last push (torch's version counters: a checkpoint loaded for
+  evaluation, a loop of one's own; fused optimizers do not bump them, so such a loop must call
+  `after_update`). Without a reload route the server keeps its weights, the run is off-policy by a growing number
   of updates (`staleness`, logged after every update), and only the importance ratio against the
   sampled pi_old corrects for it, within the clip range.
 
@@ -86,6 +89,7 @@ class ServerPolicy:
         weight_sync: str = "vllm",
         weights_dir: str | Path | None = None,
         sync_every: int = 1,
+        auto_sync: bool = True,
         allow_stale: bool = False,
         stop_token_ids: Iterable[int] | None = None,
         max_new_tokens: int = 256,
@@ -103,6 +107,8 @@ class ServerPolicy:
             raise ValueError(f"weight_sync must be one of {list(WEIGHT_SYNCS)}, got {weight_sync!r}")
         if sync_every < 1:
             raise ValueError(f"sync_every must be >= 1, got {sync_every}")
+        if auto_sync and sync_every > 1:
+            raise ValueError("sync_every > 1 needs auto_sync=False (auto_sync pushes before any sample after a change)")
         if weight_sync == "none" and not allow_stale:
             raise ValueError("weight_sync='none' leaves the server's weights fixed while the learner trains "
                              "(off-policy); pass allow_stale=True to accept that")
@@ -120,7 +126,7 @@ class ServerPolicy:
         self.pad_token_id = learner.pad_token_id
         self.vocab_size = _vocab_size(learner.model)
         self.max_new_tokens, self.temperature, self.top_p, self.seed = max_new_tokens, temperature, top_p, seed
-        self.sync_every, self.allow_stale = sync_every, allow_stale
+        self.sync_every, self.auto_sync, self.allow_stale = sync_every, auto_sync, allow_stale
         self.update_count = 0
         """`after_update` calls so far."""
         self.staleness = 0
@@ -128,6 +134,7 @@ class ServerPolicy:
         self._act_calls = 0
         self._pushes = True  # False on copies (a trainer's frozen reference): they never push
         self._pusher = None
+        self._synced_fingerprint: tuple | None = None
         if weight_sync != "none":
             self._pusher = WeightPusher(base_url, weight_sync, weights_dir, key, timeout_s)
             self._first_push()
@@ -162,6 +169,7 @@ class ServerPolicy:
             raise RuntimeError("this ServerPolicy has no weight sync (weight_sync='none' or no reload route)")
         self._pusher.push(self.model)
         self.staleness = 0
+        self._synced_fingerprint = self._learner_fingerprint()
 
     def after_update(self) -> None:
         """Tell the policy the learner's weights changed: pushes on every `sync_every`-th call."""
@@ -173,6 +181,14 @@ class ServerPolicy:
             self.sync_weights()
         elif self._pusher is None:
             logger.info("server weights are %d update(s) behind the learner (no weight sync)", self.staleness)
+
+    _learner_fingerprint = VLLMPolicy._learner_fingerprint
+
+    def _sync_if_stale(self) -> None:
+        # weights changed outside after_update (a checkpoint loaded for evaluation, a loop of one's own)
+        if self.auto_sync and self._pushes and self._pusher is not None and \
+                self._learner_fingerprint() != self._synced_fingerprint:
+            self.sync_weights()
 
     @property
     def stats(self) -> dict[str, Any]:
@@ -240,6 +256,7 @@ class ServerPolicy:
         if not 0.0 < top_p <= 1.0:
             raise ValueError(f"top_p must be in (0, 1], got {top_p}")
         encoded = self.encode(prompts)
+        self._sync_if_stale()
         greedy = temperature <= 0
         n = 1 if greedy else num_samples
         bodies = [self._body(ids, n, max_new_tokens, 0.0 if greedy else float(temperature),

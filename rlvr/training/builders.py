@@ -7,6 +7,7 @@ env, model and problems wherever it is used.
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Any
 
 import torch
@@ -74,11 +75,14 @@ def build_task(config: TrainConfig) -> Any:
 
 
 def build_policy(config: TrainConfig) -> Any:
-    """The tiny model from scratch (`model: tiny`) or a local Hugging Face model, as a policy."""
+    """The tiny model from scratch (`model: tiny`) or a local Hugging Face model, as a policy (with
+    `rollout_engine: server`, the learner of a `ServerPolicy` that samples on the inference server)."""
     from rlvr.agents.hf import TransformersPolicy
 
     if config.num_threads:
         torch.set_num_threads(config.num_threads)
+    if config.rollout_engine == "server":  # the learner is the policy this function builds otherwise
+        return _server_policy(config, build_policy(dataclasses.replace(config, rollout_engine="transformers")))
     if config.model == "tiny":
         from rlvr.agents.tiny import TinyModelConfig, build_tiny_model
 
@@ -95,6 +99,17 @@ def build_policy(config: TrainConfig) -> Any:
         # vLLM samples (pi_old); the learner scores with gradients; weights sync before each sample
         return VLLMPolicy(config.model, learner=learner, dtype=config.dtype, max_new_tokens=config.max_new_tokens)
     return learner
+
+
+def _server_policy(config: TrainConfig, learner: Any) -> Any:
+    """Rollouts from the configured inference server, scored and trained on `learner`; the first weight
+    push happens here (a server that cannot reload is refused unless `server_allow_stale`)."""
+    from rlvr.agents.server_policy import ServerPolicy
+
+    return ServerPolicy(config.server_url, config.server_model, learner, weight_sync=config.server_weight_sync,
+                        weights_dir=config.server_weights_dir, sync_every=config.server_sync_every,
+                        auto_sync=config.server_sync_every == 1, allow_stale=config.server_allow_stale,
+                        max_new_tokens=config.max_new_tokens, timeout_s=config.server_timeout_s)
 
 
 def build_loss(config: TrainConfig) -> Loss:

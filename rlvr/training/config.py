@@ -38,7 +38,7 @@ LOSS_AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_no
 """The aggregations `rlvr.training.losses.ppo_clip_loss` accepts (GRPO, DAPO, Dr. GRPO)."""
 EVAL_SPLITS = ("eval", "test", "heldout")
 SFT_TARGETS = ("solve", "answer")
-ROLLOUT_ENGINES = ("transformers", "vllm")
+ROLLOUT_ENGINES = ("transformers", "vllm", "server")
 ROLLOUT_BACKENDS = ("ray", "threads")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 MAX_SEED = 2**32 - 1
@@ -87,9 +87,31 @@ class TrainConfig:
     num_threads: int | None = None
     """torch CPU threads; None leaves torch's default."""
     rollout_engine: str = "transformers"
-    """Who samples rollouts: 'transformers' (our KV-cache sampler on the learner's weights) or
+    """Who samples rollouts: 'transformers' (our KV-cache sampler on the learner's weights),
     'vllm' (a vLLM engine on the GPU, weights pushed from the learner after each update; needs the
-    `vllm` extra and a local model path)."""
+    `vllm` extra and a local model path) or 'server' (an OpenAI-compatible inference server that
+    returns token ids and log-probs, such as `vllm serve`; the `server_*` fields below)."""
+    server_url: str | None = None
+    """rollout_engine 'server': its OpenAI base URL ('http://host:8000/v1'). An API key, if the
+    server wants one, comes from $RLVR_SERVER_API_KEY (never from this file) and goes only to this
+    URL's origin: redirects are not followed."""
+    server_model: str | None = None
+    """rollout_engine 'server': the model name it serves (vLLM's `--served-model-name`)."""
+    server_weights_dir: str | None = None
+    """rollout_engine 'server': the folder the server loads its model from, shared with this
+    machine; the learner's weights are written there as safetensors before each reload. Never the
+    `model` folder itself, which would be overwritten: serve a copy."""
+    server_weight_sync: str = "vllm"
+    """How the learner's weights reach the server after updates: 'vllm' (POST /collective_rpc
+    reload_weights; start it with VLLM_SERVER_DEV_MODE=1), 'sglang' (POST /update_weights_from_disk)
+    or 'none' (never: the run goes off-policy, so it needs `server_allow_stale`)."""
+    server_sync_every: int = 1
+    """Push the weights every this many updates (the server then lags by up to this minus one)."""
+    server_allow_stale: bool = False
+    """Accept a server whose weights do not follow the learner (no reload route, or weight sync
+    'none'): each step's samples are one update staler, and the staleness is logged."""
+    server_timeout_s: float = 600.0
+    """Deadline of one request to the server: one prompt's completions, or one weight reload."""
     rollout_workers: int = 0
     """Workers that step the envs and score the rollouts (`rlvr.training.workers`); 0: in this
     process. Generation stays batched on the policy's device; results are the same either way."""
@@ -264,6 +286,7 @@ class TrainConfig:
         _check_choice("rollout_backend", self.rollout_backend, ROLLOUT_BACKENDS)
         if self.rollout_engine == "vllm" and self.model == "tiny":
             raise ValueError("config rollout_engine 'vllm' loads the model from a local path: set model to one")
+        _check_server(self)
         if self.loss_aggregation is not None:
             _check_choice("loss_aggregation", self.loss_aggregation, LOSS_AGGREGATIONS)
         _check_choice("eval_split", self.eval_split, EVAL_SPLITS)
@@ -328,6 +351,7 @@ DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     **dict.fromkeys(("sft_lr", "lr", "temperature", "rollout_timeout_s"), _POSITIVE),
     "top_p": ("in (0, 1]", lambda value: 0 < value <= 1),
     "sft_until_accuracy": ("in (0, 1]", lambda value: 0 < value <= 1),
+    "server_sync_every": _COUNT, "server_timeout_s": _POSITIVE,
 }
 """Field -> (what it must be, test) for the fields with a range; floats are also checked finite and
 every field's type is checked against its annotation (a bool is not an int)."""
@@ -336,6 +360,36 @@ every field's type is checked against its annotation (a bool is not an int)."""
 def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
     if value not in choices:
         raise ValueError(f"config {name} must be one of {list(choices)}, got {value!r}" + did_you_mean(str(value), choices))
+
+
+def _check_server(config: TrainConfig) -> None:
+    """The `server_*` fields: complete and consistent with rollout_engine 'server', unset otherwise."""
+    from rlvr.agents.server_weights import WEIGHT_SYNCS
+
+    given = [name for name in ("server_url", "server_model", "server_weights_dir") if getattr(config, name) is not None]
+    if config.rollout_engine != "server":
+        if given:
+            raise ValueError(f"config {', '.join(given)} describe an inference server, but rollout_engine is "
+                             f"{config.rollout_engine!r}: set rollout_engine to 'server' or remove them")
+        return
+    _check_choice("server_weight_sync", config.server_weight_sync, WEIGHT_SYNCS)
+    url = (config.server_url or "").strip()
+    if not url.startswith(("http://", "https://")) or not url.partition("://")[2].strip("/"):
+        raise ValueError(f"config rollout_engine 'server' needs server_url, an http(s) URL such as "
+                         f"'http://localhost:8000/v1', got {config.server_url!r}")
+    if not (config.server_model or "").strip():
+        raise ValueError(f"config rollout_engine 'server' needs server_model, the name the server serves, "
+                         f"got {config.server_model!r}")
+    if config.server_weight_sync == "none":
+        if not config.server_allow_stale:
+            raise ValueError("config server_weight_sync 'none' leaves the server's weights fixed while the learner "
+                             "trains (off-policy); set server_allow_stale: true to accept that")
+    elif not (config.server_weights_dir or "").strip():
+        raise ValueError(f"config server_weight_sync {config.server_weight_sync!r} writes the learner's weights into "
+                         "server_weights_dir, the folder the server loads from: set it")
+    elif config.model != "tiny" and Path(config.server_weights_dir).resolve() == Path(config.model).resolve():
+        raise ValueError(f"config server_weights_dir is the model folder {config.model!r}, which each weight push "
+                         "would overwrite: serve a copy of it and point server_weights_dir there")
 
 
 def _coerce(name: str, value: Any, from_text: bool = True) -> Any:

@@ -82,7 +82,7 @@ def test_first_push_makes_the_server_sample_from_the_learners_weights(learner, s
 
 
 def test_after_update_pushes_every_sync_every_calls(learner, served):
-    policy = ServerPolicy(served.url, "policy", learner, weights_dir=served.served_dir, sync_every=2)
+    policy = ServerPolicy(served.url, "policy", learner, weights_dir=served.served_dir, sync_every=2, auto_sync=False)
     with torch.no_grad():
         learner.model.model.embed_tokens.weight.add_(0.5)
     policy.after_update()
@@ -94,6 +94,18 @@ def test_after_update_pushes_every_sync_every_calls(learner, served):
     fresh = policy.logprob_mismatch(policy.sample(PROMPTS, num_samples=2, seed=0))
     assert fresh["max_abs"] < 1e-5
     assert policy.stats["weight_pushes"] == 2 and policy.stats["requests"] == 6
+
+
+def test_weights_changed_outside_after_update_are_pushed_before_sampling(learner, served):
+    policy = ServerPolicy(served.url, "policy", learner, weights_dir=served.served_dir)
+    policy.sample(PROMPTS[:1], num_samples=2)
+    assert served.reloads == 1  # unchanged weights: no push
+    changed = {name: value + 0.25 for name, value in learner.model.state_dict().items()}
+    learner.model.load_state_dict(changed)  # as `rlvr eval --run` loads a checkpoint
+    batch = policy.sample(PROMPTS, num_samples=2, seed=0)
+    assert served.reloads == 2 and policy.logprob_mismatch(batch)["max_abs"] < 1e-5
+    with pytest.raises(ValueError, match="needs auto_sync=False"):
+        ServerPolicy(served.url, "policy", learner, weights_dir=served.served_dir, sync_every=2)
 
 
 def test_a_frozen_copy_scores_with_its_own_model_and_never_pushes(learner, served):
