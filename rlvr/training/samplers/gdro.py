@@ -51,6 +51,7 @@ class PromptGDRO(Variance):
     source: ClassVar[str] = "Prompt-GDRO [abs]; bins, losses and weights are our reading"
     summary: ClassVar[str] = ("a share of each batch re-drawn from seen problems, by multiplicative weights over "
                               "pass@k bins that lean on the bins failing most")
+    share: float = setting(0.5, "fraction of each batch drawn from the pool by the bins' weights", low=0.0, high=1.0)
     k: int = setting(4, "the k of the pass@k that bins a problem (at most G is used)", low=1)
     bins: int = setting(4, "number of equal pass@k bins over [0, 1]", low=1)
     eta: float = setting(1.0, "multiplicative-weights step size", low=0.0)

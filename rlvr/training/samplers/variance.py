@@ -106,12 +106,12 @@ class Variance(SamplerPlugin):
     def observe(self, problems: Sequence[Problem], rewards: torch.Tensor, correct: torch.Tensor) -> None:
         correct = torch.as_tensor(correct, dtype=torch.float32)
         if correct.dim() != 2 or correct.shape[0] != len(problems):
-            raise ValueError(f"sampler 'variance' expects correct shaped [{len(problems)}, G] (one row per "
+            raise ValueError(f"sampler {self.name!r} expects correct shaped [{len(problems)}, G] (one row per "
                              f"problem), got {tuple(correct.shape)}")
         for problem, row in zip(problems, correct.mean(1).tolist(), strict=True):
             key = problem.problem_id
             if key not in self._pending and key not in self.pool:
-                raise ValueError(f"sampler 'variance' observed problem {key} it did not select; the trainer "
+                raise ValueError(f"sampler {self.name!r} observed problem {key} it did not select; the trainer "
                                  "must take every problem from the sampler")
             index = self._pending.get(key, self.pool[key].index if key in self.pool else -1)
             self.pool.pop(key, None)  # re-inserted last: the newest observation
@@ -135,7 +135,7 @@ class Variance(SamplerPlugin):
             stream, index = self._stream(), self.pool[key].index
             problem = stream.task.problem_at(stream.seed, index, stream.difficulty, stream.split)
             if problem.problem_id != key:
-                raise ValueError(f"sampler 'variance': problem {index} of the train stream has id "
+                raise ValueError(f"sampler {self.name!r}: problem {index} of the train stream has id "
                                  f"{problem.problem_id}, the checkpoint's pool says {key}; the task, its "
                                  "difficulty or the seed changed since the checkpoint was written")
             self._problems[key] = problem
@@ -157,7 +157,7 @@ class Variance(SamplerPlugin):
         columns = ("ids", "indices", "accuracy", "seen")
         missing = [name for name in columns if name not in state]
         if missing or len({len(state[name]) for name in columns}) != 1:
-            raise ValueError(f"sampler 'variance' state needs equally long lists {list(columns)}, got keys "
+            raise ValueError(f"sampler {self.name!r} state needs equally long lists {list(columns)}, got keys "
                              f"{sorted(state)}")
         self.pool = {str(key): _Entry(int(index), float(accuracy), int(seen))
                      for key, index, accuracy, seen in zip(*(state[name] for name in columns), strict=True)}
