@@ -24,7 +24,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import pytest
 import torch
+
+
+@pytest.fixture(autouse=True)
+def one_thread(no_proxy_no_key):
+    """Imported into a test module, applies to each of its tests: tiny tensors gain nothing from more threads (idle
+    OpenMP workers spin on a busy machine), and loopback requests must bypass any proxy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 
 SHAPE = (32, 1, 2, 64)
 """A smaller tiny model than the default: hidden size, layers, heads, MLP width."""

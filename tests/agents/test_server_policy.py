@@ -18,17 +18,9 @@ pytest.importorskip("safetensors")
 from rlvr.agents.server_policy import ServerPolicy  # noqa: E402
 from rlvr.agents.server_weights import WeightSyncError, WeightSyncUnsupported, server_root  # noqa: E402
 from rlvr.agents.vllm_policy import request_seed  # noqa: E402
-from tests.agents.fake_token_server import FakeTokenServer, tiny_policy  # noqa: E402
+from tests.agents.fake_token_server import FakeTokenServer, one_thread, tiny_policy  # noqa: E402,F401  (an autouse fixture)
 
 PROMPTS = ["1+2=", "12+7=", [5, 17, 30, 9]]
-
-
-@pytest.fixture(autouse=True)
-def one_thread(no_proxy_no_key):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture

@@ -22,19 +22,11 @@ from rlvr.agents.openai_compat import OpenAICompatibleError  # noqa: E402
 from rlvr.agents.openai_payload import PayloadError  # noqa: E402
 from rlvr.agents.server_policy import ServerPolicy  # noqa: E402
 from rlvr.agents.server_tokens import read_token_choices  # noqa: E402
-from tests.agents.fake_token_server import FakeTokenServer, tiny_policy  # noqa: E402
+from tests.agents.fake_token_server import FakeTokenServer, one_thread, tiny_policy  # noqa: E402,F401  (an autouse fixture)
 
 # most servers here are asked with weight_sync='none', which warns by design
 pytestmark = pytest.mark.filterwarnings("ignore:weight_sync='none'")
 VOCAB = 100  # the tiny model's character vocabulary
-
-
-@pytest.fixture(autouse=True)
-def one_thread(no_proxy_no_key):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ pytest.importorskip("safetensors")
 from rlvr.agents.server_policy import ServerPolicy  # noqa: E402
 from rlvr.training.config import load_config  # noqa: E402
 from rlvr.training.trainer import Trainer  # noqa: E402
-from tests.agents.fake_token_server import SHAPE, FakeTokenServer, tiny_policy  # noqa: E402
+from tests.agents.fake_token_server import SHAPE, FakeTokenServer, one_thread, tiny_policy  # noqa: E402,F401  (an autouse fixture)
 
 RUN = [
     f"tiny_hidden_size={SHAPE[0]}", f"tiny_num_layers={SHAPE[1]}", f"tiny_num_heads={SHAPE[2]}",
@@ -23,14 +23,6 @@ RUN = [
     "plots=false", "tensorboard=false", "checkpoint_every=0", "lr=0.01", "rollout_engine=server",
     "server_model=policy",
 ]
-
-
-@pytest.fixture(autouse=True)
-def one_thread(no_proxy_no_key):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def run_config(tmp_path, url, *extra):
