@@ -11,6 +11,7 @@
     rlvr eval --env rlvr/Countdown-v0 --base-url http://localhost:8000/v1 --model NAME
     rlvr report runs/quickstart                                     rebuild a run's report.html
     rlvr algorithms [NAME]                                          training plug-ins by kind, or one
+    rlvr serve rlvr/Countdown-v0 --port 8000                        envs over HTTP/WebSocket (rlvr.serve)
     rlvr --version                                                  `rlvr 0.1.0`
 
 A failure is one `rlvr: error: ...` line on stderr, never a traceback: exit code 2 for a bad
@@ -43,6 +44,7 @@ OPTIONAL_MODULES = {
     "torch": "train", "transformers": "train", "tensorboard": "train", "matplotlib": "train",
     "vllm": "vllm", "trl": "trl", "datasets": "trl", "stable_baselines3": "sb3",
     "pyarrow": "data", "bm25s": "search", "selenium": "dev",
+    "fastapi": "serve", "uvicorn": "serve", "websockets": "serve", "httpx": "serve",
 }
 """Import name of each optional dependency -> the extra of pyproject.toml that installs it (a test
 checks this table against pyproject.toml both ways)."""
@@ -111,6 +113,20 @@ def cmd_play(args: argparse.Namespace) -> int:
     if transcript:
         print("\nfirst episode:\n" + transcript)
     env.close()
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from rlvr.serve.app import serve
+    from rlvr.serve.sessions import ServeConfig
+
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port must be in [0, 65535], got {args.port}")
+    config = ServeConfig.of(args.ids, max_sessions=args.max_sessions, session_ttl=args.session_ttl,
+                            step_timeout=args.step_timeout)
+    print(f"rlvr serve: {len(config.ids)} env ids on http://{args.host}:{args.port} "
+          "(GET /envs lists them; WebSocket sessions at /envs/ID/ws)", file=sys.stderr)
+    serve(config, args.host, args.port)
     return 0
 
 
@@ -307,6 +323,15 @@ def build_parser() -> argparse.ArgumentParser:
     algorithms = command("algorithms", "list training plug-ins by kind, or describe one")
     algorithms.add_argument("name", nargs="?", help="a plug-in name, e.g. unlikeliness")
     algorithms.set_defaults(func=cmd_algorithms)
+    served = command("serve", "serve env ids over HTTP and WebSocket sessions")
+    served.add_argument("ids", nargs="*", metavar="ID", help="env ids to serve (default: every single-agent id)")
+    served.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback only)")
+    served.add_argument("--port", type=int, default=8000)
+    served.add_argument("--max-sessions", type=_count, default=256, help="sessions open at once")
+    served.add_argument("--session-ttl", type=float, default=300.0, help="seconds idle before a session is closed")
+    served.add_argument("--step-timeout", type=float, default=30.0,
+                        help="seconds a reset or step may run before its session ends with an error")
+    served.set_defaults(func=cmd_serve)
     export = command("export", "write an env's problems to .jsonl or .parquet")
     export.add_argument("id", help="a single-agent env id, e.g. rlvr/Countdown-v0")
     export.add_argument("--n", type=int, default=1000, help="number of problems")

@@ -14,7 +14,7 @@ Why each part sits where it does:
 - envs: one family per folder or module, plus shared kits (`KITS`) that families build on.
 - agents: act in envs (random, oracle, scripted, model policies).
 - tools: drive registered envs from outside without training: the conformance and fuzz checks
-  third parties run on their own envs, and the problem export.
+  third parties run on their own envs, the problem export, and the env server with its client.
 - experiments: runners that put agents in envs and report (no training of their own).
 - training: the RL loop; it may run experiments' pieces, not the reverse.
 - interfaces: the ways in from outside, the `rlvr` command and adapters to other ecosystems.
@@ -45,7 +45,7 @@ LAYERS = (
     Layer("registry", ("rlvr/__init__.py", "rlvr/registration.py"), light=True),
     Layer("envs", ("rlvr/envs/",), light=True),
     Layer("agents", ("rlvr/agents/",), light=False),
-    Layer("tools", ("rlvr/testing/", "rlvr/export.py"), light=True),
+    Layer("tools", ("rlvr/testing/", "rlvr/export.py", "rlvr/serve/"), light=True),
     Layer("experiments", ("rlvr/experiments/",), light=False),
     Layer("training", ("rlvr/training/",), light=False),
     Layer("interfaces", ("rlvr/integrations/", "rlvr/cli.py", "rlvr/__main__.py"), light=False),
@@ -72,7 +72,7 @@ def layer_of(path: str) -> Layer | None:
 
     >>> layer_of("rlvr/envs/search/task.py").name, layer_of("rlvr/cli.py").name
     ('envs', 'interfaces')
-    >>> layer_of("rlvr/serve/app.py") is None
+    >>> layer_of("rlvr/nowhere/app.py") is None
     True
     """
     for layer in LAYERS:
