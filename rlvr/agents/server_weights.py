@@ -152,6 +152,10 @@ class WeightPusher:
         if first and reply.status in (404, 405):
             raise WeightSyncUnsupported(f"POST {url} answered HTTP {reply.status} ({message}): the server has no "
                                         f"weight-reload route for weight_sync={self.weight_sync!r}")
+        if 300 <= reply.status < 400:
+            target = http_client.origin(url, reply.headers.get("Location"))
+            raise WeightSyncError(f"POST {url} answered HTTP {reply.status}, a redirect to {target}; redirects are not "
+                                  "followed (the API key goes only to the server's origin): use the final address")
         if not 200 <= reply.status < 300:
             raise WeightSyncError(f"POST {url} answered HTTP {reply.status}: {message}")
         if self.weight_sync == "sglang":

@@ -152,3 +152,19 @@ def test_any_json_reads_as_checked_choices_or_a_payload_error(payload):
     (choice,) = choices
     assert all(type(t) is int and 0 <= t < VOCAB for t in choice.ids) and len(choice.ids) <= 4
     assert len(choice.logprobs) == len(choice.ids) and all(math.isfinite(v) and v <= 1e-4 for v in choice.logprobs)
+
+
+def test_a_redirect_is_not_followed_so_the_key_stays_with_the_configured_origin(learner, tmp_path):
+    from rlvr.agents.server_weights import WeightSyncError
+    from tests.agents.hostile_http_server import HostileServer, completion, redirect, send
+
+    key = "sk-server-0123456789abcdef"
+    with HostileServer(lambda handler: send(handler, 200, completion())) as elsewhere, \
+            HostileServer(redirect(307, elsewhere.url + "/completions")) as server:
+        with pytest.raises(WeightSyncError, match=f"HTTP 307, a redirect to {elsewhere.origin}.*not followed"):  # the first weight push, at construction
+            ServerPolicy(server.url, "policy", learner, weights_dir=tmp_path / "served", api_key=key)
+        policy = ServerPolicy(server.url, "policy", learner, weight_sync="none", allow_stale=True, api_key=key)
+        with pytest.raises(OpenAICompatibleError, match="HTTP 307.*not followed"):
+            policy.sample(["1+2="], num_samples=2)
+    assert elsewhere.requests == []
+    assert {request.headers.get("authorization") for request in server.requests} == {f"Bearer {key}"}
