@@ -158,7 +158,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             + did_you_mean(str(experiment), EXPERIMENTS)
         )
     out = args.out or str(pathlib.Path("runs") / path.stem)
-    registration.load(EXPERIMENTS[experiment])(str(path), out)
+    # progress: None = bars when stderr is a terminal; --no-progress turns them off
+    registration.load(EXPERIMENTS[experiment])(str(path), out, progress=False if args.no_progress else None)
     print(f"\noutputs written to {out}")
     return 0
 
@@ -176,9 +177,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from rlvr.training.eval_report import default_out, write_evaluation
     from rlvr.training.evaluation_run import parse_extra_body, run_evaluation
     from rlvr.training.metrics import rounded
 
+    responses: list = []  # greedy responses (multi-turn: episodes) for the report
     metrics = run_evaluation(
         run=args.run, env_id=args.env, model=args.model, base_url=args.base_url, endpoint=args.endpoint,
         problems=args.problems, samples=args.samples, ks=args.k, split=args.split, seed=args.seed,
@@ -186,9 +189,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
         max_new_tokens=args.max_new_tokens, temperature=args.temperature,
         prompt_template=args.prompt_template, paraphrases=args.paraphrase,
         sampling_seeds=args.sampling_seeds, sweep=_parse_sets(args.sweep, "--sweep"),
-        progress=True if args.progress else None, extra_body=parse_extra_body(args.extra_body),
+        progress=False if args.no_progress else True if args.progress else None,
+        extra_body=parse_extra_body(args.extra_body), responses=responses,
     )
     print(yaml.safe_dump(rounded(metrics), sort_keys=False))  # 4 significant digits, not raw float32
+    out = args.out or default_out(args.run)
+    report = write_evaluation(out, metrics, responses, {**vars(args), "sweep_values": _parse_sets(args.sweep, "--sweep")})
+    print(f"report: {report}", file=sys.stderr)  # stdout stays the YAML of the metrics
     return 0
 
 
@@ -213,7 +220,8 @@ def cmd_algorithms(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from rlvr.export import export_dataset
 
-    rows = export_dataset(args.id, args.n, args.seed, args.out, split=args.split, env_kwargs=_parse_sets(args.set))
+    rows = export_dataset(args.id, args.n, args.seed, args.out, split=args.split, env_kwargs=_parse_sets(args.set),
+                          progress=False if args.no_progress else None)
     print(f"wrote {rows} problems of {args.id} (split {args.split}) to {args.out}")
     return 0
 
@@ -273,6 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     run = command("run", "run an experiment scenario (YAML): debate, compare")
     run.add_argument("scenario", help="a scenario file, or the name of one in ./scenarios")
     run.add_argument("--out", help="output folder (default runs/<scenario name>)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bars (none either when stderr is not a terminal)")
     run.set_defaults(func=cmd_run)
     train = command("train", "train a policy from a scenario (YAML)")
     train.add_argument("scenario", help="a scenario file, or the name of one in ./scenarios")
@@ -311,6 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="held-out problems at each of these knob values; solve rates per level")
     evaluation.add_argument("--progress", action="store_true",
                             help="a progress bar even when stderr is not a terminal")
+    evaluation.add_argument("--no-progress", action="store_true", help="no progress bar")
+    evaluation.add_argument("--out", help="folder for results.json, samples.jsonl and report.html "
+                                          "(default: RUN/eval with --run, else runs/eval)")
     evaluation.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                             help="a task option, e.g. reward_mode=f1 (default: the run's)")
     evaluation.add_argument("--extra-body", metavar="JSON",
@@ -341,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="problems of this split only (default: train; 'all' mixes every split)")
     export.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
                         help="a difficulty knob or constructor keyword")
+    export.add_argument("--no-progress", action="store_true", help="no progress bar (none either when stderr is not a terminal)")
     export.set_defaults(func=cmd_export)
     return parser
 

@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import IO, Any
 
 from rlvr.core.problem import Problem, problem_to_json
+from rlvr.core.progress import progress_bar
 from rlvr.core.stream import ALL_SPLITS, TaskSource, split_option
 from rlvr.registration import resolve
 
@@ -159,10 +160,11 @@ def _write_atomically(out: str, write: Callable[[IO[bytes]], None]) -> None:
 
 def export_dataset(env_id: str, n: int, seed: int, out: str | os.PathLike, split: str | None = DEFAULT_SPLIT,
                    difficulty: Mapping[str, Any] | None = None,
-                   env_kwargs: Mapping[str, Any] | None = None) -> int:
+                   env_kwargs: Mapping[str, Any] | None = None, progress: bool | None = False) -> int:
     """Write `n` problems of `env_id` to `out` (.jsonl or .parquet); returns the rows written.
 
-    `split` is 'train' (the default), 'eval', 'test' or 'all' (None means 'all' too).
+    `split` is 'train' (the default), 'eval', 'test' or 'all' (None means 'all' too). `progress`:
+    a bar over the problems on stderr (None: when stderr is a terminal; `rlvr export` passes None).
     """
     extension = _check_arguments(n, seed, out)
     if extension == ".parquet":
@@ -174,7 +176,8 @@ def export_dataset(env_id: str, n: int, seed: int, out: str | os.PathLike, split
                               "or write .jsonl instead") from exc
     # every check that can fail on the arguments happens here, before the output is touched
     source = task_source(env_id, split, difficulty, env_kwargs)
-    rows = (problem_row(problem) for problem in source.problems(seed, n))
+    bar = progress_bar(n, progress, f"exporting {env_id}", unit="problem", minimum=PROGRESS_MIN_ROWS)
+    rows = (_counted(problem_row(problem), bar) for problem in source.problems(seed, n))
     written = 0
 
     def write_jsonl(handle: IO[bytes]) -> None:
@@ -191,8 +194,22 @@ def export_dataset(env_id: str, n: int, seed: int, out: str | os.PathLike, split
         pq.write_table(pa.table(columns, schema=schema), handle)
         written = len(table_rows)
 
-    _write_atomically(os.fspath(out), write_jsonl if extension == ".jsonl" else write_parquet)
+    try:
+        _write_atomically(os.fspath(out), write_jsonl if extension == ".jsonl" else write_parquet)
+    finally:
+        if bar is not None:
+            bar.close()
     return written
+
+
+PROGRESS_MIN_ROWS = 1000
+"""Exports of fewer problems show no bar (they take moments)."""
+
+
+def _counted(row: dict[str, str], bar: Any) -> dict[str, str]:
+    if bar is not None:
+        bar.update(1)
+    return row
 
 
 def read_dataset(path: str | os.PathLike) -> list[dict[str, str]]:

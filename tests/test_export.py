@@ -202,3 +202,18 @@ def test_cli_export_defaults_to_train_and_keeps_a_file_on_error(tmp_path, capsys
     assert "did you mean: number_count" in capsys.readouterr().err and out.read_bytes() == before
     assert cli(["export", "rlvr/Countdown-v0", "--n", "30", "--out", str(out), "--split", "all"]) == 0
     assert {row["split"] for row in read_dataset(out)} > {"train"}
+
+
+def test_a_progress_bar_on_request_only_and_the_same_file_either_way(tmp_path, capsys):
+    from rlvr.export import PROGRESS_MIN_ROWS
+
+    quiet, shown = tmp_path / "quiet.jsonl", tmp_path / "shown.jsonl"
+    export_dataset("rlvr/RandomCalc-v0", PROGRESS_MIN_ROWS, 0, quiet, progress=None)  # stderr: no terminal
+    assert capsys.readouterr().err == ""
+    export_dataset("rlvr/RandomCalc-v0", PROGRESS_MIN_ROWS, 0, shown, progress=True)
+    assert f"{PROGRESS_MIN_ROWS}/{PROGRESS_MIN_ROWS}" in capsys.readouterr().err
+    assert quiet.read_bytes() == shown.read_bytes()
+    export_dataset("rlvr/RandomCalc-v0", PROGRESS_MIN_ROWS - 1, 0, shown, progress=True)  # over in moments
+    assert capsys.readouterr().err == ""
+    assert cli(["export", "rlvr/RandomCalc-v0", "--n", "3", "--out", str(quiet), "--no-progress"]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote 3 problems of rlvr/RandomCalc-v0 (split train) to {quiet}"

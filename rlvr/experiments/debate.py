@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from rlvr.agents.debate import SimulatedDebaters, SimulationConfig, numeric_candidates
+from rlvr.core.progress import progress_bar
 from rlvr.envs.debate.env import DebateParallelEnv, format_transcript
 from rlvr.envs.debate.protocol import answer_key
 from rlvr.experiments.debate_report import write_report
@@ -185,9 +186,11 @@ def run_experiment(
     simulation: SimulationConfig | Mapping[str, Any] | None = None,
     seed: int = 0,
     report_debates: int = 5,
+    progress: bool | None = False,
 ) -> ExperimentResult:
     """Run `num_debates` seeded debates per protocol and summarise them with 95% intervals; the
-    first `report_debates` debates of each protocol are kept whole for the report."""
+    first `report_debates` debates of each protocol are kept whole for the report. `progress`: a
+    bar over the debates on stderr (None: when stderr is a terminal)."""
     config = simulation if isinstance(simulation, SimulationConfig) else SimulationConfig(**dict(simulation or {}))
     unknown = [p for p in protocols if p not in PROTOCOLS]
     if unknown:
@@ -198,6 +201,7 @@ def run_experiment(
                 "samples_per_debater": samples_per_debater, "task": task, "difficulty": dict(difficulty or {}),
                 "simulation": asdict(config), "seed": seed}
     result = ExperimentResult(settings)
+    bar = progress_bar(len(protocols) * num_debates, progress, "debates", unit="debate")
     for name in protocols:
         protocol = PROTOCOLS[name]
         env = DebateParallelEnv(task, num_debaters=num_debaters, rounds=rounds if protocol["debate"] else 1,
@@ -207,6 +211,8 @@ def run_experiment(
             rng = np.random.default_rng(np.random.SeedSequence([seed, i]))
             reset_kwargs = {"seed": seed} if i == 0 else {}
             runs.append(_debate(env, protocol, rng, config, samples_per_debater, reset_kwargs))
+            if bar is not None:
+                bar.update(1)
         beliefs = np.array([r["beliefs"] for r in runs])
         right = np.concatenate([r["right"] for r in runs])
         confidences = np.concatenate([r["confidences"] for r in runs])
@@ -221,6 +227,8 @@ def run_experiment(
             transcript=runs[0]["transcript"],
             debates=[r["record"] for r in runs[:report_debates]],
         ))
+    if bar is not None:
+        bar.close()
     return result
 
 
@@ -341,8 +349,9 @@ SCENARIO_KEYS = ("experiment", "num_debates", "num_debaters", "rounds", "samples
                  "task", "difficulty", "simulation", "seed", "hypotheses", "report_debates")
 
 
-def run_scenario(path: str, out_dir: str) -> str:
-    """Run a debate scenario file, write its outputs to `out_dir`, print and return the table."""
+def run_scenario(path: str, out_dir: str, progress: bool | None = False) -> str:
+    """Run a debate scenario file, write its outputs to `out_dir`, print and return the table;
+    `progress` as for `run_experiment`."""
     import yaml
 
     with open(path) as handle:
@@ -353,7 +362,7 @@ def run_scenario(path: str, out_dir: str) -> str:
     if scenario.pop("experiment", "debate") != "debate":
         raise ValueError(f"{path}: experiment must be 'debate'")
     hypotheses = scenario.pop("hypotheses", None) or []
-    result = run_experiment(**scenario)
+    result = run_experiment(**scenario, progress=progress)
     result.hypotheses = check_hypotheses(result, hypotheses)
     write_outputs(result, out_dir)
     table = format_table(result)

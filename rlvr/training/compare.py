@@ -12,8 +12,9 @@ A scenario file with `experiment: compare`:
 For each seed, the SFT warm-up runs once (seed s: model seed s, problem streams of seed s); every
 arm then resumes from that same checkpoint, so the arms differ only in what the comparison is
 about. Each run folder is `<out>/seed<s>/<arm>`. The results: `results.json` (every arm's final
-evaluation per seed and the mean over seeds), `summary.md` (a table), and plots of pass@k against
-k and of held-out accuracy during training, one line per arm (mean over seeds).
+evaluation per seed and the mean over seeds), `summary.md` (a table: accuracy, pass@k, maj@k, the
+diversity figures and per-difficulty solve rates), and plots of pass@k against k and of held-out
+accuracy during training, one line per arm (mean over seeds).
 """
 
 from __future__ import annotations
@@ -51,24 +52,38 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
     return {"seeds": seeds, "base": base, "arms": {name: dict(overrides or {}) for name, overrides in arms.items()}}
 
 
-def run_scenario(path: str | Path, out: str | Path) -> dict[str, Any]:
-    """Run every (seed, arm) of the scenario; write results, a summary table and plots under `out`."""
+def run_scenario(path: str | Path, out: str | Path, progress: bool | None = False) -> dict[str, Any]:
+    """Run every (seed, arm) of the scenario; write results, a summary table and plots under `out`.
+
+    `progress`: False turns every run's progress bars off, None too when stderr is not a terminal
+    (a log gets the runs' lines only); True leaves them to each config's `progress`."""
+    import sys
+
+    from rlvr.core.progress import say
     from rlvr.training.config import load_config
     from rlvr.training.trainer import Trainer
 
     scenario = load_scenario(path)
+    if not (progress if progress is not None else sys.stderr.isatty()):
+        scenario["base"]["progress"] = False
+        scenario["arms"] = {arm: {**overrides, "progress": False} for arm, overrides in scenario["arms"].items()}
+    runs, total = 0, len(scenario["seeds"]) * (1 + len(scenario["arms"]))
     out = Path(out)
     results: dict[str, dict[int, dict[str, Any]]] = {arm: {} for arm in scenario["arms"]}
     curves: dict[str, dict[int, list[tuple[int, float]]]] = {arm: {} for arm in scenario["arms"]}
     for seed in scenario["seeds"]:
         warm = out / f"seed{seed}" / "warmup"
         base = {**scenario["base"], "seed": seed, "model_seed": seed, "out_dir": str(warm), "rl_steps": 0}
+        runs += 1
+        say(f"run {runs} of {total}: seed {seed}, the warm-up")
         Trainer(load_config(base)).train()
         for arm, overrides in scenario["arms"].items():
             folder = out / f"seed{seed}" / arm
             folder.mkdir(parents=True, exist_ok=True)
             for name in ("checkpoint.pt", "checkpoint.json", "metrics.jsonl"):
                 shutil.copy(warm / name, folder / name)
+            runs += 1
+            say(f"run {runs} of {total}: seed {seed}, arm {arm}")
             config = load_config({**scenario["base"], **overrides, "seed": seed, "model_seed": seed,
                                   "out_dir": str(folder), "resume": True,
                                   "force_resume": True})  # each arm changes the warm-up's config on purpose
@@ -97,15 +112,28 @@ def _mean_over_seeds(per_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, dic
     """Mean and standard error over seeds of every number in the final (and after-SFT) evaluation."""
     out: dict[str, dict[str, float]] = {}
     for phase in ("after_sft", "final"):
-        keys = [k for k, v in next(iter(per_seed.values()))[phase].items() if isinstance(v, (int, float))]
+        records = [_numbers(run[phase]) for run in per_seed.values()]
+        # a figure some seed lacks (distinct-2 where no response had two words) has no mean
+        keys = [key for key in records[0] if all(key in record for record in records)]
         out[phase] = {}
         for key in keys:
-            values = [float(run[phase][key]) for run in per_seed.values()]
+            values = [record[key] for record in records]
             mean = sum(values) / len(values)
             spread = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
             out[phase][key] = mean
             out[phase][f"{key}_sem"] = spread / math.sqrt(len(values))
     return out
+
+
+def _numbers(record: Mapping[str, Any]) -> dict[str, float]:
+    """The record's numbers, with each difficulty level's greedy solve rate as `solve_rate[LEVEL]`."""
+    numbers = {key: float(value) for key, value in record.items()
+               if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    levels = record.get("by_difficulty")
+    for level, values in (levels.items() if isinstance(levels, Mapping) else ()):
+        if isinstance(values, Mapping) and isinstance(values.get("greedy_accuracy"), (int, float)):
+            numbers[f"solve_rate[{level}]"] = float(values["greedy_accuracy"])
+    return numbers
 
 
 def pass_at_k_keys(metrics: Mapping[str, Any]) -> list[int]:
@@ -117,12 +145,21 @@ def pass_at_k_keys(metrics: Mapping[str, Any]) -> list[int]:
     return sorted(int(key.split("@")[1]) for key in metrics if key.startswith("pass@") and not key.endswith("_sem"))
 
 
+TABLE_DIVERSITY = ("semantic_entropy", "distinct_1", "distinct_2")
+"""Diversity columns of the summary table, where the evaluations hold them (sampled ones do)."""
+
+
 def summary_table(report: Mapping[str, Any]) -> str:
-    """A Markdown table: per arm, mean (± standard error over seeds) of the final evaluation."""
+    """A Markdown table: per arm, mean (± standard error over seeds) of the final evaluation: greedy
+    accuracy, pass@k, maj@k at the largest k, distinct correct solutions, semantic entropy,
+    distinct-1/2, the greedy solve rate per difficulty level where the problems had several
+    (`solve_rate[LEVEL]`), mean length."""
     means = report["mean"]
     first = next(iter(means.values()))["final"]
     ks = pass_at_k_keys(first)
-    columns = ["greedy_accuracy", *[f"pass@{k}" for k in ks], "distinct_correct", "mean_length"]
+    levels = [key for key in first if key.startswith("solve_rate[") and not key.endswith("_sem")]
+    columns = ["greedy_accuracy", *[f"pass@{k}" for k in ks], *[f"maj@{k}" for k in ks[-1:]], "distinct_correct",
+               *TABLE_DIVERSITY, *levels, "mean_length"]
     columns = [c for c in columns if c in first]
     lines = [f"seeds: {report['seeds']}; final evaluation, mean ± standard error over seeds", "",
              "| arm | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]

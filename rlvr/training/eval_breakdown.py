@@ -151,3 +151,21 @@ def sweep_difficulties(base: Mapping[str, Any], sweep: Mapping[str, Any]) -> lis
                              f"got {values!r}")
         levels.append([(name, value) for value in values])
     return [{**base, **dict(choice)} for choice in itertools.product(*levels)]
+
+
+def spread_indices(problems: Sequence[Problem], limit: int) -> list[int]:
+    """Indices of at most `limit` problems taken in turn from each difficulty level (levels in the
+    order they first appear), in their original order: the samples a report shows cover every level
+    of a sweep, not only the first.
+
+    >>> from types import SimpleNamespace as P
+    >>> spread_indices([P(difficulty={"n": 1})] * 3 + [P(difficulty={"n": 2})] * 3, 4)
+    [0, 1, 3, 4]
+    """
+    groups: dict[str, list[int]] = {}
+    for index, problem in enumerate(problems):
+        groups.setdefault(_value_text(dict(problem.difficulty)), []).append(index)
+    chosen: list[int] = []
+    for turn in itertools.zip_longest(*groups.values()):
+        chosen += [index for index in turn if index is not None][: max(0, limit) - len(chosen)]
+    return sorted(chosen)

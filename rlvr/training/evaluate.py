@@ -5,8 +5,10 @@
 - pass@k: from n samples per problem with c correct, the unbiased estimate 1 - C(n-c, k)/C(n, k)
   (Chen et al. 2021), averaged over problems; sampling k and checking "any correct" is biased
   low and noisier;
-- maj@k: the answer the verifier parsed most often among the first k samples (ties: the earliest),
-  scored as correct when a sample with that answer was; unparsed samples do not vote;
+- maj@k: the most frequent answer class among the first k samples (ties: the earliest), scored as
+  correct when a sample of that class was; classes are the verifier's equivalence classes, answers
+  in the task's canonical form (`Task.canonical_answer`: '3+4' and '4+3' vote together), and
+  unreadable answers do not vote;
 - distinct correct: per problem, how many different correct solutions the n samples hold, in the
   task's canonical form (`Task.canonical_answer`: '3+4' and '4+3' are one); the diversity figure
   of the ROVER-vs-GRPO comparison;
@@ -33,7 +35,6 @@ trainer reports the mean of the last few evaluations on >= 1,000 problems.
 from __future__ import annotations
 
 import json
-import sys
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -42,8 +43,15 @@ from typing import Any
 import torch
 
 from rlvr.core.problem import Problem
+from rlvr.core.progress import progress_bar as core_progress_bar
 from rlvr.core.task import Task
-from rlvr.training.eval_breakdown import SEED_STRIDE, by_difficulty, check_seeds, combine_seeds
+from rlvr.training.eval_breakdown import (
+    SEED_STRIDE,
+    by_difficulty,
+    check_seeds,
+    combine_seeds,
+    spread_indices,
+)
 from rlvr.training.metrics import (
     class_key,
     distinct_correct,
@@ -57,17 +65,16 @@ from rlvr.training.rollout import score_texts
 
 PROGRESS_MIN_BATCHES = 4
 """An evaluation of fewer prompt batches than this shows no progress bar (it is over in moments)."""
+SAMPLES_SAVED = 32
+"""Problems whose greedy response `write_samples` saves by default."""
+SAMPLE_TEXT_LIMIT = 4000
+"""Characters kept of each saved prompt, response and answer (the rest is cut with a marker)."""
 
 
 def progress_bar(total: int, progress: bool | None, desc: str = "evaluating") -> Any:
     """A tqdm bar over `total` batches on stderr, or None: shown when there are at least
     `PROGRESS_MIN_BATCHES` and `progress` is True, or None (auto) and stderr is a terminal."""
-    wanted = progress if progress is not None else sys.stderr.isatty()
-    if not wanted or total < PROGRESS_MIN_BATCHES:
-        return None
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="batch", file=sys.stderr)
+    return core_progress_bar(total, progress, desc, unit="batch", minimum=PROGRESS_MIN_BATCHES)
 
 
 def _batches(problems: Sequence[Problem], num_samples: int, batch_size: int) -> int:
@@ -102,7 +109,7 @@ def sample_metrics(task: Task, problems: Sequence[Problem], texts: Sequence[str]
     if len(texts) != len(problems) * num_samples:
         raise ValueError(f"expected {len(problems)} x {num_samples} texts, got {len(texts)}")
     correct = [[0.0] * num_samples for _ in problems]
-    parsed: list[list[str | None]] = [[None] * num_samples for _ in problems]
+    parsed: list[list[Any]] = [[None] * num_samples for _ in problems]
     for row, text in enumerate(texts):
         problem_index, sample_index = divmod(row, num_samples)
         score = task.score(problems[problem_index], text)
@@ -130,7 +137,7 @@ def sample_metrics(task: Task, problems: Sequence[Problem], texts: Sequence[str]
             raise ValueError(f"pass@k needs 1 <= k <= num_samples={num_samples}, got k={k}")
         metrics[f"pass@{k}"] = sum(pass_at_k(num_samples, int(sum(c > 0 for c in row)), k) for row in correct) / len(problems)
         metrics[f"maj@{k}"] = sum(
-            maj_at_k(answers, [c > 0 for c in row], k) for answers, row in zip(parsed, correct, strict=True)
+            maj_at_k(answers, [c > 0 for c in row], k) for answers, row in zip(classes, correct, strict=True)
         ) / len(problems)
     return metrics
 
@@ -150,10 +157,12 @@ def evaluate(
     seed: int = 0,
     sampling_seeds: Sequence[int] = (0,),
     progress: bool | None = False,
+    samples: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Metrics over `problems`: always greedy; pass@k, maj@k and diversity too when `num_samples` > 0,
     once per sampling seed s (drawn with seed + s * SEED_STRIDE; s = 0 is `seed` itself).
-    `progress`: a bar on stderr (None: when stderr is a terminal) for evaluations of several batches."""
+    `progress`: a bar on stderr (None: when stderr is a terminal) for evaluations of several batches.
+    `samples`: a list that receives `SAMPLES_SAVED` of the greedy responses, scored (`sample_records`)."""
     if not problems:
         raise ValueError("evaluate needs at least one problem")
     seeds = check_seeds(sampling_seeds)
@@ -166,6 +175,9 @@ def evaluate(
         texts, lengths = _generate(policy, problems, 1, batch_size, bar, max_new_tokens=max_new_tokens,
                                    temperature=0.0)
         rewards, components, _ = score_texts(task, problems, texts, 1)
+        if samples is not None:
+            samples += sample_records(task, problems, {i: (texts[i], lengths[i])
+                                                       for i in spread_indices(problems, SAMPLES_SAVED)})
         metrics: dict[str, Any] = {
             "greedy_accuracy": float(components["correct"].mean()),
             "greedy_reward": float(rewards.mean()),
@@ -191,51 +203,60 @@ def evaluate(
     return metrics
 
 
-SAMPLES_SAVED = 32
-"""Problems whose greedy response `write_samples` saves by default."""
-SAMPLE_TEXT_LIMIT = 4000
-"""Characters kept of each saved prompt, response and answer (the rest is cut with a marker)."""
-
-
 @torch.no_grad()
 def write_samples(path: str | Path, policy: Any, task: Task, problems: Sequence[Problem], *,
                   limit: int = SAMPLES_SAVED, max_new_tokens: int | None = None, batch_size: int = 1024) -> int:
-    """Greedy responses to the first `limit` of `problems`, each scored by `task`, as JSON lines at
-    `path` (what the run report shows); the number written.
+    """Greedy responses to `limit` of `problems` (the first ones, taken in turn from each difficulty
+    level: `spread_indices`), each scored by `task`, as JSON lines at `path` (what the run report
+    shows); the number written.
 
     Greedy decoding is deterministic, so after the final evaluation these are its responses to those
     problems, generated again rather than kept: `evaluate` holds no text, and a bounded file does
     not need it to. Each text is cut to `SAMPLE_TEXT_LIMIT` characters, so the file stays small.
     """
-    problems = list(problems)[: max(0, limit)]
+    chosen = spread_indices(problems, limit)
     records = []
-    if problems:
+    if chosen:
         was_training = policy.model.training
         policy.model.eval()
-        texts, lengths = _generate(policy, problems, 1, batch_size, max_new_tokens=max_new_tokens, temperature=0.0)
+        picked = [problems[i] for i in chosen]
+        texts, lengths = _generate(policy, picked, 1, batch_size, max_new_tokens=max_new_tokens, temperature=0.0)
         if was_training:
             policy.model.train()
-        for index, (problem, text, length) in enumerate(zip(problems, texts, lengths, strict=True)):
-            score = task.score(problem, text)
-            records.append({
-                "index": index, "problem_id": problem.problem_id, "prompt": _cut(problem.prompt),
-                "answer": _cut(_as_text(problem.answer)), "difficulty": dict(problem.difficulty),
-                "response": _cut(text), "tokens": int(length), "reward": float(score.reward),
-                "components": {name: float(value) for name, value in score.components.items()},
-                "parsed_answer": None if score.parsed_answer is None else _cut(_as_text(score.parsed_answer)),
-                "correct": score.correct, "reason": score.error,
-            })
+        records = sample_records(task, problems, dict(zip(chosen, zip(texts, lengths, strict=True), strict=True)))
+    return save_records(path, records)
+
+
+def sample_records(task: Task, problems: Sequence[Problem],
+                   responses: Mapping[int, tuple[str, int | None]]) -> list[dict[str, Any]]:
+    """The saved form of greedy responses: {problem index: (text, tokens or None)} scored by `task`,
+    one record each (texts cut to `SAMPLE_TEXT_LIMIT`), in index order."""
+    records = []
+    for index, (text, length) in sorted(responses.items()):
+        problem = problems[index]
+        score = task.score(problem, text)
+        records.append({
+            "index": index, "problem_id": problem.problem_id, "prompt": text_field(problem.prompt),
+            "answer": text_field(problem.answer), "difficulty": dict(problem.difficulty),
+            "response": text_field(text), "tokens": None if length is None else int(length), "reward": float(score.reward),
+            "components": {name: float(value) for name, value in score.components.items()},
+            "parsed_answer": None if score.parsed_answer is None else text_field(score.parsed_answer),
+            "correct": score.correct, "reason": score.error,
+        })
+    return records
+
+
+def save_records(path: str | Path, records: Sequence[Mapping[str, Any]]) -> int:
+    """`records` as JSON lines at `path` (non-finite numbers as null); the number written."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(json_safe(record), allow_nan=False, default=str) + "\n" for record in records))
     return len(records)
 
 
-def _as_text(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(json_safe(value), default=str)
-
-
-def _cut(text: str) -> str:
+def text_field(value: Any) -> str:
+    """A value of a saved sample as text (JSON when it is not a string), cut to `SAMPLE_TEXT_LIMIT`."""
+    text = value if isinstance(value, str) else json.dumps(json_safe(value), default=str)
     extra = len(text) - SAMPLE_TEXT_LIMIT
     return text if extra <= 0 else f"{text[:SAMPLE_TEXT_LIMIT]} … [{extra:,} more characters cut]"
 
@@ -255,8 +276,11 @@ def evaluate_server(
     seed: int = 0,
     sampling_seeds: Sequence[int] = (0,),
     extra_body: Mapping[str, Any] | None = None,
+    progress: bool | None = False,
+    samples: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The same metrics for a model behind an OpenAI-compatible server (greedy = temperature 0).
+    """The same metrics for a model behind an OpenAI-compatible server (greedy = temperature 0);
+    `progress` and `samples` as for `evaluate`.
 
     `extra_body` joins every request (server fields such as vLLM's `top_k`); the fields set here
     from the arguments are refused in it. With 2+ samples, `identical_sample_groups` is the share
@@ -275,9 +299,42 @@ def evaluate_server(
     prompts = [list(p.messages) if endpoint == "chat" else p.prompt for p in problems]
     settings = {"max_tokens": max_tokens, "endpoint": endpoint, "concurrency": concurrency,
                 "extra_body": extra_body}
-    greedy = OpenAICompatibleAgent(base_url, model, temperature=0.0, seed=seed, **settings)
-    texts = [choices[0] for choices in greedy.complete(prompts, n=1)]
+    chunks = -(-len(prompts) // SERVER_BATCH)
+    bar = progress_bar(chunks * (1 + (len(seeds) if num_samples > 0 else 0)), progress)
+    try:
+        return _server_metrics(OpenAICompatibleAgent, base_url, model, task, problems, prompts, settings, bar,
+                               num_samples=num_samples, ks=ks, temperature=temperature, seed=seed, seeds=seeds,
+                               samples=samples)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+SERVER_BATCH = 64
+"""Prompts sent to a server per call (each call spreads them over `concurrency` requests): the
+progress bar moves once per call."""
+
+
+def _complete(agent: Any, prompts: Sequence[Any], n: int, bar: Any) -> list[list[str]]:
+    """`agent.complete` in calls of `SERVER_BATCH` prompts (the requests are the same either way)."""
+    out: list[list[str]] = []
+    for start in range(0, len(prompts), SERVER_BATCH):
+        out += agent.complete(prompts[start : start + SERVER_BATCH], n=n)
+        if bar is not None:
+            bar.update(1)
+    return out
+
+
+def _server_metrics(agent_class: Any, base_url: str, model: str, task: Task, problems: Sequence[Problem],
+                    prompts: list[Any], settings: dict[str, Any], bar: Any, *, num_samples: int, ks: Sequence[int],
+                    temperature: float, seed: int, seeds: list[int],
+                    samples: list[dict[str, Any]] | None) -> dict[str, Any]:
+    greedy = agent_class(base_url, model, temperature=0.0, seed=seed, **settings)
+    texts = [choices[0] for choices in _complete(greedy, prompts, 1, bar)]
     rewards, components, _ = score_texts(task, problems, texts, 1)
+    if samples is not None:  # a server's replies here carry no token counts
+        samples += sample_records(task, problems, {i: (texts[i], None)
+                                                   for i in spread_indices(problems, SAMPLES_SAVED)})
     metrics: dict[str, Any] = {
         "greedy_accuracy": float(components["correct"].mean()),
         "greedy_reward": float(rewards.mean()),
@@ -288,9 +345,9 @@ def evaluate_server(
     if num_samples > 0:
         runs, identical = [], 0
         for offset in seeds:
-            sampler = OpenAICompatibleAgent(base_url, model, temperature=temperature,
-                                            seed=seed + offset * SEED_STRIDE, **settings)
-            groups = [choices[:num_samples] for choices in sampler.complete(prompts, n=num_samples)]
+            sampler = agent_class(base_url, model, temperature=temperature, seed=seed + offset * SEED_STRIDE,
+                                  **settings)
+            groups = [choices[:num_samples] for choices in _complete(sampler, prompts, num_samples, bar)]
             identical += sum(len(set(group)) == 1 for group in groups)
             runs.append(sample_metrics(task, problems, [text for group in groups for text in group],
                                        num_samples, ks))
@@ -301,7 +358,7 @@ def evaluate_server(
             if temperature > 0 and share > 0.5:
                 warnings.warn(f"{share:.0%} of the problems got {num_samples} identical samples at temperature "
                               f"{temperature:g}: the server may ignore `n`, `seed` or `temperature`, and then "
-                              "pass@k and maj@k only repeat the greedy figures", stacklevel=2)
+                              "pass@k and maj@k only repeat the greedy figures", stacklevel=3)
     return metrics
 
 

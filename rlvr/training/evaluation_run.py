@@ -48,6 +48,7 @@ def run_evaluation(
     paraphrases: list[str] | tuple[str, ...] | None = None,
     progress: bool | None = False,
     extra_body: dict[str, Any] | None = None,
+    responses: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Evaluate one source (see the module doc); returns the metrics with what was evaluated.
 
@@ -60,11 +61,14 @@ def run_evaluation(
     `paraphrases` (two or more prompt templates) evaluates the same problems once per template and
     reports each metric's mean, with its spread under `across_paraphrases`. `extra_body` (server
     only) adds fields to every request, e.g. vLLM's `top_k` (`parse_extra_body` reads the flag).
+    `responses`, a list, receives greedy responses (multi-turn: episodes) to some of the problems,
+    scored, for the report (with paraphrases: under the first template).
     """
     from rlvr.training.config import load_config
     from rlvr.training.eval_breakdown import check_seeds, combine_paraphrases
 
     sampling_seeds = check_seeds([0] if sampling_seeds is None else sampling_seeds)
+    kept = responses
     templates = list(paraphrases or [])
     if templates and (len(templates) < 2 or len(set(templates)) != len(templates) or prompt_template):
         raise ValueError(f"--paraphrase expects two or more different prompt templates and no "
@@ -114,16 +118,19 @@ def run_evaluation(
         values["model"] = "tiny"  # not built: the server holds the model
     if templates:  # the same problems (ids hash the content, not the prompt), one evaluation per wording
         results = [_evaluate(load_config({**values, "prompt_template": template}), run, base_url, model,
-                             endpoint, samples, sampling_seeds, sweep, progress, extra_body)
-                   for template in templates]
+                             endpoint, samples, sampling_seeds, sweep, progress, extra_body,
+                             kept if number == 0 else None)
+                   for number, template in enumerate(templates)]
         return combine_paraphrases(results, templates)
     config = load_config(values)
-    return _evaluate(config, run, base_url, model, endpoint, samples, sampling_seeds, sweep, progress, extra_body)
+    return _evaluate(config, run, base_url, model, endpoint, samples, sampling_seeds, sweep, progress, extra_body,
+                     kept)
 
 
 def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | None, endpoint: str,
               samples: int, sampling_seeds: list[int], sweep: dict[str, Any] | None,
-              progress: bool | None, extra_body: dict[str, Any] | None = None) -> dict[str, Any]:
+              progress: bool | None, extra_body: dict[str, Any] | None = None,
+              kept: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_policy, heldout_problems
     from rlvr.training.eval_breakdown import SEED_STRIDE, combine_seeds, is_sampled_metric, sweep_difficulties
     from rlvr.training.evaluate import evaluate, evaluate_server
@@ -134,14 +141,15 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
     levels = sweep_difficulties(difficulty, sweep) if sweep else [difficulty]
     problems = [problem for level in levels for problem in heldout_problems(task, config, level)]
     ks = config.eval_k if samples else [1]
-    source: dict[str, Any] = {"env_id": config.env_id, "problems": len(problems), "split": config.eval_split}
+    source: dict[str, Any] = {"env_id": config.env_id, "problems": len(problems), "split": config.eval_split,
+                              "seed": config.seed}
     settings = {"samples": samples, "k": list(ks), "temperature": config.temperature,
                 "max_new_tokens": config.max_new_tokens}
     if base_url is not None:
         metrics = evaluate_server(base_url, model, task, problems, num_samples=samples, ks=ks,
                                   temperature=config.temperature, max_tokens=config.max_new_tokens,
                                   endpoint=endpoint, seed=config.seed, sampling_seeds=sampling_seeds,
-                                  extra_body=extra_body)
+                                  extra_body=extra_body, progress=progress, samples=kept)
         return {**source, "source": f"{base_url} ({model})", **settings, **metrics}
     policy = build_policy(config)
     label = config.model
@@ -168,9 +176,14 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
                    if not samples or not is_sampled_metric(name)}
         if samples:
             metrics.update(combine_seeds(runs, sampling_seeds))
+        if kept is not None:
+            from rlvr.training.multiturn import transcript_records
+
+            kept += transcript_records(policy, lambda: build_env(config), problems, max_turns=config.max_turns,
+                                       max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch_size)
     else:
         metrics = evaluate(policy, task, problems, sampling_seeds=sampling_seeds, progress=progress,
-                           **sampling)
+                           samples=kept, **sampling)
     return {**source, "source": label, **settings, **metrics}
 
 

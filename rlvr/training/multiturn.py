@@ -57,6 +57,8 @@ class EpisodeBatch(RolloutBatch):
     """Long [B * G, T]: the turn each action token belongs to; -1 on env tokens and padding."""
     turns: torch.Tensor | None = None
     """Long [B, G]: turns each episode took."""
+    episode_texts: list[list[str]] = field(default_factory=list)
+    """Per episode (flat, B * G), its texts in order: action 1, reply 1, action 2, ..., the last action."""
 
     def token_advantages(self, normalise: bool = True) -> torch.Tensor:
         """Float32 [B * G, T]: each action token gets its turn's advantage (`turn_advantages`)."""
@@ -172,6 +174,7 @@ def _to_batch(policy: Any, problems: Sequence[Problem], group_size: int, episode
         list(problems), group_size, sample, returns, {"correct": correct}, errors, action_mask=actions,
         turn_rewards=[e.rewards for e in episodes], token_turns=token_turns,
         turns=torch.tensor([len(e.rewards) for e in episodes], dtype=torch.long).view(shape),
+        episode_texts=[list(e.texts) for e in episodes],
     )
 
 
@@ -270,3 +273,59 @@ def _play(policy, make_env, problems, group_size, batch_size, envs, seed=None, *
         out.append(run_episodes(policy, make_env, problems[start : start + per_batch], group_size, envs=envs,
                                 seed=None if seed is None else seed + number, **sampling))
     return out
+
+
+def write_transcripts(path: Any, policy: Any, make_env: Callable[[], Any], problems: Sequence[Problem], *,
+                      max_turns: int, limit: int | None = None, max_new_tokens: int | None = None,
+                      batch_size: int = 256) -> int:
+    """`transcript_records` as JSON lines at `path`, what the run report shows of a multi-turn run;
+    the number written."""
+    from rlvr.training.evaluate import save_records
+
+    return save_records(path, transcript_records(policy, make_env, problems, max_turns=max_turns, limit=limit,
+                                                 max_new_tokens=max_new_tokens, batch_size=batch_size))
+
+
+@torch.no_grad()
+def transcript_records(policy: Any, make_env: Callable[[], Any], problems: Sequence[Problem], *, max_turns: int,
+                       limit: int | None = None, max_new_tokens: int | None = None,
+                       batch_size: int = 256) -> list[dict[str, Any]]:
+    """Greedy episodes of `limit` of `problems` (default `SAMPLES_SAVED`, taken in turn from each
+    difficulty level), one record each.
+
+    A record holds the problem, `turns` (the policy's actions with their rewards and the env's
+    replies between them, role "env"), the episode's return as `reward`, the turns taken, and the
+    final verdict: `correct` and the env's reason (or "ran out of turns"). Texts are cut to
+    `SAMPLE_TEXT_LIMIT` characters.
+    """
+    from rlvr.training.eval_breakdown import spread_indices
+    from rlvr.training.evaluate import SAMPLES_SAVED, text_field
+
+    chosen = spread_indices(problems, SAMPLES_SAVED if limit is None else limit)
+    if not chosen:
+        return []
+    was_training = policy.model.training
+    policy.model.eval()
+    picked = [problems[i] for i in chosen]
+    try:
+        batches = _play(policy, make_env, picked, 1, batch_size, [], max_turns=max_turns,
+                        max_new_tokens=max_new_tokens, temperature=0.0)
+    finally:
+        if was_training:
+            policy.model.train()
+    records = []
+    rows = [(batch, row) for batch in batches for row in range(len(batch.problems))]
+    for index, problem, (batch, row) in zip(chosen, picked, rows, strict=True):
+        texts, rewards = batch.episode_texts[row], batch.turn_rewards[row]
+        # texts alternate: action 1, reply 1, action 2, ...; action t earned rewards[t]
+        turns = [{"role": "policy", "text": text_field(text), "reward": rewards[step // 2]} if step % 2 == 0
+                 else {"role": "env", "text": text_field(text)} for step, text in enumerate(texts)]
+        correct = bool(batch.components["correct"][row, 0] > 0)
+        records.append({
+            "index": index, "problem_id": problem.problem_id, "prompt": text_field(problem.prompt),
+            "answer": text_field(problem.answer), "difficulty": dict(problem.difficulty), "turns": turns,
+            "turns_taken": len(rewards), "tokens": int(batch.loss_mask[row].sum()),
+            "reward": sum(rewards), "components": {"correct": float(correct)}, "correct": correct,
+            "reason": batch.errors[row],
+        })
+    return records

@@ -4,6 +4,7 @@
     run.steps, run.evals      # metrics.jsonl records (RL steps; evaluation and warm-up check lines)
     run.summary               # summary.json, or None
     run.samples               # samples.jsonl, at most MAX_SAMPLES, every text field cut to FIELD_LIMIT
+                              # (multi-turn samples: their first MAX_TURNS turns)
     run.notes                 # what was missing, damaged or cut, one line each
 
 A run folder may have been copied from elsewhere, cut short by a kill, or edited by hand, so
@@ -38,6 +39,8 @@ SAMPLES_FILE = "samples.jsonl"
 ENVIRONMENT_FILE = "environment.json"
 SUMMARY_FILE = "summary.json"
 CONFIG_FILE = "config.yaml"
+RESULTS_FILE = "results.json"
+"""What `rlvr eval` measured, in its output folder."""
 METRICS_LIMIT = 64 * 2**20
 """Bytes of metrics.jsonl read (a 1,500-step run writes under 1 MiB)."""
 JSON_LIMIT = 4 * 2**20
@@ -48,6 +51,8 @@ MAX_SAMPLES = 200
 """Samples shown at most."""
 FIELD_LIMIT = 2000
 """Characters kept of each text field of a sample; the rest is cut with a marker."""
+MAX_TURNS = 40
+"""Turns of a multi-turn sample shown (the policy's actions and the env's replies, in order)."""
 CONFIG_LIMIT = 100_000
 """Characters of config.yaml shown."""
 PACKAGES = ("rlvr", "torch", "transformers", "numpy", "gymnasium")
@@ -81,6 +86,19 @@ def read_run(run_dir: str | Path) -> RunFiles:
     config = _read(run_dir / CONFIG_FILE, CONFIG_LIMIT * 4, run.notes)
     if config is not None:
         run.config_text = cut(config.decode("utf-8", errors="replace"), CONFIG_LIMIT)
+    return run
+
+
+def read_evaluation(out_dir: str | Path) -> RunFiles:
+    """An `rlvr eval` output folder: results.json (as `summary`), samples.jsonl and environment.json,
+    read like a run folder's files; raises only when `out_dir` is not a folder."""
+    out_dir = Path(out_dir)
+    if not out_dir.is_dir():
+        raise FileNotFoundError(f"expected an evaluation folder (the --out of `rlvr eval`), got {str(out_dir)!r}")
+    run = RunFiles(out_dir)
+    run.summary = _json_object(out_dir / RESULTS_FILE, run.notes)
+    run.environment = _json_object(out_dir / ENVIRONMENT_FILE, run.notes)
+    run.samples = _samples(out_dir / SAMPLES_FILE, run.notes)
     return run
 
 
@@ -178,6 +196,8 @@ def _sample(record: dict[str, Any], row: int) -> dict[str, Any]:
         verdict = components.get("correct", math.nan)
         correct = None if math.isnan(verdict) else verdict >= 1.0
     index = record.get("index")
+    difficulty = record.get("difficulty")
+    turns = record.get("turns")
     return {
         "index": index if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < 10**9 else row,
         "prompt": cut(text(record.get("prompt")), FIELD_LIMIT),
@@ -188,7 +208,18 @@ def _sample(record: dict[str, Any], row: int) -> dict[str, Any]:
         "reward": number(record.get("reward")),
         "components": components,
         "correct": correct,
+        # knob values stay JSON values (the report labels levels with them); at most 20 knobs
+        "difficulty": {cut(text(name), 60): value for name, value in list(difficulty.items())[:20]}
+        if isinstance(difficulty, dict) else {},
+        "turns": [_turn(turn) for turn in turns[:MAX_TURNS] if isinstance(turn, dict)] if isinstance(turns, list) else [],
     }
+
+
+def _turn(record: dict[str, Any]) -> dict[str, Any]:
+    """One turn of a multi-turn sample: whose it is ("env" for the env's reply, else "policy"), its
+    text and (the policy's) reward."""
+    return {"role": "env" if record.get("role") == "env" else "policy",
+            "text": cut(text(record.get("text")), FIELD_LIMIT), "reward": number(record.get("reward"))}
 
 
 # ---- values ------------------------------------------------------------------------------------

@@ -65,3 +65,11 @@ def test_importing_envs_agents_and_the_experiment_leaves_matplotlib_out():
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_a_progress_bar_over_the_debates_only_when_asked(capsys):
+    shown = run_experiment(4, rounds=2, difficulty=EASY, protocols=("vanilla", "confidence"), progress=True)
+    assert "8/8" in capsys.readouterr().err  # 4 debates of each protocol
+    quiet = run_experiment(4, rounds=2, difficulty=EASY, protocols=("vanilla", "confidence"), progress=None)
+    assert capsys.readouterr().err == ""  # pytest's stderr is not a terminal
+    assert [p.accuracy for p in quiet.protocols] == [p.accuracy for p in shown.protocols]

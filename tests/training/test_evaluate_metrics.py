@@ -9,6 +9,8 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 pytest.importorskip("torch")
 
@@ -20,9 +22,11 @@ from rlvr.training.eval_breakdown import (  # noqa: E402
     check_seeds,
     combine_seeds,
     is_sampled_metric,
+    spread_indices,
     sweep_difficulties,
 )
 from rlvr.training.evaluate import PROGRESS_MIN_BATCHES, progress_bar, sample_metrics  # noqa: E402
+from rlvr.training.metrics import maj_at_k  # noqa: E402
 
 
 class SumTask(Task):
@@ -135,3 +139,33 @@ def test_progress_bar_only_for_several_batches_and_when_asked_or_on_a_terminal(c
     bar.update(PROGRESS_MIN_BATCHES)
     bar.close()
     assert f"{PROGRESS_MIN_BATCHES}/{PROGRESS_MIN_BATCHES}" in capsys.readouterr().err
+
+
+def test_maj_at_k_votes_by_answer_class_not_by_spelling():
+    # gold 7: two spellings of one right solution (3 votes) against a wrong answer said twice
+    texts = ["answer 6", "answer 6", "answer 3+4", "answer 4+3", "answer 3+4"]
+    metrics = sample_metrics(SumTask(), [_problem(7)], texts, num_samples=5, ks=[3, 5])
+    assert metrics["maj@5"] == 1.0  # class {3+4}: 3 votes, class {6}: 2
+    assert metrics["maj@3"] == 0.0  # first three: {6}: 2 votes, {3+4}: 1
+    # the raw strings would have split the right votes 2 + 1 and tied with "6", which came first
+    raw = [text.split()[-1] for text in texts]
+    assert maj_at_k(raw, [answer != "6" for answer in raw], 5) == 0.0
+    # unreadable answers never win, however many
+    silent = sample_metrics(SumTask(), [_problem(7)], ["??", "!!", "..", "answer 3+4"], num_samples=4, ks=[4])
+    assert silent["maj@4"] == 1.0
+
+
+@given(st.lists(st.integers(0, 3), max_size=40), st.integers(0, 50))
+def test_spread_indices_take_each_level_in_turn(levels, limit):
+    problems = [_problem(0, level=level) for level in levels]
+    chosen = spread_indices(problems, limit)
+    assert chosen == sorted(set(chosen)) and len(chosen) == min(limit, len(problems))
+    counts = [sum(levels[i] == level for i in chosen) for level in set(levels)]
+    available = [levels.count(level) for level in set(levels)]
+    # no level gets two more than another unless that one ran out of problems
+    for count, total in zip(counts, available, strict=True):
+        assert count == total or count >= max(counts) - 1
+    # within a level, the first problems
+    for level in set(levels):
+        mine = [i for i in chosen if levels[i] == level]
+        assert mine == [i for i, value in enumerate(levels) if value == level][: len(mine)]

@@ -321,13 +321,14 @@ def _browser():
     return webdriver.Chrome(options=options, service=webdriver.ChromeService(executable_path=driver))
 
 
-def test_the_report_in_a_real_browser(tiny_run):
-    out, _, _ = tiny_run
+def check_in_browser(path: Path, charts: int, clicks: list[tuple[str, str]]) -> None:
+    """Open the page: no console error, each of the `charts` charts drew something with an area,
+    and each (group, value) filter click shows exactly the rows matching every group's choice."""
     from selenium.webdriver.common.by import By
 
     browser = _browser()
     try:
-        browser.get((out / REPORT_FILE).resolve().as_uri())
+        browser.get(path.resolve().as_uri())
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         assert errors == []
         # every chart drew something with an area on the screen
@@ -335,15 +336,42 @@ def test_the_report_in_a_real_browser(tiny_run):
             "return Array.from(document.querySelectorAll('svg.chart')).map(function (svg) {"
             "  return Array.from(svg.querySelectorAll('.data')).filter(function (el) {"
             "    var box = el.getBBox(); return box.width + box.height > 0; }).length; });")
-        assert len(drawn) == len(CHART_TITLES) and all(count > 0 for count in drawn), drawn
+        assert len(drawn) == charts and all(count > 0 for count in drawn), drawn
         rows = browser.find_elements(By.CSS_SELECTOR, "#samples tbody tr")
-        verdicts = [row.get_attribute("data-verdict") for row in rows]
         assert rows
-        for verdict in ("correct", "incorrect", "all"):
-            browser.find_element(By.CSS_SELECTOR, f'button[data-filter="{verdict}"]').click()
+        values = [{group: row.get_attribute(f"data-{group}") for group, _ in clicks} for row in rows]
+        chosen: dict[str, str] = {}
+        counts = []
+        for group, value in clicks:
+            selector = f'button[data-group="{group}"][data-filter="{value}"]'
+            browser.find_element(By.CSS_SELECTOR, selector).click()
+            chosen[group] = value
+            expected = sum(all(choice == "all" or row[name] == choice for name, choice in chosen.items())
+                           for row in values)
             visible = sum(row.is_displayed() for row in rows)
-            assert visible == (len(rows) if verdict == "all" else verdicts.count(verdict))
+            assert visible == expected, (group, value)
             assert browser.find_element(By.ID, "shown").text == f"showing {visible} of {len(rows)}"
+            counts.append(visible)
+        assert len(set(counts)) > 1  # the clicks changed the table
         assert [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"] == []
     finally:
         browser.quit()
+
+
+VERDICT_CLICKS = [("verdict", "correct"), ("verdict", "incorrect"), ("verdict", "all")]
+
+
+def test_the_report_in_a_real_browser(tiny_run):
+    out, _, _ = tiny_run
+    check_in_browser(out / REPORT_FILE, len(CHART_TITLES), VERDICT_CLICKS)
+
+
+def test_the_eval_report_in_a_real_browser(eval_folder):
+    # a sweep: verdict and difficulty filters combine (num_ops=2 and correct: no row)
+    check_in_browser(eval_folder / REPORT_FILE, 1, [("difficulty", "num_ops=2"), ("verdict", "correct"),
+                                                    ("difficulty", "all"), ("verdict", "incorrect"),
+                                                    ("difficulty", "num_ops=1")])
+
+
+def test_a_multi_turn_report_in_a_real_browser(scripted_multiturn_run):
+    check_in_browser(scripted_multiturn_run / REPORT_FILE, len(CHART_TITLES), VERDICT_CLICKS)
