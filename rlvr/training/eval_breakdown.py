@@ -11,6 +11,7 @@
 - `combine_paraphrases`: the same for whole evaluations under several prompt templates (greedy
   metrics included, since the prompt changes them too).
 - `sweep_difficulties`: the difficulty of each level of a sweep (the product over swept knobs).
+- `spread_indices`: which problems' samples a report keeps, taken in turn from each level.
 
 Plain Python (no torch), like `rlvr.training.metrics`.
 """

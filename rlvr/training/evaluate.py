@@ -25,7 +25,9 @@
 With several sampling seeds the sampled metrics are measured once per seed on the same problems and
 reported as their mean, with the spread under `across_seeds`.
 
-`write_samples` saves the greedy responses to the first problems, scored, for the run report.
+`write_samples` saves the greedy responses to the first problems (taken in turn from each difficulty
+level), scored, for the run report; `evaluate` and `evaluate_server` hand the same records to a
+caller that passes a `samples` list (what `rlvr eval` writes in its folder).
 
 Held-out problems come from the eval (or test) split, which shares no problem id with training's
 train split. Single greedy evaluations on a few hundred problems swing by several points, so the

@@ -7,8 +7,10 @@ The page holds the curves (reward, held-out greedy accuracy with the warm-up che
 response length, time per step by phase) with a line where the warm-up ended; the evaluation
 table with 95% Wilson intervals (semantic entropy, distinct-n, the spread over sampling seeds and
 solve rates per difficulty where the evaluations hold them) and a pass@k plot; sample responses of
-the final evaluation, filterable by verdict; the config, versions, machine and the command that
-reproduces the run.
+the final evaluation (multi-turn runs: greedy episodes, each turn shown and the env's replies
+marked), filterable by verdict and difficulty; the config, versions, machine and the command that
+reproduces the run. The pieces it shares with the evaluation's report (`rlvr.training.eval_report`)
+are in `rlvr.training.report_parts` and `rlvr.training.report_samples`.
 
 It needs no server and loads nothing: charts are inline SVG (`rlvr.core.svg`), the filter is a
 few lines of inline script, and a Content-Security-Policy forbids any fetch. The folder's files
