@@ -45,6 +45,7 @@ OPTIONAL_MODULES = {
     "vllm": "vllm", "trl": "trl", "datasets": "trl", "stable_baselines3": "sb3",
     "pyarrow": "data", "bm25s": "search", "selenium": "dev",
     "fastapi": "serve", "uvicorn": "serve", "websockets": "serve", "httpx": "serve", "ray": "ray",
+    "skyrl_gym": "skyrl",
 }
 """Import name of each optional dependency -> the extra of pyproject.toml that installs it (a test
 checks this table against pyproject.toml both ways)."""
