@@ -27,6 +27,7 @@ worker, never a hang. `rollout_workers: N` in a training config turns this on (`
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -35,6 +36,9 @@ from typing import Any
 import torch
 
 from rlvr.core.problem import Problem
+
+_START_TIMEOUT_S = 120.0
+"""Longest the Ray actors may take to start (import rlvr, build nothing yet) before the run stops."""
 
 BACKENDS = ("ray", "threads")
 """`ray`: one actor per worker (processes, local or on a cluster); `threads`: one thread per worker in
@@ -214,9 +218,21 @@ def _ray_actors(make_env: Callable[[], Any], num_workers: int, address: str | No
             # a local Ray gets a CPU slot per actor even on a small machine: the actors mostly wait
             ray.init(num_cpus=max(num_workers, os.cpu_count() or 1), log_to_driver=False,
                      include_dashboard=False, configure_logging=False)
+    deadline = time.monotonic() + 10  # CPUs of actors just killed come back after a moment
+    while (free := ray.available_resources().get("CPU", 0)) < num_workers and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if free < num_workers:  # each actor asks for a CPU: more would wait for ever, not fail
+        raise RuntimeError(f"{num_workers} rollout workers need {num_workers} free CPUs on the Ray cluster, "
+                           f"which has {free:g}: lower rollout_workers or start Ray with more CPUs")
     actor = ray.remote(num_cpus=1, scheduling_strategy="SPREAD")(EnvShard)
     actors = [actor.remote(make_env) for _ in range(num_workers)]
-    ray.get([a.ping.remote() for a in actors], timeout=300)  # fail here, not in the first step
+    try:  # fail here, not in the first step
+        ray.get([a.ping.remote() for a in actors], timeout=_START_TIMEOUT_S)
+    except Exception as error:
+        for a in actors:
+            ray.kill(a)
+        raise RuntimeError(f"{num_workers} rollout workers (Ray actors) did not start within "
+                           f"{_START_TIMEOUT_S:g} s: {str(error).splitlines()[0]}") from None
     return actors
 
 
