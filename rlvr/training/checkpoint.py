@@ -169,6 +169,7 @@ def plain(value: Any) -> Any:
 RESUMABLE_CHANGES = frozenset({
     "rl_steps", "resume", "force_resume", "out_dir", "checkpoint_every", "progress", "tensorboard", "plots",
     "num_threads", "sft_baseline", "rollout_workers", "rollout_backend", "ray_address", "rollout_timeout_s",
+    "server_url", "server_model", "server_weights_dir", "server_timeout_s",
 })
 """Config keys a resume may change without `--force`, and why each cannot change what is computed:
 
@@ -182,6 +183,10 @@ RESUMABLE_CHANGES = frozenset({
 - `sft_baseline`: a separate comparison run after this one, in its own folder.
 - `rollout_workers`, `rollout_backend`, `ray_address`, `rollout_timeout_s`: where envs step and
   rollouts are scored; results come back in order and are the same (`rlvr.training.workers`).
+- `server_url`, `server_model`, `server_weights_dir`, `server_timeout_s`: where a generation server
+  runs and how long to wait for it; it samples from the learner's weights, pushed when the policy
+  is built (`rlvr.agents.server_policy`), so a moved server computes the same. How often weights are
+  pushed (`server_sync_every`, `server_allow_stale`) changes the samples and is not in this list.
 
 Anything else (learning rate, loss, task, model, seed, evaluation set...) changes the experiment,
 so a resume that would mix two experiments in one run folder stops and names the keys."""
