@@ -86,6 +86,24 @@ def test_check_env_passes_on_a_remote_env(server, env_id):
         check_env(remote, skip_render_check=True)
 
 
+def test_stable_baselines3_checks_and_steps_a_remote_env(server):
+    pytest.importorskip("stable_baselines3")
+    from stable_baselines3.common.env_checker import check_env
+    from stable_baselines3.common.vec_env import DummyVecEnv
+
+    from rlvr.serve import RemoteEnv
+
+    with RemoteEnv(server.url, "rlvr/MathTree-v0") as remote, warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_env(remote)
+        vec = DummyVecEnv([lambda: remote])
+        vec.seed(0)
+        vec.reset()
+        for _ in range(20):  # episodes end and restart inside the vector env
+            _, rewards, dones, _ = vec.step([remote.action_space.sample()])
+        assert rewards.shape == dones.shape == (1,)
+
+
 def test_health_and_ids(server):
     import httpx
 
