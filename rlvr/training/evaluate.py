@@ -358,6 +358,8 @@ def _server_metrics(agent_class: Any, base_url: str, model: str, task: Task, pro
             share = identical / (len(problems) * len(seeds))
             metrics["identical_sample_groups"] = share
             if temperature > 0 and share > 0.5:
+                if bar is not None:  # the warning's line below a finished bar, not through it
+                    bar.close()
                 warnings.warn(f"{share:.0%} of the problems got {num_samples} identical samples at temperature "
                               f"{temperature:g}: the server may ignore `n`, `seed` or `temperature`, and then "
                               "pass@k and maj@k only repeat the greedy figures", stacklevel=3)

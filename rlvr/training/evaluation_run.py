@@ -169,9 +169,17 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
                 "seed": config.seed + EVAL_STREAM_OFFSET}
     if config.max_turns > 1:
         # episodes: one full evaluation per sampling seed (its greedy part repeats, identical)
-        runs = [evaluate_episodes(policy, lambda: build_env(config), problems, max_turns=config.max_turns,
-                                  **{**sampling, "seed": sampling["seed"] + offset * SEED_STRIDE})
-                for offset in sampling_seeds]
+        from rlvr.core.progress import progress_bar
+
+        bar = progress_bar(len(sampling_seeds), progress, "episode evaluations", unit="seed", minimum=2)
+        runs = []
+        for offset in sampling_seeds:
+            runs.append(evaluate_episodes(policy, lambda: build_env(config), problems, max_turns=config.max_turns,
+                                          **{**sampling, "seed": sampling["seed"] + offset * SEED_STRIDE}))
+            if bar is not None:
+                bar.update(1)
+        if bar is not None:
+            bar.close()
         metrics = {name: value for name, value in runs[0].items()
                    if not samples or not is_sampled_metric(name)}
         if samples:

@@ -40,7 +40,16 @@ from rlvr.training.report_parts import (
     write_page,
 )
 from rlvr.training.report_samples import samples_section
-from rlvr.training.run_files import CONFIG_FILE, RunFiles, number, read_run, record_environment
+from rlvr.training.run_files import (
+    CONFIG_FILE,
+    RESULTS_FILE,
+    RunFiles,
+    number,
+    read_evaluation,
+    read_run,
+    record_environment,
+)
+from rlvr.training.tracking import METRICS_FILE
 
 REPORT_FILE = "report.html"
 _PHASES = (("after_sft", "after the warm-up"), ("final", "final (after RL)"), ("sft_only", "SFT alone, same wall time"))
@@ -57,8 +66,23 @@ def write_report(run_dir: str | Path, environment: bool = False) -> Path:
     return write_page(run_dir / REPORT_FILE, build_report(run_dir))
 
 
+def is_evaluation_folder(folder: str | Path) -> bool:
+    """Whether `folder` is an `rlvr eval` output folder: results.json naming an `rlvr eval` command and
+    no training metrics (a compare or debate run's results.json names none)."""
+    folder = Path(folder)
+    if not (folder / RESULTS_FILE).is_file() or (folder / METRICS_FILE).exists():
+        return False
+    command = (read_evaluation(folder).summary or {}).get("command")
+    return isinstance(command, str) and command.startswith("rlvr eval ")
+
+
 def build_report(run_dir: str | Path) -> str:
-    """The report page of the run in `run_dir`, as HTML text."""
+    """The report page of the run in `run_dir`, as HTML text; an `rlvr eval` output folder gets the
+    evaluation's report (`rlvr.training.eval_report`), so `rlvr report` rebuilds either."""
+    if is_evaluation_folder(run_dir):
+        from rlvr.training.eval_report import build_eval_report
+
+        return build_eval_report(run_dir)
     run = read_run(run_dir)
     warm_up = _warm_up_steps(run)
     sections = [

@@ -149,3 +149,28 @@ def test_rlvr_eval_of_a_multi_turn_run_writes_its_episodes(multiturn_run, tmp_pa
     assert ">env reply<" in (tmp_path / "eval" / REPORT_FILE).read_text() or not any(
         turn["role"] == "env" for s in samples_of(out) for turn in s["turns"])
 
+
+
+def test_rlvr_report_rebuilds_an_eval_folders_own_report(eval_folder, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(eval_folder, copy)
+    (copy / REPORT_FILE).unlink()
+    assert main(["report", str(copy)]) == 0
+    page = (copy / REPORT_FILE).read_text()
+    assert "Evaluation report: rlvr/RandomCalc-v0" in page and 'data-group="difficulty"' in page
+    # a compare or debate run's results.json names no `rlvr eval` command: the run report, as before
+    (copy / "results.json").write_text(json.dumps({"scenario": "x.yaml", "command": "rlvr run x"}))
+    assert main(["report", str(copy)]) == 0
+    assert "Run report: copy" in (copy / REPORT_FILE).read_text()
+
+
+def test_multi_turn_evaluations_over_seeds_show_a_bar_when_asked(multiturn_run, capsys):
+    from rlvr.training.evaluation_run import run_evaluation
+
+    out, _ = multiturn_run
+    quiet = run_evaluation(run=str(out), samples=2, sampling_seeds=[0, 1], progress=None)
+    assert "episode evaluations" not in capsys.readouterr().err  # stderr is no terminal here
+    shown = run_evaluation(run=str(out), samples=2, sampling_seeds=[0, 1], progress=True)
+    assert "2/2" in capsys.readouterr().err and shown == quiet
