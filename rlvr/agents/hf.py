@@ -11,6 +11,10 @@ log-probability of every sampled token and per-row stop handling we control:
    seed gives the same samples on the same device;
 4. a row stops at its first stop token (EOS); later positions hold the pad id, mask false.
 
+`decode="static"` swaps step 2's growing cache for a pre-sized `StaticCache` whose one-token step
+is compiled (CUDA graphs on CUDA; `rlvr.agents.static_decode`): the same tokens and log-probs up
+to float rounding, far fewer kernel launches per step. Steps 1, 3 and 4 are shared by both paths.
+
 Log-probs returned by `sample` and `score` are of the raw model distribution: log-softmax of the
 logits at temperature 1, whatever temperature and top-p shaped the sampling (see
 `rlvr.agents.policy`). `score` runs one forward pass over prompt + completion with the same
@@ -29,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from rlvr.agents.policy import SampleBatch, check_needs
+from rlvr.agents.static_decode import StaticDecoder
 from rlvr.agents.token_ops import distinct_rows, pick_tokens, select_cache_rows, token_statistics
 
 try:
@@ -36,6 +41,7 @@ try:
 except ImportError:  # the `train` extra is not installed; fail on use, with a hint, not on import
     torch = None
 
+DECODE_PATHS = ("dynamic", "static")
 _STOP_CHECK_EVERY = 4
 """Decode steps between checks that every row has stopped: each check waits for the device."""
 _STATS_CHUNK_ELEMENTS = 1 << 27
@@ -74,6 +80,9 @@ class TransformersPolicy:
     to plain text prompts too (as one user message); False never applies it. `stop_token_ids`
     defaults to the tokenizer's and the generation config's EOS ids. The `max_new_tokens`,
     `temperature`, `top_p` and `seed` given here are the defaults of `sample` and `act`.
+    `decode`: 'dynamic' (a growing `DynamicCache`, eager) or 'static' (a pre-sized `StaticCache`
+    and a compiled step); `compile` (static only): None compiles on CUDA alone, True on any device,
+    False never (see `rlvr.agents.static_decode`).
     """
 
     def __init__(
@@ -88,8 +97,12 @@ class TransformersPolicy:
         temperature: float = 1.0,
         top_p: float = 1.0,
         seed: int | None = None,
+        decode: str = "dynamic",
+        compile: bool | None = None,
     ) -> None:
         _require_torch()
+        if decode not in DECODE_PATHS:
+            raise ValueError(f"decode must be one of {DECODE_PATHS}, got {decode!r}")
         self.device = resolve_device(device)
         self.dtype = resolve_dtype(dtype, self.device)
         if isinstance(model_or_path, (str, Path)):
@@ -115,6 +128,8 @@ class TransformersPolicy:
         # transformers 5.2x renamed forward's `past_key_values` to `cache`; 5.17 knows only the old name
         self._cache_argument = "cache" if "cache" in forward_parameters else "past_key_values"
         self._can_keep_last_logits = "logits_to_keep" in forward_parameters
+        self.decode = decode
+        self._static = StaticDecoder(self.model, self._cache_argument, compile) if decode == "static" else None
 
     def _default_stop_ids(self) -> set[int]:
         ids: set[int] = set()
@@ -234,11 +249,14 @@ class TransformersPolicy:
         cache = DynamicCache()
         logits = self._forward(input_ids, attention_mask, positions, cache, last_only=True)
         index = torch.tensor(row_of, dtype=torch.long, device=self.device)
-        if len(unique) < len(rows):
-            select_cache_rows(cache, index)
         logits, attention_mask, positions = logits[index], attention_mask[index], positions[index]
+        if self._static is not None:
+            advance = self._static.start(cache, index, attention_mask, positions[:, -1:] + 1, max_new_tokens)
+        else:
+            if len(unique) < len(rows):
+                select_cache_rows(cache, index)
+            advance = self._dynamic_steps(cache, attention_mask, positions[:, -1:] + 1)
         batch = len(rows)
-        next_position = positions[:, -1:] + 1
         stop_ids = torch.tensor(self.stop_token_ids, dtype=torch.long, device=self.device)
         done = torch.zeros(batch, dtype=torch.bool, device=self.device)
         all_tokens, all_logprobs, all_masks = [], [], []
@@ -253,13 +271,23 @@ class TransformersPolicy:
             done = done | torch.isin(sampled, stop_ids)
             if step == max_new_tokens - 1 or (step % _STOP_CHECK_EVERY == _STOP_CHECK_EVERY - 1 and bool(done.all())):
                 break
-            attention_mask = torch.cat([attention_mask, attention_mask.new_ones(batch, 1)], dim=-1)
-            logits = self._forward(all_tokens[-1][:, None], attention_mask, next_position, cache, last_only=True)
-            next_position = next_position + 1
+            logits = advance(all_tokens[-1])
         tokens, logprobs, mask = (torch.stack(parts, dim=1) for parts in (all_tokens, all_logprobs, all_masks))
         # steps taken after every row stopped (between checks) hold only padding: drop them
         length = int(mask.any(0).nonzero().max()) + 1
         return tokens[:, :length], logprobs[:, :length], mask[:, :length], done
+
+    def _dynamic_steps(self, cache: Any, attention_mask: Any, next_position: Any) -> Any:
+        """`advance(tokens [B]) -> logits [B, V]` over a growing `DynamicCache`: the mask gains a column a step."""
+
+        def advance(tokens: Any) -> Any:
+            nonlocal attention_mask, next_position
+            attention_mask = torch.cat([attention_mask, attention_mask.new_ones(len(tokens), 1)], dim=-1)
+            logits = self._forward(tokens[:, None], attention_mask, next_position, cache, last_only=True)
+            next_position = next_position + 1
+            return logits
+
+        return advance
 
     # ---- scoring -------------------------------------------------------------------------------
     def score(

@@ -90,9 +90,9 @@ def build_policy(config: TrainConfig) -> Any:
                                 config.tiny_intermediate_size)
         model, tokenizer = build_tiny_model(seed=config.model_seed, shape=shape)
         return TransformersPolicy(model, tokenizer, device=config.device, dtype=config.dtype,
-                                  max_new_tokens=config.max_new_tokens)
+                                  max_new_tokens=config.max_new_tokens, decode=config.decode)
     learner = TransformersPolicy(config.model, device=config.device, dtype=config.dtype,
-                                 max_new_tokens=config.max_new_tokens)
+                                 max_new_tokens=config.max_new_tokens, decode=config.decode)
     if config.rollout_engine == "vllm":
         from rlvr.agents.vllm_policy import VLLMPolicy
 

@@ -38,6 +38,7 @@ LOSS_AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_no
 """The aggregations `rlvr.training.losses.ppo_clip_loss` accepts (GRPO, DAPO, Dr. GRPO)."""
 EVAL_SPLITS = ("eval", "test", "heldout")
 SFT_TARGETS = ("solve", "answer")
+DECODE_PATHS = ("dynamic", "static")
 ROLLOUT_ENGINES = ("transformers", "vllm", "server")
 ROLLOUT_BACKENDS = ("ray", "threads")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
@@ -160,6 +161,9 @@ class TrainConfig:
     """Sampling temperature of RL rollouts."""
     top_p: float = 1.0
     """Nucleus cut-off of RL rollouts."""
+    decode: str = "dynamic"
+    """The transformers sampler's decode path: 'dynamic' (growing KV cache, eager) or 'static'
+    (pre-sized KV cache, decode step compiled into CUDA graphs on CUDA; same tokens, fewer launches)."""
     max_new_tokens: int = 64
     """Longest completion; a completion cut here is scored as it stands."""
     advantage: str = "grpo"
@@ -281,6 +285,7 @@ class TrainConfig:
             raise ValueError(f"config tiny_hidden_size must be a multiple of tiny_num_heads={self.tiny_num_heads}, "
                              f"got {self.tiny_hidden_size}")
         _check_choice("sft_target", self.sft_target, SFT_TARGETS)
+        _check_choice("decode", self.decode, DECODE_PATHS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("rollout_engine", self.rollout_engine, ROLLOUT_ENGINES)
         _check_choice("rollout_backend", self.rollout_backend, ROLLOUT_BACKENDS)

@@ -95,6 +95,8 @@ def ppo_clip_loss(
     max_len: int | None = None,
     ref_logp: Tensor | None = None,
     kl_coef: float = 0.0,
+    entropy: Tensor | None = None,
+    entropy_coef: float = 0.0,
 ) -> Tensor:
     """PPO clipped surrogate [paper], aggregated as GRPO, DAPO or Dr. GRPO do.
 
@@ -118,8 +120,6 @@ def ppo_clip_loss(
         raise ValueError(f"expected non-negative clip ranges, got eps_low={eps_low}, eps_high={eps_high}")
     token_adv = token_advantages(advantages, logp).to(logp.dtype)
     ratio = torch.exp(logp - old_logp)
-    entropy: Tensor | None = None,
-    entropy_coef: float = 0.0,
     unclipped = ratio * token_adv
     clipped = ratio.clamp(1.0 - eps_low, 1.0 + eps_high) * token_adv
     per_token = -torch.minimum(unclipped, clipped)
@@ -129,6 +129,11 @@ def ppo_clip_loss(
                 f"kl_coef={kl_coef} needs ref_logp (log-probs of the reference policy), got None"
             )
         per_token = per_token + kl_coef * kl_penalty(logp, ref_logp, mask)
+    if entropy_coef:
+        if entropy is None or entropy.shape != logp.shape:
+            raise ValueError(f"entropy_coef={entropy_coef} needs the per-token entropy shaped like logp "
+                             f"{tuple(logp.shape)}, got {None if entropy is None else tuple(entropy.shape)}")
+        per_token = per_token - entropy_coef * entropy
     return aggregate_tokens(per_token, mask, aggregation, max_len)
 
 
@@ -150,11 +155,6 @@ def clip_fraction(
 
 def kl_penalty(logp: Tensor, ref_logp: Tensor, mask: Tensor) -> Tensor:
     """k3 estimator of KL(pi || pi_ref) per token [paper]: pi_ref/pi - log(pi_ref/pi) - 1.
-    if entropy_coef:
-        if entropy is None or entropy.shape != logp.shape:
-            raise ValueError(f"entropy_coef={entropy_coef} needs the per-token entropy shaped like logp "
-                             f"{tuple(logp.shape)}, got {None if entropy is None else tuple(entropy.shape)}")
-        per_token = per_token - entropy_coef * entropy
 
     Unbiased for the KL when tokens are sampled from pi, and never negative (x - log x - 1 >= 0),
     unlike the plain log-ratio. Returns [N, T], 0 at padding.
