@@ -489,6 +489,12 @@ class Trainer:
         if config.max_turns == 1:  # the report's sample responses (multi-turn: greedy episodes' transcripts)
             write_samples(self.out_dir / "samples.jsonl", self.policy, self.task, self._eval_problems,
                           max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch_size)
+        else:
+            from rlvr.training.multiturn import write_transcripts
+
+            write_transcripts(self.out_dir / "samples.jsonl", self.policy, self._make_env, self._eval_problems,
+                              max_turns=config.max_turns, max_new_tokens=config.max_new_tokens,
+                              batch_size=config.eval_batch_size)
         self._say(f"report: {write_report(self.out_dir, environment=True)}")
         return summary
 
@@ -509,12 +515,6 @@ class Trainer:
         after_sft = next((e for e in self.evaluations if e["eval"] == "after_sft"), None)
         rl_evals = [e for e in self.evaluations if e["eval"] in ("rl", "final")]
         last_three = [e["greedy_accuracy"] for e in rl_evals[-3:]]
-        else:
-            from rlvr.training.multiturn import write_transcripts
-
-            write_transcripts(self.out_dir / "samples.jsonl", self.policy, self._make_env, self._eval_problems,
-                              max_turns=config.max_turns, max_new_tokens=config.max_new_tokens,
-                              batch_size=config.eval_batch_size)
         result = {
             "after_sft": after_sft,
             "final": final,
