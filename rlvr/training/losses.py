@@ -266,6 +266,8 @@ class PPOClipLoss:
     """L_max for `seq_mean_token_sum_norm` (the generation budget); None uses the batch width."""
     kl_coef: float = 0.0
     """Weight of the k3 KL to a frozen reference policy; 0 needs no reference model."""
+    entropy_coef: float = 0.0
+    """Weight of the entropy bonus (subtracted per token); 0 asks the policy for no entropy."""
 
     def __post_init__(self) -> None:
         if self.aggregation not in AGGREGATIONS:
@@ -287,8 +289,6 @@ class PPOClipLoss:
             logp,
             old_logp,
             advantages,
-    entropy_coef: float = 0.0
-    """Weight of the entropy bonus (subtracted per token); 0 asks the policy for no entropy."""
             mask,
             self.eps_low,
             self.eps_high,
@@ -296,6 +296,8 @@ class PPOClipLoss:
             self.max_len,
             ref_logp=ref_logp,
             kl_coef=self.kl_coef,
+            entropy=entropy[0] if entropy else None,
+            entropy_coef=self.entropy_coef,
         )
 
 
@@ -317,8 +319,6 @@ class RoverLoss:
         return rover_loss(
             logp, old_logp, vocab_mean_new, vocab_mean_old, advantages, mask, self.rho, self.aggregation
         )
-            entropy=entropy[0] if entropy else None,
-            entropy_coef=self.entropy_coef,
 
 
 PPO_SETTINGS = ("eps_low", "eps_high", "aggregation", "max_len", "kl_coef", "entropy_coef")
