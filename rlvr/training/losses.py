@@ -73,6 +73,27 @@ def aggregate_tokens(
     raise ValueError(f"unknown aggregation {aggregation!r}{hint}; expected one of {', '.join(AGGREGATIONS)}")
 
 
+def aggregation_count(mask: Tensor, aggregation: str) -> Tensor:
+    """What `aggregate_tokens(..., aggregation)` divides by, up to constants (float32 scalar): the
+    tokens for `token_mean`, the rows holding a token for `seq_mean_token_mean`, all rows for
+    `seq_mean_token_sum_norm` (whose L_max is the constant).
+
+    A data-parallel learner sums this over ranks and scales each rank's loss by local / global, so
+    that the summed gradients equal one process's over the whole batch (`rlvr.training.distributed`).
+
+    >>> mask = torch.tensor([[True, True, True], [True, False, False]])
+    >>> [int(aggregation_count(mask, mode)) for mode in AGGREGATIONS]
+    [2, 4, 2]
+    """
+    if aggregation == "token_mean":
+        return mask.sum().to(torch.float32)
+    if aggregation == "seq_mean_token_mean":
+        return mask.any(dim=1).sum().to(torch.float32)
+    if aggregation == "seq_mean_token_sum_norm":
+        return torch.tensor(float(mask.shape[0]))
+    raise ValueError(f"unknown aggregation {aggregation!r}; expected one of {', '.join(AGGREGATIONS)}")
+
+
 def token_advantages(advantages: Tensor, like: Tensor) -> Tensor:
     """Broadcast row advantages [N] to tokens [N, T]; pass [N, T] through unchanged."""
     if advantages.dim() == 1 and advantages.shape[0] == like.shape[0]:

@@ -168,7 +168,8 @@ def score_rollouts(task: Task, problems: Sequence[Problem], sample: SampleBatch,
 def select_groups(parts: Sequence[tuple[RolloutBatch, Sequence[int]]], pad_id: int) -> RolloutBatch:
     """One batch of the chosen groups of several single-turn batches (same G), re-padded with `pad_id`.
 
-    `parts` pairs each batch with the indices of the groups to keep from it, in order.
+    `parts` pairs each batch with the indices of the groups to keep from it, in order. None kept
+    gives a batch of no rows (a data-parallel rank whose groups DAPO's filter all dropped).
     """
     group_size = parts[0][0].group_size
     if any(batch.group_size != group_size for batch, _ in parts):
@@ -182,7 +183,7 @@ def select_groups(parts: Sequence[tuple[RolloutBatch, Sequence[int]]], pad_id: i
             tensor = getattr(batch.sample, name)[row]
             pad = torch.full((width - tensor.shape[0],), fill, dtype=tensor.dtype, device=tensor.device)
             out.append(torch.cat([tensor, pad]))
-        return torch.stack(out)
+        return torch.stack(out) if out else getattr(parts[0][0].sample, name).new_full((0, width), fill)
 
     sample = SampleBatch(
         prompt_ids=[batch.sample.prompt_ids[row] for batch, row in rows],

@@ -38,7 +38,9 @@ _EVENT_FILE_GLOB = "events.out.tfevents.*"
 class MetricsLogger:
     """Appends records to `out_dir/metrics.jsonl` and mirrors their numbers to TensorBoard."""
 
-    def __init__(self, out_dir: str | Path, tensorboard: bool = True) -> None:
+    def __init__(self, out_dir: str | Path, tensorboard: bool = True, enabled: bool = True) -> None:
+        self.enabled = enabled
+        """False on the ranks other than 0 of a data-parallel run: rank 0 alone writes the files."""
         self.out_dir = Path(out_dir)
         self.path = self.out_dir / METRICS_FILE
         self.tensorboard = tensorboard
@@ -49,6 +51,8 @@ class MetricsLogger:
     # ---- writing -------------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
         """Append `record` as one JSON line; its finite numbers go to TensorBoard too (flushed)."""
+        if not self.enabled:
+            return
         self.out_dir.mkdir(parents=True, exist_ok=True)
         if not self._tail_checked:
             _repair_tail(self.path)  # a record cut short by a kill would swallow the next one
@@ -71,6 +75,8 @@ class MetricsLogger:
 
     def truncate_after(self, step: int) -> None:
         """Forget the records logged after `step` (resuming from a checkpoint taken at `step`)."""
+        if not self.enabled:
+            return
         if self.path.is_file():
             lines = _parsed_lines(self.path)
             kept = [text for text, record in lines if record.get("step", 0) <= step]
@@ -84,6 +90,8 @@ class MetricsLogger:
 
     def clear(self) -> None:
         """Delete this folder's metrics and event files: a fresh run starts fresh logs."""
+        if not self.enabled:
+            return
         self._close_writer()
         self.path.unlink(missing_ok=True)
         for event_file in _event_files(self.out_dir):

@@ -37,6 +37,7 @@ sha256, checked before it is read); at the end `samples.jsonl`, `environment.jso
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -70,6 +71,7 @@ from rlvr.training.checkpoint import (
     write_checkpoint,
 )
 from rlvr.training.config import TrainConfig
+from rlvr.training.distributed import DataParallel, gathered_advantages, whole_batch
 from rlvr.training.evaluate import evaluate
 from rlvr.training.metrics import json_safe
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, oracle_transcripts, run_episodes
@@ -79,6 +81,7 @@ from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts, s
 from rlvr.training.sft import run_sft
 from rlvr.training.shaping import dynamic_sampling_mask
 from rlvr.training.tracking import MetricsLogger
+from rlvr.training.update import policy_update
 from rlvr.training.workers import workers_from_config
 
 _SFT_STREAM_OFFSET = 1_000_003
@@ -88,6 +91,8 @@ _SAMPLE_SEED_STRIDE = 1_000_033
 """Step s samples with seed * stride + s: distinct per (seed, step), fixed across resumes."""
 _REFILL_SEED_STRIDE = 7_919_111
 """Extra draws of dynamic sampling use seed + draw * this (far from every other step's seed)."""
+_RANK_SEED_STRIDE = 15_485_863
+"""Rank r of a data-parallel run samples its share with the step's seed + r * this."""
 _CHECKPOINT_KEYS = ("step", "sft_done", "config", "model", "optimizer", "reference", "rng", "streams", "evaluations")
 
 
@@ -105,7 +110,11 @@ class Trainer:
         if config.rollout_workers and self.env is None:
             raise ValueError("rollout workers build the env of env_id: do not pass a task")
         self._workers: Any = None  # rollout workers (`rollout_workers` > 0), started by the first step
-        self.policy = policy if policy is not None else build_policy(config)
+        self.dp = DataParallel.from_env(config.device)  # one rank of one unless a launcher started several
+        if self.dp.active:
+            _check_data_parallel(config, self.dp)
+        self.policy = policy if policy is not None else \
+            build_policy(dataclasses.replace(config, device=self.dp.policy_device(config.device)))
         self.model = self.policy.model
         self.out_dir = Path(config.out_dir)
         self.train_stream = ProblemStream(self.task, config.seed, self.difficulty, "train")
@@ -120,7 +129,7 @@ class Trainer:
         self.sft_done = False
         self.evaluations: list[dict[str, Any]] = []
         self._eval_problems: list | None = None
-        self.metrics = MetricsLogger(self.out_dir, tensorboard=config.tensorboard)
+        self.metrics = MetricsLogger(self.out_dir, tensorboard=config.tensorboard, enabled=self.dp.is_main)
 
     def _new_optimizer(self) -> torch.optim.Optimizer:
         return adamw(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
@@ -131,7 +140,9 @@ class Trainer:
         self.metrics.log(record)
 
     def _say(self, text: str) -> None:
-        """Print a line; through tqdm when bars are shown, so the line does not break a bar."""
+        """Print a line (rank 0 only); through tqdm when bars are shown, so the line does not break a bar."""
+        if not self.dp.is_main:
+            return
         if self.config.progress:
             from tqdm.auto import tqdm
 
@@ -142,11 +153,14 @@ class Trainer:
     # ---- evaluation ----------------------------------------------------------------------------
     def evaluate(self, phase: str, with_samples: bool = False, **extra: Any) -> dict[str, Any]:
         """Greedy metrics on the held-out set (pass@k / maj@k too when `with_samples`), with `extra`
-        fields; logged."""
+        fields; logged. With several ranks rank 0 evaluates and hands the numbers to the others."""
         config = self.config
         if self._eval_problems is None:
             self._eval_problems = heldout_problems(self.task, config, self.difficulty)
-        metrics = self._evaluate_on(self._eval_problems, num_samples=config.eval_samples if with_samples else 0)
+        metrics = None
+        if self.dp.is_main:
+            metrics = self._evaluate_on(self._eval_problems, num_samples=config.eval_samples if with_samples else 0)
+        metrics = self.dp.broadcast_json(metrics)
         record = {"eval": phase, "step": self.step, **extra, **metrics}
         self.evaluations.append(record)
         self.log(record)
@@ -221,37 +235,52 @@ class Trainer:
         batch = score_rollouts(self.task, problems, sample, config.group_size, self._workers)
         return batch, sampled - start, time.perf_counter() - sampled
 
+    def _sample_seed(self, draws: int = 0) -> int:
+        """Seed of a step's sampling: a function of (seed, step, draw), and of the rank, whose share of
+        the problems is sampled apart (rank 0 keeps the single-process seed)."""
+        return (self.config.seed * _SAMPLE_SEED_STRIDE + self.step + draws * _REFILL_SEED_STRIDE
+                + self.dp.rank * _RANK_SEED_STRIDE)
+
     def _refill(self, batch: RolloutBatch, scored: list) -> tuple[RolloutBatch, int, float, float]:
         """DAPO dynamic sampling: keep the groups with signal (not all right, not all wrong) and
         draw more problems until `prompts_per_step` are kept or the draws run out. The kept groups
         train; with none kept the first batch stays (its advantages are all zero). Every batch
-        drawn is appended to `scored` (the sampler observes them all)."""
+        drawn is appended to `scored` with its problems (the sampler observes them all). With
+        several ranks the choice is made on the gathered groups: the same on every rank, each
+        keeping its own (the shares may then be uneven; the loss normalises by global counts)."""
         config = self.config
         wanted, parts, kept, draws, sampling, scoring = config.prompts_per_step, [], 0, 1, 0.0, 0.0
         current = batch
         while True:
-            signal = dynamic_sampling_mask(current.components["correct"]).tolist()
+            signal = dynamic_sampling_mask(self.dp.gather_rows(current.components["correct"])).tolist()
             groups = [g for g, keep in enumerate(signal) if keep][: wanted - kept]
             if groups:
-                parts.append((current, groups))
+                start, stop = self.dp.bounds(len(signal))
+                parts.append((current, [g - start for g in groups if start <= g < stop]))
                 kept += len(groups)
             if kept >= wanted or draws >= config.dynamic_sampling_max_draws:
                 break
-            seed = config.seed * _SAMPLE_SEED_STRIDE + self.step + draws * _REFILL_SEED_STRIDE
-            current, more_sampling, more_scoring = self.collect(self.sampler.select(self.step), seed)
-            scored.append(current)
+            problems = self.sampler.select(self.step)
+            current, more_sampling, more_scoring = self.collect(self.dp.shard(problems), self._sample_seed(draws))
+            scored.append((problems, current))
             draws, sampling, scoring = draws + 1, sampling + more_sampling, scoring + more_scoring
         if not parts:
             return batch, draws, sampling, scoring
         return select_groups(parts, self.policy.pad_token_id), draws, sampling, scoring
 
-    def advantages(self, batch: RolloutBatch) -> torch.Tensor:
+    def advantages(self, batch: RolloutBatch, probe: RolloutBatch | None = None) -> torch.Tensor:
         """[N] per rollout, or [N, T] per token (multi-turn episodes: each turn its own), from the
-        plug-in, given a view with the quantities it declares (computed here, once per step)."""
+        plug-in, given a view with the quantities it declares (computed here, once per step). With
+        several ranks the plug-in sees every rank's view (`probe`: a batch that gives the view its
+        shapes when this rank kept no group)."""
         if isinstance(batch, EpisodeBatch) and not self.advantage.turn_level:
             raise ValueError(f"advantage {self.advantage.name!r} works on single responses; multi-turn "
                              f"episodes take one of {turn_level_names()}")
-        return compute_advantages(self.advantage, rollout_view(batch, self.advantage.needs, self.policy))
+        if not self.dp.active:
+            return compute_advantages(self.advantage, rollout_view(batch, self.advantage.needs, self.policy))
+        rows = len(batch.problems)
+        view = rollout_view(batch if rows or probe is None else probe, self.advantage.needs, self.policy)
+        return gathered_advantages(self.dp, self.advantage, view, rows, batch.loss_mask.shape[1])
 
     def policy_loss(self, batch: RolloutBatch, advantages: torch.Tensor, ref: Any = None,
                     old: dict[str, torch.Tensor] | None = None) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
@@ -273,83 +302,64 @@ class Trainer:
         return self.loss_fn(new, old, advantages.to(attention.device), loss_mask, ref), old
 
     def rl_step(self) -> dict[str, Any]:
-        """One sample -> score -> advantage -> update step; returns its metrics line."""
+        """One sample -> score -> advantage -> update step; returns its metrics line. With several
+        ranks each plays its share of the problems; what decides (rewards, DAPO's filter, what the
+        sampler observes, the metrics) is the gathered whole step."""
         config = self.config
         started = time.perf_counter()
         problems = self.sampler.select(self.step)
         sample_start = time.perf_counter()
-        batch, sampling_time, scoring_time = self.collect(problems, config.seed * _SAMPLE_SEED_STRIDE + self.step)
-        draws, scored = 1, [batch]
+        batch, sampling_time, scoring_time = self.collect(self.dp.shard(problems), self._sample_seed())
+        draws, scored = 1, [(problems, batch)]
         if config.dynamic_sampling:
             batch, draws, more_sampling, more_scoring = self._refill(batch, scored)
             sampling_time, scoring_time = sampling_time + more_sampling, scoring_time + more_scoring
         # before shaping: the sampler judges problems by the verifier's rewards, dropped groups included
-        self.sampler.observe([p for part in scored for p in part.problems], torch.cat([part.rewards for part in scored]),
-                             torch.cat([part.components["correct"] for part in scored]))
-        raw_rewards = batch.rewards  # `correct` stays the verifier's: accuracy is never shaped
-        batch.rewards = apply_reward_transforms(self.reward_transforms, raw_rewards, batch.lengths,
-                                                batch.components, self.step)
+        gather = self.dp.gather_rows
+        self.sampler.observe([p for chosen, _ in scored for p in chosen],
+                             torch.cat([gather(part.rewards) for _, part in scored]),
+                             torch.cat([gather(part.components["correct"]) for _, part in scored]))
+        whole = whole_batch(self.dp, batch)
+        raw_rewards = whole["rewards"]  # `correct` stays the verifier's: accuracy is never shaped
+        rewards = apply_reward_transforms(self.reward_transforms, raw_rewards, whole["lengths"],
+                                          whole["components"], self.step)
+        batch.rewards = self.dp.local_rows(rewards, len(batch.problems))
         sample = batch.sample
-        advantages = self.advantages(batch)
+        advantages = self.advantages(batch, probe=scored[0][1])
         ref = None
-        if self.loss_fn.needs_reference:
+        if self.loss_fn.needs_reference and batch.problems:
             with torch.no_grad():
                 ref = self.reference.score(sample.prompt_ids, sample.completion_ids, sample.completion_mask)
-        losses, norms, skipped, fwd_bwd, optimizer_time = [], [], 0, 0.0, 0.0
-        old = None
-        self.model.train()
-        for _ in range(config.updates_per_batch):
-            tick = time.perf_counter()
-            self.optimizer.zero_grad(set_to_none=True)
-            loss, old = self.policy_loss(batch, advantages, ref, old)
-            finite = bool(torch.isfinite(loss))
-            if finite:
-                loss.backward()
-            tock = time.perf_counter()
-            fwd_bwd += tock - tick
-            norm = math.nan
-            if finite:
-                limit = config.max_grad_norm if config.max_grad_norm > 0 else math.inf
-                norm = float(torch.nn.utils.clip_grad_norm_(self.model.parameters(), limit))
-            # a non-finite loss or gradient would poison the weights and Adam's moments: skip the step
-            if finite and math.isfinite(norm):
-                self.optimizer.step()
-            else:
-                skipped += 1
-                self.optimizer.zero_grad(set_to_none=True)
-            optimizer_time += time.perf_counter() - tock
-            losses.append(float(loss.detach()))
-            norms.append(norm)
-        self.model.eval()
+        update = policy_update(self, batch, advantages, ref)
         self._weights_changed()
         self.step += 1
         elapsed = time.perf_counter() - started
-        rewards = batch.rewards
+        times = self.dp.max([sampling_time, scoring_time, update.fwd_bwd, update.optimizer])  # the slowest rank's
         record = {
             "step": self.step,
             "reward_mean": float(rewards.mean()),
             **({"raw_reward_mean": float(raw_rewards.mean())} if self.reward_transforms else {}),
             **{key: value for transform in self.reward_transforms for key, value in transform.metrics().items()},
-            "accuracy": float(batch.components["correct"].mean()),
-            "loss": losses[-1],
-            "grad_norm": norms[-1],
-            "skipped_updates": skipped,
+            "accuracy": float(whole["components"]["correct"].mean()),
+            "loss": update.losses[-1],
+            "grad_norm": update.norms[-1],
+            "skipped_updates": update.skipped,
             "groups_with_signal": float((rewards.max(1).values > rewards.min(1).values).float().mean()),
-            "mean_length": float(batch.lengths.float().mean()),
-            "truncated": float((~batch.finished).float().mean()),
-            **({"mean_turns": float(batch.turns.float().mean())} if isinstance(batch, EpisodeBatch) else {}),
-            **({"dynamic_draws": draws, "groups": len(batch.problems)} if config.dynamic_sampling else {}),
+            "mean_length": float(whole["lengths"].float().mean()),
+            "truncated": float((~whole["finished"]).float().mean()),
+            **({"mean_turns": float(whole["turns"].float().mean())} if whole["turns"] is not None else {}),
+            **({"dynamic_draws": draws, "groups": rewards.shape[0]} if config.dynamic_sampling else {}),
             **self.sampler.metrics(),
             "samples_per_s": rewards.numel() / elapsed,
             "time_total": elapsed,
             "time_problems": sample_start - started,
-            "time_sampling": sampling_time,
-            "time_scoring": scoring_time,
-            "time_fwd_bwd": fwd_bwd,
-            "time_optimizer": optimizer_time,
+            "time_sampling": times[0],
+            "time_scoring": times[1],
+            "time_fwd_bwd": times[2],
+            "time_optimizer": times[3],
         }
-        if skipped:
-            self._say(f"step {self.step}: non-finite loss or gradient, {skipped} update(s) skipped")
+        if update.skipped:
+            self._say(f"step {self.step}: non-finite loss or gradient, {update.skipped} update(s) skipped")
         self.log(record)
         return record
 
@@ -381,8 +391,11 @@ class Trainer:
             "advantage": self.advantage.state_dict(),
             "sampler": self.sampler.state_dict(),
             "reward_transforms": {transform.name: transform.state_dict() for transform in self.reward_transforms},
+            "world_size": self.dp.world,
         }
-        return write_checkpoint(self.out_dir, state)
+        path = write_checkpoint(self.out_dir, state) if self.dp.is_main else self.checkpoint_path
+        self.dp.barrier()  # rank 0 wrote it (every rank holds the same state): the others may read it now
+        return path
 
     def load_checkpoint(self) -> bool:
         """Restore the newest checkpoint; drop metric lines logged after it. False when none.
@@ -396,6 +409,9 @@ class Trainer:
         differences = check_resume_config(state["config"], self.config)  # raises unless forced
         if differences:
             self._say(f"resuming with a changed config (forced): {'; '.join(differences)}")
+        if int(state.get("world_size", 1)) != self.dp.world:
+            self._say(f"resuming on {self.dp.world} rank(s) a run checkpointed on {state.get('world_size', 1)}: "
+                      "the steps go on, but their samples differ from an uninterrupted run's")
         self.model.load_state_dict(state["model"])
         self.step, self.sft_done = int(state["step"]), bool(state["sft_done"])
         if state["reference"] is not None:
@@ -431,7 +447,8 @@ class Trainer:
         if not resumed:
             self.metrics.clear()  # a fresh run starts fresh logs
         # written after the checkpoint was accepted: a refused resume leaves the folder's config as it was
-        (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
+        if self.dp.is_main:
+            (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         timings: dict[str, float] = {}
         if not self.sft_done:
             start = time.perf_counter()
@@ -439,6 +456,7 @@ class Trainer:
                 if config.sft_steps else 0
             self.sft_done = True
             if config.sft_steps:
+                self.dp.broadcast_module(self.model)  # every rank warmed up alike; rank 0's weights are the run's
                 self._weights_changed()
             timings["sft_s"] = time.perf_counter() - start
             after_sft = self.evaluate("after_sft", with_samples=True, sft_steps=sft_steps_taken)
@@ -450,7 +468,7 @@ class Trainer:
             self.reference = self._frozen_copy()
         start = time.perf_counter()
         bar = None
-        if config.progress:
+        if config.progress and self.dp.is_main:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=config.rl_steps, initial=self.step, desc="GRPO", dynamic_ncols=True)
@@ -475,6 +493,8 @@ class Trainer:
         self.save_checkpoint()
         summary = self.summary(final, timings)
         self.metrics.close()
+        if not self.dp.is_main:  # the run folder's files are rank 0's
+            return summary
         if config.plots:
             self.plot()
         if config.sft_baseline:
@@ -525,8 +545,21 @@ class Trainer:
             **timings,
         }
         self._say(_describe("after RL", final, self.config.eval_k))
-        (self.out_dir / "summary.json").write_text(json.dumps(json_safe(result), indent=2, allow_nan=False))
+        if self.dp.is_main:
+            (self.out_dir / "summary.json").write_text(json.dumps(json_safe(result), indent=2, allow_nan=False))
         return result
+
+
+def _check_data_parallel(config: TrainConfig, dp: DataParallel) -> None:
+    """Refuse, before any work, what a data-parallel run cannot do."""
+    if config.prompts_per_step < dp.world:
+        raise ValueError(f"config prompts_per_step ({config.prompts_per_step}) must be at least the number of ranks "
+                         f"({dp.world}): each rank plays a share of the step's problems")
+    if config.sft_baseline:
+        raise ValueError("config sft_baseline trains a single-process comparison: run it without a launcher")
+    if config.rollout_engine != "transformers":
+        raise ValueError(f"config rollout_engine {config.rollout_engine!r} runs one engine per run: data-parallel "
+                         "training samples with 'transformers' on each rank")
 
 
 def _describe(label: str, metrics: dict[str, Any], ks: list[int]) -> str:

@@ -1,0 +1,119 @@
+"""What the data-parallel tests run in their processes: the fixed-batch updates (one rank or each of
+several), and, as a script under torchrun, `rlvr train` with one rank killed by SIGKILL mid-step.
+
+    python -m torch.distributed.run --standalone --nproc-per-node 2 tests/training/ddp_workers.py \
+        KILL_RANK KILL_AT_STEP train SCENARIO --set ...
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import torch
+
+SMALL = [
+    "tiny_hidden_size=32", "tiny_num_layers=1", "tiny_num_heads=2", "tiny_intermediate_size=64",
+    "max_new_tokens=4", "group_size=4", "eval_problems=8", "eval_samples=2", "eval_k=[1, 2]",
+    "progress=false", "plots=false", "tensorboard=false", "sft_steps=0", "lr=1e-3", "eval_every=0",
+    "checkpoint_every=0", "prompts_per_step=8",
+]
+"""A model and run small enough that the per-process start dominates."""
+GROUPS = 8
+"""Groups (problems) per fixed batch: each of 2 ranks holds 4."""
+STEPS = 3
+
+
+def fixed_batches(config, count: int, flat_half: bool = False) -> list:
+    """`count` batches of GROUPS groups sampled by the initial policy with fixed seeds, their rewards
+    replaced by a fixed 0/1 pattern (about a third of the groups all equal, for DAPO's filter; with
+    `flat_half` the second half all equal, so DAPO leaves rank 1 of 2 nothing): the same on every
+    process that builds them."""
+    from rlvr.training.builders import build_policy, build_task
+    from rlvr.training.rollout import ProblemStream, collect_group_rollouts
+
+    task, policy = build_task(config), build_policy(config)
+    stream = ProblemStream(task, 123, config.difficulty)
+    batches = []
+    for index in range(count):
+        batch = collect_group_rollouts(policy, task, stream.take(GROUPS), config.group_size,
+                                       max_new_tokens=config.max_new_tokens, seed=1000 + index)
+        generator = torch.Generator().manual_seed(index)
+        rewards = (torch.rand(GROUPS, config.group_size, generator=generator) < 0.5).float()
+        rewards[torch.randperm(GROUPS, generator=generator)[: GROUPS // 3]] = float(index % 2)
+        if flat_half:
+            rewards[GROUPS // 2 :] = 1.0
+        batch.rewards, batch.components = rewards, {**batch.components, "correct": rewards.clone()}
+        batches.append(batch)
+    return batches
+
+
+def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
+    """STEPS RL steps of a trainer whose rollouts are the fixed batches (this rank's share of each),
+    the weights saved after the first and the last step in `out_dir` (rank 0); the step lines.
+    An override `flat_half` builds the batches with `flat_half`."""
+    flat_half = "flat_half" in overrides
+    overrides = [item for item in overrides if item != "flat_half"]
+    from rlvr.training.config import load_config
+    from rlvr.training.rollout import select_groups
+    from rlvr.training.trainer import Trainer
+
+    config = load_config("scenarios/ddp_cpu.yaml", [*SMALL, f"out_dir={out_dir}", *overrides])
+    trainer = Trainer(config)
+    if trainer.loss_fn.needs_reference:  # what train() makes when RL starts
+        trainer.reference = trainer._frozen_copy()
+    draws = config.dynamic_sampling_max_draws if config.dynamic_sampling else 1
+    batches, calls = fixed_batches(config, STEPS * draws, flat_half), [0]
+
+    def collect(problems, seed):  # the fixed batch of this call, this rank's groups of it
+        batch = batches[calls[0]]
+        calls[0] += 1
+        start, stop = trainer.dp.bounds(GROUPS)
+        return select_groups([(batch, list(range(start, stop)))], trainer.policy.pad_token_id), 0.0, 0.0
+
+    trainer.collect = collect
+    records = []
+    for step in range(STEPS):
+        records.append(trainer.rl_step())
+        if trainer.dp.is_main and step in (0, STEPS - 1):
+            torch.save(trainer.model.state_dict(), Path(out_dir) / f"weights_{step + 1}.pt")
+    return records
+
+
+def rank_main(rank: int, world: int, port: int, cases: dict[str, list[str]], out_root: str) -> None:
+    """A spawned rank: the torchrun environment by hand, then every case's fixed-batch run."""
+    os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank),
+                       "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
+    torch.set_num_threads(1)
+    import json
+
+    for name, overrides in cases.items():
+        out_dir = Path(out_root) / name
+        out_dir.mkdir(parents=True, exist_ok=True)
+        records = run_fixed(overrides, str(out_dir))
+        if rank == 0:
+            (out_dir / "records.json").write_text(json.dumps(records))
+
+
+def kill_main(argv: list[str]) -> int:
+    """`KILL_RANK KILL_AT_STEP rlvr-arguments...`: rank KILL_RANK SIGKILLs itself inside the step after
+    KILL_AT_STEP steps (after sampling, before the update), as a crashed node would."""
+    kill_rank, kill_at, args = int(argv[0]), int(argv[1]), argv[2:]
+    from rlvr.cli import main
+    from rlvr.training import trainer as trainer_module
+
+    real = trainer_module.policy_update
+
+    def dies(trainer, *rest, **kwargs):
+        if trainer.dp.rank == kill_rank and trainer.step == kill_at:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real(trainer, *rest, **kwargs)
+
+    trainer_module.policy_update = dies
+    return main(args)
+
+
+if __name__ == "__main__":
+    sys.exit(kill_main(sys.argv[1:]))

@@ -1,0 +1,140 @@
+"""The data-parallel learner with 2 CPU processes on gloo: the same update as one process on the
+whole batch, a rank killed by SIGKILL then resumed with no step lost or repeated, one metrics file.
+
+The sampler's seeded generator draws every row of a batch from one stream, so 2 ranks x B problems
+cannot reproduce the samples of 1 rank x 2B; the equivalence is tested on fixed batches instead
+(`ddp_workers.fixed_batches`): each rank trains on its half, one process on the whole.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from tests.training.ddp_workers import STEPS, run_fixed
+
+pytest.importorskip("torch.distributed")
+if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
+    pytest.skip("torch.distributed with gloo is not available", allow_module_level=True)
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = {
+    "grpo": ["loss=grpo", "advantage=grpo"],
+    "dapo_filtered": ["loss=dapo", "dynamic_sampling=true", "updates_per_batch=2"],
+    "dapo_rank1_empty": ["loss=dapo", "dynamic_sampling=true", "flat_half", "kl_beta=0.05"],
+    "dr_grpo": ["loss=dr_grpo", "advantage=dr_grpo", "loss_aggregation=null"],
+    "dgpo_weighted": ["loss=dgpo", "advantage=dgpo", "advantage_settings={question_weights: true}"],
+}
+"""GRPO's sequence mean, DAPO's token mean with its filter (uneven shares across ranks) and two
+updates per batch, the filter leaving one rank no group (with a KL reference), Dr. GRPO's constant
+normaliser, DGPO's question weights across the whole batch."""
+COMPARED = ("reward_mean", "accuracy", "loss", "grad_norm", "groups_with_signal", "mean_length", "truncated")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _clean_env() -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("RANK", "WORLD_SIZE", "LOCAL_RANK", "MASTER_ADDR", "MASTER_PORT")}
+    env.update(OMP_NUM_THREADS="1", PYTHONPATH=str(ROOT))
+    return env
+
+
+@pytest.fixture(scope="module")
+def two_rank_runs(tmp_path_factory):
+    """Every case's fixed-batch run on 2 spawned ranks (one spawn for all: process start is the cost)."""
+    from torch import multiprocessing
+
+    from tests.training.ddp_workers import rank_main
+
+    out = tmp_path_factory.mktemp("ddp")
+    multiprocessing.spawn(rank_main, args=(2, _free_port(), CASES, str(out)), nprocs=2, join=True)
+    return out
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_two_ranks_make_the_update_of_one_process_on_the_whole_batch(case, two_rank_runs, tmp_path, monkeypatch):
+    for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
+        monkeypatch.delenv(key, raising=False)
+    torch.set_num_threads(1)
+    one = run_fixed(CASES[case], str(tmp_path))
+    two = json.loads((two_rank_runs / case / "records.json").read_text())
+    assert [r["step"] for r in two] == list(range(1, STEPS + 1))
+    for a, b in zip(one, two, strict=True):
+        for key in COMPARED:
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (case, a["step"], key)
+    if case.startswith("dapo"):  # the filter dropped groups: uneven shares, still the same update
+        assert any(r["dynamic_draws"] > 1 for r in one)
+    assert any(abs(r["loss"]) > 1e-4 for r in one), "the fixed batches must carry a gradient"
+    for step in (1, STEPS):
+        single = torch.load(tmp_path / f"weights_{step}.pt", weights_only=True)
+        double = torch.load(two_rank_runs / case / f"weights_{step}.pt", weights_only=True)
+        for name, tensor in single.items():
+            # Adam divides by sqrt(v): a weight whose gradient is ~1e-8 moves by a visible fraction of lr on
+            # float noise alone, so the tolerance is 1% of one step (lr 1e-3); grad_norm above is the sharp check
+            torch.testing.assert_close(double[name], tensor, rtol=1e-4, atol=1e-5)
+
+
+# ---- kill -9 and resume through torchrun -------------------------------------------------------
+RUN = [arg for item in ["sft_steps=0", "rl_steps=6", "checkpoint_every=2", "prompts_per_step=4", "eval_every=3",
+                         "overlong_buffer=3", "tiny_hidden_size=32", "tiny_num_layers=1", "tiny_num_heads=2",
+                         "tiny_intermediate_size=64", "eval_problems=4", "eval_samples=2", "eval_k=[1, 2]"]
+       for arg in ("--set", item)]
+"""A short run whose rewards vary without a warm-up: DAPO's overlong penalty grades the untrained
+model's lengths (the verifier's answers are all wrong yet)."""
+
+
+def _torchrun(*args: str) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", *args]
+    return subprocess.run(command, cwd=ROOT, env=_clean_env(), capture_output=True, text=True, timeout=240)
+
+
+def _lines(folder: Path) -> tuple[list[dict], list[dict]]:
+    records = [json.loads(line) for line in (folder / "metrics.jsonl").read_text().splitlines()]
+    return [r for r in records if "eval" not in r], [r for r in records if "eval" in r]
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory):
+    """An uninterrupted 2-rank run launched as the README says: torchrun -m rlvr train."""
+    out = tmp_path_factory.mktemp("straight")
+    done = _torchrun("-m", "rlvr", "train", "scenarios/ddp_cpu.yaml", "--out", str(out), *RUN)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+def test_a_rank_killed_mid_step_resumes_with_no_step_lost_or_repeated(straight_run, tmp_path):
+    killed = _torchrun("tests/training/ddp_workers.py", "1", "3", "train", "scenarios/ddp_cpu.yaml",
+                       "--out", str(tmp_path), *RUN)
+    assert killed.returncode != 0  # torchrun saw rank 1 die and stopped the run
+    steps, _ = _lines(tmp_path)
+    assert [r["step"] for r in steps] == [1, 2, 3]  # step 3 logged after the checkpoint at 2
+    resumed = _torchrun("-m", "rlvr", "train", "scenarios/ddp_cpu.yaml", "--out", str(tmp_path), "--resume", *RUN)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    one, two = _lines(straight_run)[0], _lines(tmp_path)[0]
+    assert [r["step"] for r in two] == [1, 2, 3, 4, 5, 6]
+    for a, b in zip(one, two, strict=True):
+        assert {k: a[k] for k in COMPARED} == {k: b[k] for k in COMPARED}
+    assert any(r["loss"] != 0 for r in one)  # the run learned something to compare
+    weights = [torch.load(folder / "checkpoint.pt", weights_only=True)["model"] for folder in (straight_run, tmp_path)]
+    for name, tensor in weights[0].items():
+        assert torch.equal(weights[1][name], tensor), name
+
+
+def test_rank_zero_alone_writes_the_metrics_and_events(straight_run):
+    steps, evals = _lines(straight_run)
+    assert [r["step"] for r in steps] == [1, 2, 3, 4, 5, 6]  # each step once, not once per rank
+    assert [r["eval"] for r in evals] == ["after_sft", "rl", "final"]
+    assert len(list(straight_run.glob("events.out.tfevents.*"))) == 1
+    assert (straight_run / "report.html").is_file() and (straight_run / "summary.json").is_file()
