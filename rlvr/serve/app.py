@@ -110,15 +110,18 @@ def build_app(config: ServeConfig) -> Any:
                 env_id = config.ids[0]
             kwargs = socket.query_params.get("kwargs")
             session = await sessions.open(env_id, wire.parse_json(kwargs, 4096, "kwargs") if kwargs else None, "ws")
+            receiving = None
             while True:
-                try:
-                    message = await asyncio.wait_for(socket.receive(), config.session_ttl)
-                except TimeoutError:
+                # wait for the next message without cancelling the receive (that could drop one)
+                receiving = receiving or asyncio.ensure_future(socket.receive())
+                done, _ = await asyncio.wait({receiving}, timeout=config.session_ttl)
+                if not done:
                     sessions.sweep()  # closes this one if it is still idle
                     if session.closed:
-                        raise WireError(f"session {session.id} is closed: {session.closed}",
-                                        "SESSION_CLOSED", 410) from None
+                        receiving.cancel()
+                        raise WireError(f"session {session.id} is closed: {session.closed}", "SESSION_CLOSED", 410)
                     continue
+                message, receiving = receiving.result(), None
                 if message["type"] == "websocket.disconnect":
                     return
                 text = message.get("text")

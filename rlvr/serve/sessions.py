@@ -32,7 +32,7 @@ import gymnasium as gym
 
 from rlvr import registration
 from rlvr.core.hints import did_you_mean
-from rlvr.serve import wire
+from rlvr.serve import fields, wire
 from rlvr.serve.wire import WireError
 
 
@@ -55,6 +55,8 @@ class ServeConfig:
     """Largest request body or WebSocket message, in bytes."""
 
     def __post_init__(self) -> None:
+        if not self.ids:
+            raise ValueError("expected at least one env id to serve (ServeConfig.of() serves them all)")
         for name in ("max_sessions", "session_ttl", "step_timeout", "make_timeout", "max_body"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or not (math.isfinite(value) and value > 0):
@@ -142,6 +144,7 @@ class Session:
         self.created = self.last_active = time.monotonic()
         self.busy = False
         self.episodes = self.step_count = 0
+        self.episode_id: str | None = None
         self.needs_reset, self.done = True, False
         self.closed: str | None = None
         self.spaces: dict[str, Any] = {}
@@ -175,7 +178,7 @@ class Sessions:
 
     async def open(self, env_id: Any, kwargs: Any, kind: str = "http") -> Session:
         env_id = self.served(env_id)
-        kwargs = wire.check_kwargs(kwargs, self._allowed[env_id], env_id)
+        kwargs = fields.check_kwargs(kwargs, self._allowed[env_id], env_id)
         if len(self._open) >= self.config.max_sessions:
             self.refused += 1
             raise WireError(f"server full: {len(self._open)} of {self.config.max_sessions} sessions open; "
@@ -250,7 +253,7 @@ class Sessions:
         seed = body.get("seed")
         if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 1 << 63):
             raise WireError(f"expected seed to be null or an integer in [0, 2**63), got {wire.dumps(seed)[:40]}")
-        options = wire.check_options(body.get("options"), self._knobs[session.env_id], session.env_id)
+        options = fields.check_options(body.get("options"), self._knobs[session.env_id], session.env_id)
         async with session.lock:
             observation, info = await self._call(session, "reset", session.env.reset, seed=seed, options=options)
             session.episodes += 1
@@ -275,17 +278,17 @@ class Sessions:
                 info: dict) -> dict[str, Any]:
         try:
             encoded = wire.wrap(session.env.observation_space, observation)
-            reward = None if reward is None else wire.jsonable({"r": float(reward)})["r"]
+            reward = None if reward is None else wire.number(float(reward))
         except (TypeError, ValueError, KeyError) as exc:
             raise WireError(f"{session.env_id} gave an observation or reward outside its spaces: {_describe(exc)}",
                             "EXECUTION_ERROR", 500) from None
         return {"observation": encoded, "reward": reward, "done": bool(terminated or truncated),
-                "terminated": bool(terminated), "truncated": bool(truncated), "info": wire.jsonable(info)}
+                "terminated": bool(terminated), "truncated": bool(truncated), "info": fields.jsonable(info)}
 
     def state(self, session: Session) -> dict[str, Any]:
         spec = session.env.spec if session.env is not None else None
         return {"session_id": session.id, "env_id": session.env_id, "kwargs": session.kwargs,
-                "episode_id": getattr(session, "episode_id", None), "step_count": session.step_count,
+                "episode_id": session.episode_id, "step_count": session.step_count,
                 "done": session.done, "max_episode_steps": spec.max_episode_steps if spec else None,
                 **session.spaces}
 

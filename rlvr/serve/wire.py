@@ -12,12 +12,9 @@ and tests run without the `serve` extra.
   under bounds of its own: it never trusts a size it is sent.
 - **Numbers.** JSON has no NaN or infinity: a non-finite float travels as the string "nan",
   "inf" or "-inf" (space bounds, Box values, info entries) and is read back as the float.
-- **Info dicts** go through `jsonable`: numpy scalars and small arrays become plain values;
-  anything else (an object, a huge array, a structure too deep) is dropped and its key path and
-  the reason are listed under `info["dropped"]`.
-- **Requests** are parsed by `parse_json` (a size bound before parsing, strict UTF-8, no NaN,
-  bounded nesting) and constructor keywords by `check_kwargs` (JSON scalars or flat lists of them,
-  names the id allows: difficulty knobs, `split` and the task's non-path options).
+- **Requests** are parsed by `parse_json`: a size bound before parsing, strict UTF-8, no NaN,
+  bounded nesting. What their fields may hold, and what an info dict may send, is
+  `rlvr.serve.fields`.
 - Every refusal is a `WireError` with a code (OpenEnv's error codes where one fits) and an HTTP
   status.
 """
@@ -44,12 +41,6 @@ MAX_DEPTH = 32
 """Deepest JSON nesting read from a peer, and deepest info structure sent."""
 MAX_ELEMENTS = 1 << 20
 """Largest Box (element count) a client rebuilds from a server's description."""
-MAX_INFO_ARRAY = 4096
-"""Largest numpy array sent in an info dict (element count); larger ones are dropped."""
-MAX_KWARGS = 32
-MAX_TEXT = 4096
-"""Longest string keyword argument and longest list keyword argument (items: 64)."""
-MAX_LIST = 64
 
 
 class WireError(ValueError):
@@ -141,21 +132,21 @@ def expect_keys(value: Mapping[str, Any], allowed: Iterable[str], what: str) -> 
 # ---------------------------------------------------------------------------------------- numbers
 
 
-def _number(x: float | int) -> float | int | str:
+def number(x: float | int) -> float | int | str:
     """A float as JSON allows: finite as is, else 'nan' / 'inf' / '-inf'."""
     if isinstance(x, float) and not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
     return x
 
 
-def _array(array: np.ndarray) -> Any:
+def array_json(array: np.ndarray) -> Any:
     if array.dtype.kind == "f" and not np.isfinite(array).all():
         return _nested(array.tolist())
     return array.tolist()
 
 
 def _nested(value: Any) -> Any:
-    return [_nested(v) for v in value] if isinstance(value, list) else _number(value)
+    return [_nested(v) for v in value] if isinstance(value, list) else number(value)
 
 
 def _read_floats(value: Any) -> Any:
@@ -204,8 +195,8 @@ def _bound(array: np.ndarray) -> Any:
     """A Box bound: one number when every element is the same (the usual case), else nested lists."""
     flat = array.reshape(-1)
     if flat.size and (flat == flat[0]).all():
-        return _number(flat[0].item())
-    return _array(array)
+        return number(flat[0].item())
+    return array_json(array)
 
 
 _DTYPES = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
@@ -224,7 +215,7 @@ def build_space(description: Any, depth: int = 0) -> spaces.Space:
     kind = d.get("type")
     try:
         if kind == "text":
-            low, high = _count(d.get("min_length", 0), "min_length"), _count(d["max_length"], "max_length")
+            low, high = count(d.get("min_length", 0), "min_length"), count(d["max_length"], "max_length")
             if d.get("charset") is None:
                 return UnicodeText(high, min_length=low)
             charset = d["charset"]
@@ -232,12 +223,12 @@ def build_space(description: Any, depth: int = 0) -> spaces.Space:
                 raise WireError(f"expected a text space's charset to be a string, got {charset!r:.60}")
             return spaces.Text(high, min_length=low, charset=charset)
         if kind == "discrete":
-            return spaces.Discrete(_count(d["n"], "n", 1), start=_integer(d.get("start", 0), "start"))
+            return spaces.Discrete(count(d["n"], "n", 1), start=_integer(d.get("start", 0), "start"))
         if kind == "box":
             shape = d["shape"]
             if not isinstance(shape, list) or len(shape) > 8:
                 raise WireError(f"expected a Box shape of at most 8 sizes, got {shape!r:.60}")
-            shape = tuple(_count(n, "a Box size") for n in shape)
+            shape = tuple(count(n, "a Box size") for n in shape)
             if math.prod(shape) > MAX_ELEMENTS:
                 raise WireError(f"expected a Box of at most {MAX_ELEMENTS} elements, got shape {shape}")
             dtype = d.get("dtype")
@@ -247,7 +238,7 @@ def build_space(description: Any, depth: int = 0) -> spaces.Space:
             return spaces.Box(np.broadcast_to(low, shape), np.broadcast_to(high, shape), shape, dtype=dtype)
         if kind == "multi_binary":
             n = d["n"]
-            return spaces.MultiBinary(_count(n, "n", 1) if not isinstance(n, list) else [_count(x, "n", 1) for x in n])
+            return spaces.MultiBinary(count(n, "n", 1) if not isinstance(n, list) else [count(x, "n", 1) for x in n])
         if kind == "multi_discrete":
             nvec = np.asarray(d["nvec"], dtype=np.int64)
             if nvec.size > MAX_ELEMENTS:
@@ -278,7 +269,7 @@ def _integer(value: Any, what: str) -> int:
     return value
 
 
-def _count(value: Any, what: str, low: int = 0) -> int:
+def count(value: Any, what: str, low: int = 0) -> int:
     value = _integer(value, what)
     if not low <= value <= MAX_ELEMENTS * 16:
         raise WireError(f"expected {what} in [{low}, {MAX_ELEMENTS * 16}], got {value}")
@@ -295,7 +286,7 @@ def encode(space: spaces.Space, value: Any) -> Any:
     if isinstance(space, spaces.Discrete):
         return int(value)
     if isinstance(space, spaces.Box | spaces.MultiBinary | spaces.MultiDiscrete):
-        return _array(np.asarray(value))
+        return array_json(np.asarray(value))
     if isinstance(space, spaces.Dict):
         return {key: encode(sub, value[key]) for key, sub in space.spaces.items()}
     if isinstance(space, spaces.Tuple):
@@ -358,112 +349,3 @@ def unwrap(space: spaces.Space, value: Any, what: str) -> Any:
     if set(value) != {key}:
         raise WireError(f'expected the {what} as {{"{key}": ...}}, got fields {sorted(value)[:10]}')
     return decode(space, value[key], what)
-
-
-# ------------------------------------------------------------------------------------ info dicts
-
-
-def jsonable(info: Mapping[str, Any]) -> dict[str, Any]:
-    """`info` with every value JSON can carry; dropped entries listed under "dropped" with why.
-
-    >>> jsonable({"score": np.float32(0.5), "done_at": np.arange(2), "fn": len, "bad": float("nan")})
-    {'score': 0.5, 'done_at': [0, 1], 'bad': 'nan', 'dropped': {'fn': 'builtin_function_or_method is not JSON'}}
-    """
-    dropped: dict[str, str] = {}
-    out = {}
-    for key, value in info.items():
-        converted = _plain(value, str(key), dropped, 1)
-        if converted is not _DROP:
-            out[str(key)] = converted
-    if dropped:
-        out["dropped"] = dropped
-    return out
-
-
-_DROP = object()
-
-
-def _plain(value: Any, path: str, dropped: dict[str, str], depth: int) -> Any:
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        return value if abs(value) < 1 << 63 else str(value)  # JSON peers read 64-bit integers
-    if isinstance(value, float):
-        return _number(value)
-    if isinstance(value, np.generic):
-        item = value.item()
-        if isinstance(item, bool | int | float | str):
-            return _plain(item, path, dropped, depth)
-    if depth > MAX_DEPTH:
-        dropped[path] = f"nested deeper than {MAX_DEPTH}"
-        return _DROP
-    if isinstance(value, np.ndarray):
-        if value.size > MAX_INFO_ARRAY or value.dtype.kind not in "biuf":
-            dropped[path] = f"array of {value.size} {value.dtype} (sent: numbers, at most {MAX_INFO_ARRAY})"
-            return _DROP
-        return _array(value)
-    if isinstance(value, Mapping):
-        out = {}
-        for key, item in value.items():
-            converted = _plain(item, f"{path}.{key}", dropped, depth + 1)
-            if converted is not _DROP:
-                out[str(key)] = converted
-        return out
-    if isinstance(value, list | tuple):
-        items = [_plain(item, f"{path}[{i}]", dropped, depth + 1) for i, item in enumerate(value)]
-        return [item for item in items if item is not _DROP]
-    dropped[path] = f"{type(value).__name__} is not JSON"
-    return _DROP
-
-
-# --------------------------------------------------------------------------------- request fields
-
-
-def check_kwargs(kwargs: Any, allowed: Iterable[str], env_id: str) -> dict[str, Any]:
-    """Constructor keywords from a request: a JSON object of allowed names whose values are JSON
-    scalars (bounded strings, finite numbers) or flat lists of them. The env checks the values.
-
-    >>> check_kwargs({"horizon": 4}, ["horizon"], "rlvr/MathTree-v0")
-    {'horizon': 4}
-    >>> check_kwargs({"data_path": "/etc/passwd"}, ["horizon"], "rlvr/MathTree-v0")
-    Traceback (most recent call last):
-    ...
-    rlvr.serve.wire.WireError: rlvr/MathTree-v0 takes no keyword 'data_path' from a request; it takes ['horizon']
-    """
-    kwargs = expect_object({} if kwargs is None else kwargs, "kwargs")
-    allowed = sorted(allowed)
-    if len(kwargs) > MAX_KWARGS:
-        raise WireError(f"expected at most {MAX_KWARGS} keyword arguments, got {len(kwargs)}")
-    for name, value in kwargs.items():
-        if name not in allowed:
-            raise WireError(f"{env_id} takes no keyword {name!r} from a request; it takes {allowed}"
-                            + did_you_mean(name, allowed))
-        items = value if isinstance(value, list) else [value]
-        if len(items) > MAX_LIST or not all(_scalar(item) for item in items):
-            raise WireError(f"expected keyword {name!r} to be a JSON scalar (a string of at most {MAX_TEXT} "
-                            f"characters, a finite number, true/false, null) or a list of at most {MAX_LIST} "
-                            f"of them, got {shown(value)}")
-    return dict(kwargs)
-
-
-def _scalar(value: Any) -> bool:
-    if isinstance(value, str):
-        return len(value) <= MAX_TEXT
-    if isinstance(value, float):
-        return math.isfinite(value)
-    return value is None or isinstance(value, bool | int) and abs(value) < 1 << 63
-
-
-def check_options(options: Any, allowed_knobs: Iterable[str], env_id: str) -> dict[str, Any] | None:
-    """Reset options from a request: {"difficulty": {knob: value}} and {"index": i} only (a
-    `Problem` object cannot travel as JSON)."""
-    if options is None:
-        return None
-    options = expect_object(options, "options")
-    expect_keys(options, ("difficulty", "index"), "reset options")
-    checked: dict[str, Any] = {}
-    if "difficulty" in options:
-        checked["difficulty"] = check_kwargs(options["difficulty"], allowed_knobs, env_id)
-    if "index" in options:
-        checked["index"] = _count(options["index"], "options.index")
-    return checked

@@ -16,7 +16,7 @@ import numpy as np
 
 import rlvr  # noqa: F401  (registers the rlvr ids)
 from rlvr.core.spaces import UnicodeText
-from rlvr.serve import wire
+from rlvr.serve import fields
 
 SLOW_ID = "rlvr_test/Slow-v0"
 SLEEP_S = 2.0
@@ -64,14 +64,14 @@ def same_trajectory(remote: gym.Env, local: gym.Env, seed: int) -> int:
     """Play the same seed and actions on both; assert every step agrees; the steps played."""
     got, want = remote.reset(seed=seed), local.reset(seed=seed)
     agree(got[0], want[0], remote.observation_space)
-    assert got[1] == wire.jsonable(want[1])
+    assert got[1] == fields.jsonable(want[1])
     steps = 0
     for action in scripted_actions(local, seed):
         got, want = remote.step(action), local.step(action)
         steps += 1
         agree(got[0], want[0], remote.observation_space)
         assert got[1:4] == (float(want[1]), want[2], want[3]), (got[1:4], want[1:4])
-        assert got[4] == wire.jsonable(want[4])
+        assert got[4] == fields.jsonable(want[4])
         if want[2] or want[3]:
             break
     return steps

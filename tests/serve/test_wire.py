@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from rlvr import registration
 from rlvr.core.spaces import UnicodeText
-from rlvr.serve import wire
+from rlvr.serve import fields, wire
 from rlvr.serve.sessions import allowed_kwargs
 from rlvr.serve.wire import WireError
 
@@ -114,7 +114,7 @@ def test_parse_json_refusals(data, code):
 def test_jsonable_keeps_plain_values_and_says_what_it_dropped():
     info = {"a": np.int64(3), "b": (1, np.float32(0.5)), "nested": {"x": np.bool_(True), "f": len},
             "big": np.zeros(10_000), "inf": float("-inf"), "huge": 10**30, 7: "int key"}
-    out = wire.jsonable(info)
+    out = fields.jsonable(info)
     assert out["a"] == 3 and out["b"] == [1, 0.5] and out["nested"] == {"x": True}
     assert out["inf"] == "-inf" and out["huge"] == str(10**30) and out["7"] == "int key"
     assert set(out["dropped"]) == {"nested.f", "big"}
@@ -128,7 +128,7 @@ def test_jsonable_bounds_depth():
     for _ in range(100):
         cursor["d"] = {}
         cursor = cursor["d"]
-    out = wire.jsonable({"deep": deep})
+    out = fields.jsonable({"deep": deep})
     assert "nested deeper" in next(iter(out["dropped"].values()))
     wire.dumps(out)
 
@@ -145,7 +145,7 @@ def test_jsonable_bounds_depth():
 ])
 def test_check_kwargs_refusals(kwargs, match):
     with pytest.raises(WireError, match=match):
-        wire.check_kwargs(kwargs, allowed_kwargs("rlvr/Countdown-v0"), "rlvr/Countdown-v0")
+        fields.check_kwargs(kwargs, allowed_kwargs("rlvr/Countdown-v0"), "rlvr/Countdown-v0")
 
 
 def test_requests_never_name_file_paths():
@@ -156,8 +156,8 @@ def test_requests_never_name_file_paths():
 
 def test_options_take_difficulty_and_index_only():
     knobs = ("number_max",)
-    assert wire.check_options({"difficulty": {"number_max": 9}, "index": 2}, knobs, "x") == {
+    assert fields.check_options({"difficulty": {"number_max": 9}, "index": 2}, knobs, "x") == {
         "difficulty": {"number_max": 9}, "index": 2}
     with pytest.raises(WireError, match="unknown field 'problem'"):
-        wire.check_options({"problem": {"prompt": "x"}}, knobs, "x")
-    assert math.isnan(float(wire.jsonable({"r": float("nan")})["r"]))
+        fields.check_options({"problem": {"prompt": "x"}}, knobs, "x")
+    assert math.isnan(float(fields.jsonable({"r": float("nan")})["r"]))
