@@ -13,8 +13,15 @@ For each seed, the SFT warm-up runs once (seed s: model seed s, problem streams 
 arm then resumes from that same checkpoint, so the arms differ only in what the comparison is
 about. Each run folder is `<out>/seed<s>/<arm>`. The results: `results.json` (every arm's final
 evaluation per seed and the mean over seeds), `summary.md` (a table: accuracy, pass@k, maj@k, the
-diversity figures and per-difficulty solve rates), and plots of pass@k against k and of held-out
-accuracy during training, one line per arm (mean over seeds).
+diversity figures, the policy's entropy during RL and per-difficulty solve rates), and plots of
+pass@k against k, of held-out accuracy and of entropy during training, one line per arm (mean over
+seeds). RL step lines of the arms carry `entropy`, estimated from the sampler's own log-probs
+(`sampled_entropy_sums`).
+
+Resumable and appending: a finished (seed, arm) folder is read back, not trained again, an
+interrupted one resumes from its checkpoint, and the results are rewritten from every finished run
+after each one. Several scenarios that share a `base` may share one `--out` folder (and so one
+warm-up per seed); each writes the results of its own arms.
 """
 
 from __future__ import annotations
@@ -55,13 +62,17 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
 def run_scenario(path: str | Path, out: str | Path, progress: bool | None = False) -> dict[str, Any]:
     """Run every (seed, arm) of the scenario; write results, a summary table and plots under `out`.
 
+    Resumable and appending: a (seed, arm) folder holding `DONE_FILE` is taken as it is (its
+    config must be the one the scenario now asks for), an unfinished one resumes from its own
+    checkpoint, and results, table and plots are rewritten from every finished run after each run
+    ends, so an interrupted `rlvr run` loses at most the steps since the last checkpoint and a
+    scenario given more seeds or arms runs only those.
+
     `progress`: False turns every run's progress bars off, None too when stderr is not a terminal
     (a log gets the runs' lines only); True leaves them to each config's `progress`."""
     import sys
 
     from rlvr.core.progress import say
-    from rlvr.training.config import load_config
-    from rlvr.training.trainer import Trainer
 
     scenario = load_scenario(path)
     if not (progress if progress is not None else sys.stderr.isatty()):
@@ -70,34 +81,94 @@ def run_scenario(path: str | Path, out: str | Path, progress: bool | None = Fals
     runs, total = 0, len(scenario["seeds"]) * (1 + len(scenario["arms"]))
     out = Path(out)
     results: dict[str, dict[int, dict[str, Any]]] = {arm: {} for arm in scenario["arms"]}
-    curves: dict[str, dict[int, list[tuple[int, float]]]] = {arm: {} for arm in scenario["arms"]}
+    report: dict[str, Any] = {}
     for seed in scenario["seeds"]:
         warm = out / f"seed{seed}" / "warmup"
         base = {**scenario["base"], "seed": seed, "model_seed": seed, "out_dir": str(warm), "rl_steps": 0}
         runs += 1
         say(f"run {runs} of {total}: seed {seed}, the warm-up")
-        Trainer(load_config(base)).train()
+        _finished_run(warm, base)
         for arm, overrides in scenario["arms"].items():
-            folder = out / f"seed{seed}" / arm
-            folder.mkdir(parents=True, exist_ok=True)
-            for name in ("checkpoint.pt", "checkpoint.json", "metrics.jsonl"):
-                shutil.copy(warm / name, folder / name)
             runs += 1
             say(f"run {runs} of {total}: seed {seed}, arm {arm}")
-            config = load_config({**scenario["base"], **overrides, "seed": seed, "model_seed": seed,
-                                  "out_dir": str(folder), "resume": True,
-                                  "force_resume": True})  # each arm changes the warm-up's config on purpose
-            summary = Trainer(config).train()
-            results[arm][seed] = {"after_sft": summary["after_sft"], "final": summary["final"],
-                                  "greedy_accuracy_after_rl": summary["greedy_accuracy_after_rl"]}
-            curves[arm][seed] = _heldout_curve(folder / "metrics.jsonl")
-    report = {"scenario": str(path), "seeds": scenario["seeds"], "arms": scenario["arms"],
+            folder = out / f"seed{seed}" / arm
+            # each arm changes the warm-up's config on purpose, hence force_resume
+            results[arm][seed] = _finished_run(folder, {**scenario["base"], **overrides, "seed": seed,
+                                                        "model_seed": seed, "out_dir": str(folder),
+                                                        "force_resume": True}, start_from=warm)
+            report = write_results(path, scenario, results, out)
+    print(summary_table(report))
+    return report
+
+
+DONE_FILE = "compare_run.json"
+"""Written into a run folder when its run has finished: the config it ran and its results. A folder
+without it is a run to (re)start or resume; `rlvr run` never trains a folder holding it again."""
+_IGNORED_KEYS = ("out_dir", "resume", "force_resume", "progress")
+"""Config keys that may differ between a finished run and the scenario asking for it again: where
+the folder lies and how the run is shown or restarted change nothing it measured."""
+
+
+def _finished_run(folder: Path, config: Mapping[str, Any], start_from: Path | None = None) -> dict[str, Any]:
+    """The results of the run of `config` in `folder`: read back when it finished before, else
+    trained (resumed from the folder's checkpoint, or from `start_from`'s copied into it first)."""
+    from rlvr.training.config import load_config
+    from rlvr.training.trainer import Trainer
+
+    config = load_config({**config, "resume": True})
+    wanted = _comparable(config.to_dict())
+    done = folder / DONE_FILE
+    if done.is_file():
+        stored = json.loads(done.read_text())
+        changed = sorted(key for key in set(wanted) | set(stored.get("config", {}))
+                         if wanted.get(key) != stored.get("config", {}).get(key))
+        if changed:
+            raise ValueError(f"{folder} holds a finished run of another config (differing keys: "
+                             f"{', '.join(changed)}); expected the scenario's, so give `rlvr run` another "
+                             f"--out or remove that folder")
+        return stored["result"]
+    if start_from is not None and not folder.exists():
+        # copied under a temporary name and renamed: a kill mid-copy leaves no half-filled run folder
+        pending = folder.with_name(folder.name + ".copying")
+        shutil.rmtree(pending, ignore_errors=True)
+        pending.mkdir(parents=True)
+        for name in ("checkpoint.pt", "checkpoint.json", "metrics.jsonl"):
+            shutil.copy(start_from / name, pending / name)
+        pending.rename(folder)
+    summary = _entropy_logging(Trainer)(config).train()
+    result = {"after_sft": summary["after_sft"], "final": summary["final"],
+              "greedy_accuracy_after_rl": summary["greedy_accuracy_after_rl"]}
+    pending = done.with_name(done.name + ".tmp")
+    pending.write_text(json.dumps({"config": wanted, "result": result}, indent=2))
+    pending.replace(done)
+    return result
+
+
+def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The config as JSON reads it back, without `_IGNORED_KEYS`."""
+    return json.loads(json.dumps({key: value for key, value in config.items() if key not in _IGNORED_KEYS}))
+
+
+def write_results(path: str | Path, scenario: Mapping[str, Any], results: Mapping[str, Mapping[int, Any]],
+                  out: Path) -> dict[str, Any]:
+    """results.json, summary.md and the plots from the finished runs in `results` ({arm: {seed: ...}})."""
+    results = {arm: dict(per_seed) for arm, per_seed in results.items() if per_seed}
+    curves = {arm: {seed: _heldout_curve(out / f"seed{seed}" / arm / "metrics.jsonl") for seed in per_seed}
+              for arm, per_seed in results.items()}
+    entropy = {arm: {seed: entropy_curve(out / f"seed{seed}" / arm / "metrics.jsonl") for seed in per_seed}
+               for arm, per_seed in results.items()}
+    for arm, per_seed in results.items():
+        for seed, result in per_seed.items():
+            _add_entropy(result, entropy[arm][seed])
+    report = {"scenario": str(path), "seeds": sorted({seed for per_seed in results.values() for seed in per_seed}),
+              "seeds_per_arm": {arm: sorted(per_seed) for arm, per_seed in results.items()},
+              "arms": {arm: scenario["arms"][arm] for arm in results},
               "per_seed": results, "mean": {arm: _mean_over_seeds(per_seed) for arm, per_seed in results.items()}}
     out.mkdir(parents=True, exist_ok=True)
     (out / "results.json").write_text(json.dumps(report, indent=2))
     (out / "summary.md").write_text(summary_table(report))
     _plot(report, curves, out)
-    print(summary_table(report))
+    _plot_entropy(entropy, out)
     return report
 
 
@@ -106,6 +177,65 @@ def _heldout_curve(metrics_path: Path) -> list[tuple[int, float]]:
 
     _, evals = read_metrics(metrics_path)
     return [(int(e["step"]), float(e["greedy_accuracy"])) for e in evals]
+
+
+ENTROPY_KEY = "entropy"
+"""The RL step lines' estimate of the policy's mean token entropy (nats), see `sampled_entropy_sums`."""
+
+
+def sampled_entropy_sums(batch: Any) -> tuple[float, int]:
+    """(sum of -log p, count) over the policy's sampled tokens in a rollout batch.
+
+    Their ratio estimates the policy's mean token entropy along its own samples (Monte Carlo: the
+    expectation of -log p(token) under p is the entropy at that prefix), from the sampler's
+    log-probs, so it costs no forward pass. The log-probs are the policy's at temperature 1,
+    whatever the sampling temperature, so at temperature 1 the estimate is unbiased; at other
+    temperatures it is a cross-entropy. Env tokens of multi-turn episodes are not counted.
+    """
+    mask = batch.loss_mask
+    logprobs = batch.sample.logprobs.to(mask.device)
+    return float(-(logprobs * mask).sum()), int(mask.sum())
+
+
+def _entropy_logging(trainer: type) -> type:
+    """`trainer` whose RL step lines carry `ENTROPY_KEY`, over every rollout sampled in the step
+    (refills of dynamic sampling included)."""
+
+    class EntropyLogging(trainer):
+        _entropy = (0.0, 0)
+
+        def collect(self, problems: list, seed: int) -> Any:
+            collected = super().collect(problems, seed)
+            total, count = sampled_entropy_sums(collected[0])
+            self._entropy = (self._entropy[0] + total, self._entropy[1] + count)
+            return collected
+
+        def log(self, record: dict[str, Any]) -> None:
+            total, count = self._entropy
+            if count and "eval" not in record:  # only RL steps sample through collect()
+                record = {**record, ENTROPY_KEY: total / count}
+                self._entropy = (0.0, 0)
+            super().log(record)
+
+    return EntropyLogging
+
+
+def entropy_curve(metrics_path: Path) -> list[tuple[int, float]]:
+    """(step, entropy) of every RL step line that logged it."""
+    from rlvr.training.tracking import read_metrics
+
+    steps, _ = read_metrics(metrics_path)
+    return [(int(s["step"]), float(s[ENTROPY_KEY])) for s in steps if isinstance(s.get(ENTROPY_KEY), (int, float))]
+
+
+def _add_entropy(result: dict[str, Any], curve: list[tuple[int, float]]) -> None:
+    """`train_entropy` in the result's records: after SFT the first step's samples (drawn from the
+    warm-up's policy), final the mean over the last tenth of the steps."""
+    if not curve:
+        return
+    tail = [value for _, value in curve[-max(1, len(curve) // 10):]]
+    result["after_sft"] = {**result["after_sft"], "train_entropy": curve[0][1]}
+    result["final"] = {**result["final"], "train_entropy": sum(tail) / len(tail)}
 
 
 def _mean_over_seeds(per_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
@@ -145,8 +275,9 @@ def pass_at_k_keys(metrics: Mapping[str, Any]) -> list[int]:
     return sorted(int(key.split("@")[1]) for key in metrics if key.startswith("pass@") and not key.endswith("_sem"))
 
 
-TABLE_DIVERSITY = ("semantic_entropy", "distinct_1", "distinct_2")
-"""Diversity columns of the summary table, where the evaluations hold them (sampled ones do)."""
+TABLE_DIVERSITY = ("semantic_entropy", "distinct_1", "distinct_2", "train_entropy")
+"""Diversity columns of the summary table, where the evaluations hold them (sampled ones do;
+`train_entropy` comes from the RL step lines, see `_add_entropy`)."""
 
 
 def summary_table(report: Mapping[str, Any]) -> str:
@@ -161,7 +292,9 @@ def summary_table(report: Mapping[str, Any]) -> str:
     columns = ["greedy_accuracy", *[f"pass@{k}" for k in ks], *[f"maj@{k}" for k in ks[-1:]], "distinct_correct",
                *TABLE_DIVERSITY, *levels, "mean_length"]
     columns = [c for c in columns if c in first]
-    lines = [f"seeds: {report['seeds']}; final evaluation, mean ± standard error over seeds", "",
+    partial = [f"{arm}: {seeds}" for arm, seeds in report.get("seeds_per_arm", {}).items() if seeds != report["seeds"]]
+    lines = [f"seeds: {report['seeds']}; final evaluation, mean ± standard error over seeds"
+             + (f" (finished so far: {'; '.join(partial)})" if partial else ""), "",
              "| arm | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     sft = next(iter(means.values()))["after_sft"]
     lines.append("| after SFT | " + " | ".join(_cell(sft, c) for c in columns) + " |")
@@ -186,11 +319,7 @@ def _plot(report: Mapping[str, Any], curves: Mapping[str, Mapping[int, list]], o
         series.update({arm: _pass_series(values["final"]) for arm, values in report["mean"].items()})
         plot_curves(series, out / "pass_at_k.png", "pass@k on held-out problems (mean over seeds)", "k", "pass@k",
                     log_x=True)
-        accuracy = {}
-        for arm, per_seed in curves.items():
-            steps = sorted({step for curve in per_seed.values() for step, _ in curve})
-            mean = [sum(dict(curve).get(step, math.nan) for curve in per_seed.values()) / len(per_seed) for step in steps]
-            accuracy[arm] = (steps, mean)
+        accuracy = {arm: _mean_curve(per_seed) for arm, per_seed in curves.items()}
         plot_curves(accuracy, out / "heldout_accuracy.png", "greedy held-out accuracy (mean over seeds)", "RL step",
                     "accuracy")
     except ImportError:
@@ -200,3 +329,37 @@ def _plot(report: Mapping[str, Any], curves: Mapping[str, Mapping[int, list]], o
 def _pass_series(metrics: Mapping[str, float]) -> tuple[list[int], list[float]]:
     ks = pass_at_k_keys(metrics)
     return ks, [metrics[f"pass@{k}"] for k in ks]
+
+
+def _mean_curve(per_seed: Mapping[int, list[tuple[int, float]]], width: int = 1) -> tuple[list[int], list[float]]:
+    """Steps and the mean over seeds at each (NaN where a seed lacks the step), then averaged over
+    blocks of `width` consecutive steps (labelled by their last step)."""
+    steps = sorted({step for curve in per_seed.values() for step, _ in curve})
+    lookups = [dict(curve) for curve in per_seed.values()]
+    mean = [sum(lookup.get(step, math.nan) for lookup in lookups) / len(lookups) for step in steps]
+    blocks = range(0, len(steps), max(1, width))
+    return ([steps[min(i + width, len(steps)) - 1] for i in blocks],
+            [sum(mean[i:i + width]) / len(mean[i:i + width]) for i in blocks])
+
+
+ENTROPY_POINTS = 50
+"""Points per line of the entropy plot: per-step estimates are averaged over blocks of steps,
+since one step's estimate (a few hundred tokens) is noisy."""
+
+
+def _plot_entropy(curves: Mapping[str, Mapping[int, list[tuple[int, float]]]], out: Path) -> None:
+    """entropy.png: the RL step lines' entropy estimate per arm, mean over seeds; none without data."""
+    series = {}
+    for arm, per_seed in curves.items():
+        longest = max((len(curve) for curve in per_seed.values()), default=0)
+        if longest:
+            series[arm] = _mean_curve(per_seed, width=math.ceil(longest / ENTROPY_POINTS))
+    if not series:
+        return
+    try:
+        from rlvr.training.plots import plot_curves
+
+        plot_curves(series, out / "entropy.png", "policy entropy during RL: -mean log p of sampled tokens "
+                    "(mean over seeds)", "RL step", "nats per token")
+    except ImportError:
+        return

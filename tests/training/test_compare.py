@@ -99,3 +99,76 @@ def test_no_progress_turns_every_runs_bars_off(tmp_path, monkeypatch):
         with pytest.raises(SystemExit):
             compare.run_scenario(scenario, tmp_path / "out", progress=progress)
         assert seen.pop() is expected
+
+
+def _scenario(path, arms, **base):
+    path.write_text(yaml.safe_dump({"experiment": "compare", "seeds": [0], "base": {**BASE, **base}, "arms": arms}))
+    return path
+
+
+def test_an_interrupted_run_resumes_the_unfinished_arm_and_redoes_nothing(tmp_path, monkeypatch):
+    from rlvr.training import compare
+    from rlvr.training.trainer import Trainer
+
+    arms = {"a": {}, "b": {"lr": 1.0e-4}}
+    scenario = _scenario(tmp_path / "compare.yaml", arms, rl_steps=4, checkpoint_every=2, eval_every=2)
+    out = tmp_path / "out"
+    rl_step, load = Trainer.rl_step, Trainer.load_checkpoint
+
+    def killed_in_b(self):
+        if self.out_dir.name == "b" and self.step == 3:  # after b's checkpoint at step 2
+            raise KeyboardInterrupt
+        return rl_step(self)
+
+    monkeypatch.setattr(Trainer, "rl_step", killed_in_b)
+    with pytest.raises(KeyboardInterrupt):
+        compare.run_scenario(scenario, out)
+    assert (out / "seed0" / "a" / compare.DONE_FILE).is_file() and not (out / "seed0" / "b" / compare.DONE_FILE).exists()
+    assert set(json.loads((out / "results.json").read_text())["per_seed"]) == {"a"}  # written after a finished
+
+    started = {}  # run folder -> the step its training started from
+
+    def recording_load(self):
+        loaded = load(self)
+        started[self.out_dir.name] = self.step
+        return loaded
+
+    monkeypatch.setattr(Trainer, "rl_step", rl_step)
+    monkeypatch.setattr(Trainer, "load_checkpoint", recording_load)
+    report = compare.run_scenario(scenario, out)
+    assert started == {"b": 2}  # neither the warm-up nor arm a trained again; b went on from its checkpoint
+    assert set(report["per_seed"]) == {"a", "b"}
+    steps = [json.loads(line) for line in (out / "seed0" / "b" / "metrics.jsonl").read_text().splitlines()]
+    assert [s["step"] for s in steps if "eval" not in s] == [1, 2, 3, 4]  # the lost step 3 redone once
+    assert all(s[compare.ENTROPY_KEY] > 0 for s in steps if "eval" not in s)
+
+    assert "train_entropy" in report["mean"]["b"]["final"] and (out / "entropy.png").is_file()
+
+    # appending an arm runs that arm only; changing what a finished run measured is refused
+    started.clear()
+    compare.run_scenario(_scenario(scenario, {**arms, "c": {"lr": 2.0e-4}}, rl_steps=4, checkpoint_every=2,
+                                   eval_every=2), out)
+    assert started == {"c": 0} and set(json.loads((out / "results.json").read_text())["per_seed"]) == {"a", "b", "c"}
+    with pytest.raises(ValueError, match="differing keys: rl_steps"):
+        compare.run_scenario(_scenario(scenario, arms, rl_steps=5, checkpoint_every=2, eval_every=2), out)
+
+
+def test_the_entropy_estimate_is_minus_the_mean_log_prob_of_the_policys_own_tokens():
+    from types import SimpleNamespace
+
+    import torch
+
+    from rlvr.training.compare import sampled_entropy_sums
+
+    logprobs = torch.tensor([[-1.0, -2.0, -7.0], [-0.5, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, False], [True, False, False]])  # -7: an env token or padding
+    total, count = sampled_entropy_sums(SimpleNamespace(loss_mask=mask, sample=SimpleNamespace(logprobs=logprobs)))
+    assert (total, count) == (pytest.approx(3.5), 3)
+
+
+def test_curves_average_over_seeds_then_over_blocks_of_steps():
+    from rlvr.training.compare import _mean_curve
+
+    per_seed = {0: [(1, 1.0), (2, 2.0), (3, 3.0)], 1: [(1, 3.0), (2, 4.0), (3, 5.0)]}
+    assert _mean_curve(per_seed) == ([1, 2, 3], [2.0, 3.0, 4.0])
+    assert _mean_curve(per_seed, width=2) == ([2, 3], [2.5, 4.0])
