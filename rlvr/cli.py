@@ -125,8 +125,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be in [0, 65535], got {args.port}")
     config = ServeConfig.of(args.ids, max_sessions=args.max_sessions, session_ttl=args.session_ttl,
                             step_timeout=args.step_timeout)
-    print(f"rlvr serve: {len(config.ids)} env ids on http://{args.host}:{args.port} "
-          "(GET /envs lists them; WebSocket sessions at /envs/ID/ws)", file=sys.stderr)
     serve(config, args.host, args.port)
     return 0
 

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import os
 import socket
+import sys
 import threading
 from collections.abc import AsyncIterator
 from typing import Any
@@ -212,7 +213,11 @@ def _bind(host: str, port: int) -> socket.socket:
 def serve(config: ServeConfig, host: str = "127.0.0.1", port: int = 8000, log_level: str = "info") -> None:
     """Serve in the foreground until interrupted."""
     server = _uvicorn_server(build_app(config), config.max_body, log_level)
-    server.run(sockets=[_bind(host, port)])
+    listening = _bind(host, port)
+    count = len(config.ids)
+    print(f"rlvr serve: {count} env id{'s' * (count != 1)} on http://{host}:{port} (GET /envs lists them; "
+          "WebSocket sessions at /envs/ID/ws)", file=sys.stderr)
+    server.run(sockets=[listening])
 
 
 class ServerThread:

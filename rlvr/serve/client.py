@@ -54,9 +54,20 @@ def _raise_reported(error: Any, url: str, status: int | None) -> None:
     raise kind(f"server error {code}: {message}", url, code, status)
 
 
+def _extra(module: str) -> Any:
+    """Import a package of the `serve` extra, or say how to install it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as error:
+        raise ImportError(f'RemoteEnv needs {module}, which is not installed: pip install "rlvr[serve]"',
+                          name=module) from error
+
+
 class _Http:
     def __init__(self, url: str, timeout: float, max_bytes: int) -> None:
-        import httpx
+        httpx = _extra("httpx")
 
         self.url, self.timeout, self.max_bytes, self._httpx = url, timeout, max_bytes, httpx
         # trust_env=False: no proxy or netrc from the environment; identity: no compressed bodies
@@ -105,6 +116,7 @@ def _parsed(data: bytes | str, url: str, status: int | None, limit: int) -> dict
 
 class _WebSocket:
     def __init__(self, url: str, timeout: float, max_bytes: int) -> None:
+        _extra("websockets")
         from websockets.exceptions import ConnectionClosed, WebSocketException
         from websockets.sync.client import connect
 

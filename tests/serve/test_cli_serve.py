@@ -58,7 +58,7 @@ def test_the_command_serves_and_stops_on_ctrl_c():
                 time.sleep(0.1)
         server.send_signal(signal.SIGINT)
         assert server.wait(timeout=20) == 130  # Ctrl-C's exit code, after a graceful stop
-        assert "rlvr serve: 1 env ids on http://127.0.0.1" in server.stderr.read()
+        assert f"rlvr serve: 1 env id on http://127.0.0.1:{port}" in server.stderr.read()
     finally:
         if server.poll() is None:
             server.kill()
