@@ -122,3 +122,48 @@ def test_bad_arguments_are_value_errors():
         RemoteEnv("http://127.0.0.1:9", ID, transport="grpc")
     with pytest.raises(ValueError, match="timeout"):
         RemoteEnv("http://127.0.0.1:9", ID, timeout=float("nan"))
+
+
+class HostileWebSocket:
+    """A WebSocket server on loopback whose handler answers the client's first message with `answer`
+    (a text, or None: say nothing and keep the connection open)."""
+
+    def __init__(self, answer):
+        import threading
+
+        from websockets.sync.server import serve
+
+        def handler(connection):
+            connection.recv()
+            if answer is None:
+                time.sleep(1.0)  # past the client's 0.5 s deadline
+            else:
+                connection.send(answer)
+                time.sleep(0.5)
+
+        self.server = serve(handler, "127.0.0.1", 0, max_size=None)
+        self.url = f"http://127.0.0.1:{self.server.socket.getsockname()[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+
+
+@pytest.mark.parametrize("answer, match", [
+    ("x" * 5000, "message too big|1009"),
+    ("not json", "not the rlvr wire format"),
+    ('{"type": "state", "data": {"session_id": "s"}}', "no field 'env_id'"),
+    ('{"type": "error", "data": {"code": "CAPACITY_REACHED", "message": "full"}}', "CAPACITY_REACHED: full"),
+    (None, "within 0.5 s"),
+])
+def test_hostile_websocket_answers_are_refused(answer, match):
+    from rlvr.serve import RemoteEnv, RemoteEnvError
+
+    with HostileWebSocket(answer) as server:
+        start = time.monotonic()
+        with pytest.raises(RemoteEnvError, match=match) as caught:
+            RemoteEnv(server.url, ID, timeout=0.5, max_response_bytes=1000)
+        assert server.url.removeprefix("http://") in str(caught.value) and time.monotonic() - start < 3
