@@ -168,7 +168,9 @@ async def level(url: str, env_id: str, sessions: int, seconds: float) -> dict[st
     failed = [r for r in results if isinstance(r, BaseException)]
     steps = sum(r[0] for r in results if not isinstance(r, BaseException))
     errors = sum(r[1] for r in results if not isinstance(r, BaseException)) + len(failed)
+    # the machine's 1-minute load average at the end: other work on shared cores explains the spread
     return {"sessions": sessions, "sessions_held": max(held, default=0), "seconds": round(wall, 2), "steps": steps,
+            "load_average_1min": round(os.getloadavg()[0], 2),
             "steps_per_s": round(steps / wall, 1), "p50_ms": round(1000 * percentile(latencies, 50), 2),
             "p99_ms": round(1000 * percentile(latencies, 99), 2), "errors": errors,
             "failures": sorted({f"{type(f).__name__}: {f}"[:200] for f in failed})}
