@@ -51,3 +51,28 @@ def test_cleanrl_ppo_help_documents_every_flag():
     assert set(docs) == {f.name for f in ppo.fields(ppo.Args)} and all(docs.values())
     with pytest.raises(SystemExit):
         ppo.parse_args(["--num-envs", "many"])
+
+
+def test_readme_baseline_table_equals_the_recorded_results():
+    """Every figure of the README's classic RL table is what classic_rl_baselines.py recorded."""
+    import re
+
+    root = EXAMPLES.parent
+    summary = json.loads((root / "benchmarks" / "results" / "classic_rl_baselines_cpu.json").read_text())["summary"]
+    rows = {"random tokens": "random", "SB3 PPO, default settings": "sb3_ppo_defaults",
+            "SB3 PPO, the example's settings": "sb3_ppo_tuned", "`examples/cleanrl_ppo_mathtree.py`": "cleanrl_ppo"}
+    seen = set()
+    for line in (root / "README.md").read_text().splitlines():
+        label = next((k for k in rows if line.startswith(f"| {k}")), None)
+        if label is None:
+            continue
+        seen.add(label)
+        cells = [c.strip() for c in line.strip("|").split("|")][1:]
+        recorded = summary[rows[label]]
+        for cell, key in zip(cells, ("sampled", "greedy"), strict=True):
+            if cell == "n/a":
+                assert key not in recorded
+                continue
+            mean, se = map(float, re.fullmatch(r"([\d.]+)% ± ([\d.]+)", cell).groups())
+            assert (mean, se) == (round(100 * recorded[key][0], 1), round(100 * recorded[key][1], 1)), label
+    assert seen == set(rows)
