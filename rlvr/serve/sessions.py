@@ -186,6 +186,7 @@ class Sessions:
         session = Session(f"{next(self._serial):x}-{secrets.token_hex(8)}", env_id, kwargs, kind)
         self._open[session.id] = session  # the slot is taken before the first await
         self.opened += 1
+        session.busy = True  # not idle while its env is built: the sweeper leaves it alone
         try:
             session.env = await session.worker.call(self.config.make_timeout, gym.make, env_id, **kwargs)
             session.spaces = {"observation_space": wire.describe_space(session.env.observation_space),
@@ -199,6 +200,9 @@ class Sessions:
         except Exception as exc:  # the env refused its keywords: a bad request
             self.close(session.id, "its env could not be built")
             raise WireError(f"{env_id}: {_describe(exc)}", "FACTORY_ERROR", 400) from None
+        finally:
+            session.busy = False
+            session.touch()
         return session
 
     def get(self, sid: Any) -> Session:
