@@ -46,7 +46,8 @@ METHODS = ("random", "sb3_ppo_defaults", "sb3_ppo_tuned", "cleanrl_ppo")
 
 
 def load_cleanrl():
-    spec = importlib.util.spec_from_file_location("cleanrl_ppo_mathtree", ROOT / "examples" / "cleanrl_ppo_mathtree.py")
+    path = ROOT / "examples" / "cleanrl_ppo_mathtree.py"
+    spec = importlib.util.spec_from_file_location("cleanrl_ppo_mathtree", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -88,9 +89,9 @@ def run_sb3(seed: int, budget: int, eval_episodes: int, tuned: bool) -> dict:
 
     if tuned:
         venv = sb3_vec_env(ENV_ID, num_envs=64, seed=seed)
-        model = PPO("MultiInputPolicy", venv, n_steps=16, batch_size=256, n_epochs=4, gamma=1.0, gae_lambda=0.95,
-                    learning_rate=lambda remaining: 2.5e-4 * remaining, ent_coef=0.01, max_grad_norm=0.5,
-                    seed=seed, device="cpu")
+        model = PPO("MultiInputPolicy", venv, n_steps=16, batch_size=256, n_epochs=4, gamma=1.0,
+                    gae_lambda=0.95, learning_rate=lambda remaining: 2.5e-4 * remaining, ent_coef=0.01,
+                    max_grad_norm=0.5, seed=seed, device="cpu")
     else:
         venv = sb3_vec_env(ENV_ID, num_envs=8, seed=seed)
         model = PPO("MultiInputPolicy", venv, seed=seed, device="cpu")
@@ -128,7 +129,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--eval-episodes", type=int, default=4096)
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=METHODS)
-    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "classic_rl_baselines_cpu.json"))
+    parser.add_argument("--out", default=str(ROOT / "benchmarks" / "results" / "classic_rl_baselines_cpu.json"),
+                        help="the JSON record")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     runners = {"random": run_random, "cleanrl_ppo": run_cleanrl,
@@ -145,14 +147,16 @@ def main(argv: list[str] | None = None) -> None:
     summary = {}
     for method in args.methods:
         mine = [r for r in runs if r["method"] == method]
-        row = {"sampled": mean_se([r["sampled"] for r in mine]), "seconds": mean_se([r["seconds"] for r in mine])}
+        row = {"sampled": mean_se([r["sampled"] for r in mine]),
+               "seconds": mean_se([r["seconds"] for r in mine])}
         if mine[0]["greedy"] is not None:
             row["greedy"] = mean_se([r["greedy"] for r in mine])
         summary[method] = row
     import stable_baselines3
 
     record = {
-        "command": "python benchmarks/classic_rl_baselines.py " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": " ".join(["python benchmarks/classic_rl_baselines.py",
+                             *(argv if argv is not None else sys.argv[1:])]),
         "env_id": ENV_ID, "difficulty": "default", "budget_env_steps": args.budget, "seeds": args.seeds,
         "eval_episodes": args.eval_episodes, "success": "reward 1 (expression equals the target)",
         "summary": summary, "runs": runs,
@@ -168,7 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     print("\n| method | success, sampled | success, greedy | seconds per run |\n|---|---|---|---|")
     for method, row in summary.items():
         greedy = f"{row['greedy'][0]:.3f} ± {row['greedy'][1]:.3f}" if "greedy" in row else "n/a"
-        print(f"| {method} | {row['sampled'][0]:.3f} ± {row['sampled'][1]:.3f} | {greedy} | {row['seconds'][0]:.0f} |")
+        sampled = f"{row['sampled'][0]:.3f} ± {row['sampled'][1]:.3f}"
+        print(f"| {method} | {sampled} | {greedy} | {row['seconds'][0]:.0f} |")
 
 
 if __name__ == "__main__":

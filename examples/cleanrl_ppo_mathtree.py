@@ -96,10 +96,12 @@ def parse_args(argv: list[str] | None = None) -> Args:
     for f in fields(Args):
         flag = "--" + f.name.replace("_", "-")
         if f.type == "bool":
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default, help=docs.get(f.name))
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=f.default,
+                                help=docs.get(f.name))
         else:
             kind = {"int": int, "float": float, "str": str}[f.type]
-            parser.add_argument(flag, type=kind, default=f.default, help=f"{docs.get(f.name)} (default {f.default})")
+            parser.add_argument(flag, type=kind, default=f.default,
+                                help=f"{docs.get(f.name)} (default {f.default})")
     return Args(**vars(parser.parse_args(argv)))
 
 
@@ -211,7 +213,8 @@ def train(args: Args, quiet: bool = False) -> dict:
                 advantages[t] = last
             returns = advantages + values
 
-        b_obs, b_logprobs, b_actions = obs_buf.reshape(batch_size, -1), logprobs.reshape(-1), actions.reshape(-1)
+        b_obs, b_logprobs = obs_buf.reshape(batch_size, -1), logprobs.reshape(-1)
+        b_actions = actions.reshape(-1)
         b_advantages, b_returns, b_values = advantages.reshape(-1), returns.reshape(-1), values.reshape(-1)
         order = np.arange(batch_size)
         clipfracs = []
@@ -227,10 +230,11 @@ def train(args: Args, quiet: bool = False) -> dict:
                 mb_adv = b_advantages[mb]
                 if args.norm_adv:
                     mb_adv = (mb_adv - mb_adv.mean()) / (mb_adv.std() + 1e-8)
-                pg_loss = torch.max(-mb_adv * ratio,
-                                    -mb_adv * torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)).mean()
+                clipped_ratio = torch.clamp(ratio, 1 - args.clip_coef, 1 + args.clip_coef)
+                pg_loss = torch.max(-mb_adv * ratio, -mb_adv * clipped_ratio).mean()
                 v_clipped = b_values[mb] + torch.clamp(newvalue - b_values[mb], -args.clip_coef, args.clip_coef)
-                v_loss = 0.5 * torch.max((newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2).mean()
+                v_error = torch.max((newvalue - b_returns[mb]) ** 2, (v_clipped - b_returns[mb]) ** 2)
+                v_loss = 0.5 * v_error.mean()
                 loss = pg_loss - args.ent_coef * entropy.mean() + args.vf_coef * v_loss
                 optimizer.zero_grad()
                 loss.backward()
@@ -250,7 +254,8 @@ def train(args: Args, quiet: bool = False) -> dict:
             window = {"episodes": 0, "correct": 0}
     envs.close()
     metrics = {"args": asdict(args), "global_step": global_step, "seconds": time.perf_counter() - start,
-               "episodes": total["episodes"], "success_rate_overall": total["correct"] / max(1, total["episodes"]),
+               "episodes": total["episodes"],
+               "success_rate_overall": total["correct"] / max(1, total["episodes"]),
                "success_rate_last": history[-1]["success_rate"], "history": history}
     if args.json_out:
         with open(args.json_out, "w") as handle:

@@ -82,7 +82,7 @@ def vec_env_class() -> type:
         def __init__(self, env: Any) -> None:
             mode = getattr(env, "metadata", {}).get("autoreset_mode", AutoresetMode.NEXT_STEP)
             if mode != AutoresetMode.NEXT_STEP:
-                raise ValueError(f"NativeVecEnv needs a vector env with autoreset_mode NEXT_STEP (it restarts "
+                raise ValueError("NativeVecEnv needs a vector env with autoreset_mode NEXT_STEP (it restarts "
                                  f"finished sub-envs itself with reset_mask), got {mode}")
             self.env = env
             super().__init__(env.num_envs, env.single_observation_space, env.single_action_space)
@@ -128,7 +128,8 @@ def vec_env_class() -> type:
                     infos[i]["terminal_observation"] = _row(observation, i)
                     infos[i]["TimeLimit.truncated"] = bool(truncated[i] and not terminated[i])
                     infos[i]["is_success"] = bool(infos[i].get("correct", reward[i] >= 1.0))
-                    infos[i]["episode"] = {"r": float(self._returns[i]), "l": int(self._lengths[i]), "t": elapsed}
+                    infos[i]["episode"] = {"r": float(self._returns[i]), "l": int(self._lengths[i]),
+                                           "t": elapsed}
                 # Restart the finished sub-envs now (SB3's same-step reset); the stream goes on.
                 observation, reset_info = self.env.reset(options={"reset_mask": dones})
                 fresh = _split_info(reset_info, self.num_envs)
@@ -150,7 +151,8 @@ def vec_env_class() -> type:
         def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
             setattr(self.env, attr_name, value)
 
-        def env_method(self, method_name: str, *method_args: Any, indices: Any = None, **method_kwargs: Any) -> list:
+        def env_method(self, method_name: str, *method_args: Any, indices: Any = None,
+                       **method_kwargs: Any) -> list:
             result = getattr(self.env, method_name)(*method_args, **method_kwargs)
             return [result for _ in self._get_indices(indices)]
 

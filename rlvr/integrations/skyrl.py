@@ -79,7 +79,8 @@ class SkyRLEnvCore:
         self._problem = problem_from_json(problem) if isinstance(problem, str) else None
         self._seed, self._index = extra_info.get("seed"), extra_info.get("index")
         max_turns = extras.get("max_turns", config.get("max_turns"))
-        self.session = TextSession(env_id, env_kwargs, max_turns=None if max_turns is None else int(max_turns))
+        max_turns = None if max_turns is None else int(max_turns)
+        self.session = TextSession(env_id, env_kwargs, max_turns=max_turns)
         self.turns, self.max_turns = 0, self.session.max_turns or 1
 
     def init(self, prompt: Any = None) -> tuple[list[dict[str, str]], dict[str, Any]]:

@@ -143,7 +143,8 @@ class TextSession:
         self.turns += 1
         if not self.speaks_text:
             if not isinstance(action, str):
-                return self._end(Score.zero(f"an action is text, got {type(action).__name__}"), truncated=False)
+                reason = f"an action is text, got {type(action).__name__}"
+                return self._end(Score.zero(reason), truncated=False)
             return self._end(guarded_score(self.task.score, self.problem, action), truncated=False)
         try:
             observation, reward, terminated, truncated, info = self.env.step(action)
