@@ -137,7 +137,8 @@ def _finished_run(folder: Path, config: Mapping[str, Any], start_from: Path | No
         pending.rename(folder)
     summary = _entropy_logging(Trainer)(config).train()
     result = {"after_sft": summary["after_sft"], "final": summary["final"],
-              "greedy_accuracy_after_rl": summary["greedy_accuracy_after_rl"]}
+              "greedy_accuracy_after_rl": summary["greedy_accuracy_after_rl"],
+              "seconds": {key: summary[key] for key in ("sft_s", "rl_s") if key in summary}}
     pending = done.with_name(done.name + ".tmp")
     pending.write_text(json.dumps({"config": wanted, "result": result}, indent=2))
     pending.replace(done)
@@ -151,7 +152,10 @@ def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
 
 def write_results(path: str | Path, scenario: Mapping[str, Any], results: Mapping[str, Mapping[int, Any]],
                   out: Path) -> dict[str, Any]:
-    """results.json, summary.md and the plots from the finished runs in `results` ({arm: {seed: ...}})."""
+    """results.json, summary.md, environment.json and the plots from the finished runs in `results`
+    ({arm: {seed: ...}})."""
+    from rlvr.training.run_files import record_environment
+
     results = {arm: dict(per_seed) for arm, per_seed in results.items() if per_seed}
     curves = {arm: {seed: _heldout_curve(out / f"seed{seed}" / arm / "metrics.jsonl") for seed in per_seed}
               for arm, per_seed in results.items()}
@@ -165,6 +169,7 @@ def write_results(path: str | Path, scenario: Mapping[str, Any], results: Mappin
               "arms": {arm: scenario["arms"][arm] for arm in results},
               "per_seed": results, "mean": {arm: _mean_over_seeds(per_seed) for arm, per_seed in results.items()}}
     out.mkdir(parents=True, exist_ok=True)
+    record_environment(out)  # versions, machine, commit and command beside the numbers
     (out / "results.json").write_text(json.dumps(report, indent=2))
     (out / "summary.md").write_text(summary_table(report))
     _plot(report, curves, out)

@@ -143,6 +143,7 @@ def test_an_interrupted_run_resumes_the_unfinished_arm_and_redoes_nothing(tmp_pa
     assert all(s[compare.ENTROPY_KEY] > 0 for s in steps if "eval" not in s)
 
     assert "train_entropy" in report["mean"]["b"]["final"] and (out / "entropy.png").is_file()
+    assert json.loads((out / "environment.json").read_text())["packages"]["torch"]
 
     # appending an arm runs that arm only; changing what a finished run measured is refused
     started.clear()
