@@ -24,7 +24,6 @@ or RLVR_DEBUG=1 lets the exception through with its traceback. Warnings print as
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import os
 import pathlib
 import sys
@@ -35,21 +34,11 @@ from typing import Any
 import yaml
 
 from rlvr import __version__, registration
+from rlvr.cli_errors import describe_error, show_warning, silence_stdout
 from rlvr.core.hints import did_you_mean
 from rlvr.training.metrics import wilson_interval
 
 AGENTS = ("random", "oracle")
-
-OPTIONAL_MODULES = {
-    "torch": "train", "transformers": "train", "tensorboard": "train", "matplotlib": "train",
-    "vllm": "vllm", "trl": "trl", "datasets": "trl", "stable_baselines3": "sb3",
-    "pyarrow": "data", "bm25s": "search", "selenium": "dev",
-    "fastapi": "serve", "uvicorn": "serve", "websockets": "serve", "httpx": "serve", "ray": "ray",
-    "skyrl_gym": "skyrl",
-}
-"""Import name of each optional dependency -> the extra of pyproject.toml that installs it (a test
-checks this table against pyproject.toml both ways)."""
-
 
 def _task_knobs(entry: registration.EnvEntry) -> list[Any]:
     task = entry.card.task  # the card sits on the env class: this imports the env's module
@@ -362,79 +351,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.debug or os.environ.get("RLVR_DEBUG", "").strip() not in ("", "0"):
         return args.func(args)  # exceptions and warnings as Python shows them
     with warnings.catch_warnings():
-        warnings.showwarning = _show_warning
+        warnings.showwarning = show_warning
         try:
             return args.func(args)
         except BrokenPipeError:  # `rlvr list | head`: the reader left; nothing to say, nothing to flush
-            _silence_stdout()
+            silence_stdout()
             return 1
         except (Exception, KeyboardInterrupt) as exc:
             message, code = describe_error(exc, args.command)
             print(f"rlvr: error: {message}", file=sys.stderr)
             return code
-
-
-def describe_error(exc: BaseException, command: str = "this command") -> tuple[str, int]:
-    """The `rlvr: error:` message of an exception and the exit code (see the module docstring)."""
-    from rlvr.agents.openai_compat import OpenAICompatibleError
-
-    if isinstance(exc, KeyboardInterrupt):
-        return "interrupted", 130
-    if isinstance(exc, ImportError):
-        return _missing_extra(exc, command), 1
-    if isinstance(exc, OpenAICompatibleError):  # already names the URL and the last failure
-        return _one_line(str(exc)), 1
-    if isinstance(exc, OSError):
-        return _os_error(exc), 1
-    if isinstance(exc, KeyError | TypeError | ValueError):  # rlvr's own checks of what was asked
-        return str(exc.args[0] if isinstance(exc, KeyError) and exc.args else exc), 2
-    return _one_line(f"{type(exc).__name__}: {exc} (--debug shows the traceback)"), 1
-
-
-def _missing_extra(exc: ImportError, command: str) -> str:
-    """Name the extra that installs a missing optional dependency, with the pip command."""
-    if "pip install" in str(exc):  # rlvr's own import guards already say what to install
-        return _one_line(str(exc))
-    causes = [exc, exc.__cause__, exc.__context__]
-    missing = next((e.name for e in causes if isinstance(e, ImportError) and e.name), "") or ""
-    module = missing.split(".")[0]
-    extra = OPTIONAL_MODULES.get(module)
-    if extra is None:  # not an optional dependency of rlvr: a broken install or a bug
-        return _one_line(f"{type(exc).__name__}: {exc} (--debug shows the traceback)")
-    pip = f'pip install "rlvr[{extra}]"'
-    try:
-        installed = importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        installed = False
-    if not installed:
-        return f"rlvr {command} needs {module}, which is not installed: {pip}"
-    return _one_line(f"rlvr {command} could not import {module} ({exc}): {pip} installs the versions rlvr supports")
-
-
-def _os_error(exc: OSError) -> str:
-    """'No such file or directory: runs/x/config.yaml' rather than '[Errno 2] No such file ...'."""
-    if exc.strerror and exc.filename is not None:
-        target = f"{exc.filename}" + (f" -> {exc.filename2}" if exc.filename2 is not None else "")
-        return _one_line(f"{exc.strerror}: {target}")
-    return _one_line(str(exc) or type(exc).__name__)
-
-
-def _one_line(text: str) -> str:
-    """Text from outside (a server's words, a file name) on one line, without control characters."""
-    return " ".join("".join(c if c.isprintable() else " " for c in text).split())
-
-
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    print(f"rlvr: warning: {message}", file=sys.stderr)
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so Python's final flush does not report the broken pipe again."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # no real file behind stdout (captured in tests): nothing to flush
-        pass
 
 
 if __name__ == "__main__":

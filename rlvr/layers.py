@@ -48,7 +48,7 @@ LAYERS = (
     Layer("tools", ("rlvr/testing/", "rlvr/export.py", "rlvr/serve/"), light=True),
     Layer("experiments", ("rlvr/experiments/",), light=False),
     Layer("training", ("rlvr/training/",), light=False),
-    Layer("interfaces", ("rlvr/integrations/", "rlvr/cli.py", "rlvr/__main__.py"), light=False),
+    Layer("interfaces", ("rlvr/integrations/", "rlvr/cli.py", "rlvr/cli_errors.py", "rlvr/__main__.py"), light=False),
 )
 
 HEAVY = (

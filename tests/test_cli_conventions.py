@@ -13,7 +13,8 @@ import pytest
 
 import rlvr
 from rlvr import cli
-from rlvr.cli import OPTIONAL_MODULES, build_parser, describe_error, main
+from rlvr.cli import build_parser, main
+from rlvr.cli_errors import OPTIONAL_MODULES, describe_error
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
 
