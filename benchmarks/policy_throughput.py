@@ -1,13 +1,27 @@
 """Sampling and scoring throughput of `TransformersPolicy` against `model.generate` in the same run.
 
 Rows of the table:
-- `policy.sample`: our batched KV-cache loop, which also returns each token's log-prob;
+- `policy.sample dynamic`: our batched KV-cache loop (growing `DynamicCache`, eager steps), which
+  also returns each token's log-prob;
+- `policy.sample static`: the same loop over a pre-sized `StaticCache` with the one-token step
+  compiled (CUDA graphs on CUDA; eager on CPU unless `--compile on`). Its first call, which
+  compiles and records the graphs, is timed apart (`first_call_s`) and not in the row;
 - `generate`: `model.generate` with the same batch, lengths and sampling settings, returning only
   token ids (the cheapest thing it can do: a floor for the baseline's cost);
 - `generate+logprobs`: `generate` asked for its per-step logits (`output_logits=True`) and the
   sampled tokens' log-probs gathered from them: the like-for-like baseline for RL;
+- `generate_batch+logprobs` (with `--continuous-batching`): transformers' continuous batching
+  asked for log-probs. Not a drop-in for the policy: its log-probs are of the distribution after
+  temperature / top-p and it draws from its own generator, not the policy's seeded one; its
+  tokens/s counts the tokens it returned (EOS may end its rows early);
 - `score(...)`: one forward pass over prompt + completion, with the quantities named; its
   tokens/s counts the completion tokens scored (prompt tokens are processed but not counted).
+
+The bandwidth limit: each decode step reads every weight once, so no sampler can beat
+batch / (parameter bytes / memory bandwidth) tokens/s. The bandwidth is measured here as a
+device-to-device copy of a 1 GiB buffer (256 MiB on CPU), counted as bytes read + bytes written.
+The static path's samples are compared with the dynamic path's (same seed): rows sampled alike
+and the largest log-prob difference over tokens both produced.
 
 Every row generates exactly `--new-tokens` tokens per sample: the policy runs with no stop token
 and `generate` with `min_new_tokens` equal to `max_new_tokens`, so EOS cannot end rows early in
@@ -31,6 +45,8 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import os
+import platform
 import statistics
 import time
 from pathlib import Path
@@ -76,21 +92,72 @@ def synthetic_prompts(batch: int, max_length: int, vocab_size: int, seed: int) -
     return [rng.integers(4, vocab_size, size=int(length)).tolist() for length in lengths]
 
 
-def timed(function, device: str, repeats: int, warmup: int) -> tuple[list[float], object]:
-    """Wall-clock seconds of `repeats` calls after `warmup` untimed ones; also the last result."""
-    result = None
-    for _ in range(warmup):
-        result = function()
-    seconds = []
-    for _ in range(repeats):
+def timed(function, device: str, repeats: int, warmup: int) -> tuple[list[float], object, list[float]]:
+    """Wall-clock seconds of `repeats` calls after `warmup` calls timed apart; also the last result."""
+
+    def once():
         if device.startswith("cuda"):
             torch.cuda.synchronize()
         start = time.perf_counter()
         result = function()
         if device.startswith("cuda"):
             torch.cuda.synchronize()
-        seconds.append(time.perf_counter() - start)
-    return seconds, result
+        return time.perf_counter() - start, result
+
+    warmup_seconds = [once()[0] for _ in range(warmup)]
+    seconds, result = [], None
+    for _ in range(repeats):
+        elapsed, result = once()
+        seconds.append(elapsed)
+    return seconds, result, warmup_seconds
+
+
+def copy_bandwidth(device: str, repeats: int = 10) -> float:
+    """Bytes per second moved by a device-to-device copy (read + write), best of `repeats`."""
+    size = (1 << 30) if device.startswith("cuda") else (256 << 20)
+    source = torch.ones(size // 4, dtype=torch.float32, device=device)
+    target = torch.empty_like(source)
+    best = float("inf")
+    for _ in range(repeats + 1):  # the first copy warms up (page faults, clocks)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        start = time.perf_counter()
+        target.copy_(source)
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+        best = min(best, time.perf_counter() - start)
+    del source, target
+    return 2 * size / best
+
+
+def machine() -> dict:
+    """Where the numbers came from."""
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            cpu = next((line.split(":", 1)[1].strip() for line in cpuinfo if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return {"cpu": cpu, "cpu_count": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()}
+
+
+def continuous_batching(model, prompts, new_tokens: int, eos_id: int, pad_id: int):
+    """A callable running transformers' continuous batching with log-probs; returns tokens made."""
+    from transformers import ContinuousBatchingConfig
+
+    config = transformers.GenerationConfig(do_sample=True, temperature=1.0, top_p=1.0, top_k=0,
+                                           max_new_tokens=new_tokens, eos_token_id=eos_id, pad_token_id=pad_id)
+    batching = ContinuousBatchingConfig(return_logprobs=True)
+
+    def run():
+        with torch.no_grad():
+            outputs = model.generate_batch(prompts, generation_config=config, continuous_batching_config=batching)
+        failed = [output.error for output in outputs.values() if output.error]
+        if failed or any(len(output.logprobs) != len(output.generated_tokens) for output in outputs.values()):
+            raise RuntimeError(f"generate_batch: {failed[:1] or 'a log-prob missing'}")
+        return sum(len(output.generated_tokens) for output in outputs.values())
+
+    return run
 
 
 def left_padded(prompts: list[list[int]], pad_id: int, device: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -114,22 +181,35 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--compile", default="auto", choices=["auto", "on", "off"],
+                        help="the static path's step: auto compiles (CUDA graphs) on CUDA only")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--continuous-batching", action="store_true", help="add transformers' generate_batch")
     parser.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     args = parser.parse_args(argv)
 
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     model, tokenizer = build_model(args.model, device, dtype, args.seed)
     vocab_size = model.config.vocab_size
     pad_id = model.config.pad_token_id
     eos_id = model.config.eos_token_id
-    policy = TransformersPolicy(model, tokenizer, device=device, dtype=dtype, stop_token_ids=[])
+    compile_step = {"auto": None, "on": True, "off": False}[args.compile]
+    policies = {
+        decode: TransformersPolicy(model, tokenizer, device=device, dtype=dtype, stop_token_ids=[], decode=decode,
+                                   compile=compile_step)
+        for decode in ("dynamic", "static")
+    }
+    policy = policies["dynamic"]
     prompts = synthetic_prompts(args.batch, args.prompt_length, vocab_size, args.seed)
     input_ids, attention_mask = left_padded(prompts, pad_id, device)
     generated_tokens = args.batch * args.new_tokens
 
-    def run_policy():
-        return policy.sample(prompts, max_new_tokens=args.new_tokens, temperature=1.0, top_p=1.0, seed=args.seed)
+    def sampler(decode):
+        return lambda: policies[decode].sample(prompts, max_new_tokens=args.new_tokens, temperature=1.0, top_p=1.0,
+                                               seed=args.seed)
 
     generation_config = transformers.GenerationConfig(
         do_sample=True,
@@ -158,26 +238,40 @@ def main(argv: list[str] | None = None) -> dict:
 
     rows = []
 
-    def record(name: str, seconds: list[float], tokens: int, samples: int | None) -> None:
+    def record(name: str, seconds: list[float], tokens: int, samples: int | None, warmup: list[float]) -> None:
         best = min(seconds)
         rows.append(
             {
                 "name": name,
                 "seconds_best": best,
                 "seconds_median": statistics.median(seconds),
+                "seconds_all": seconds,
+                "first_call_s": warmup[0] if warmup else None,
                 "tokens_per_s": tokens / best,
+                "tokens_per_s_median": tokens / statistics.median(seconds),
                 "samples_per_s": (samples / best) if samples else None,
             }
         )
 
-    seconds, batch = timed(run_policy, device, args.repeats, args.warmup)
-    assert batch.num_tokens() == generated_tokens, (batch.num_tokens(), generated_tokens)
-    record("policy.sample", seconds, generated_tokens, args.batch)
-    seconds, sequences = timed(run_generate, device, args.repeats, args.warmup)
+    samples = {}
+    for decode in ("dynamic", "static"):
+        seconds, samples[decode], warmup = timed(sampler(decode), device, args.repeats, args.warmup)
+        assert samples[decode].num_tokens() == generated_tokens, (samples[decode].num_tokens(), generated_tokens)
+        record(f"policy.sample {decode}", seconds, generated_tokens, args.batch, warmup)
+    batch = samples["dynamic"]
+    seconds, sequences, warmup = timed(run_generate, device, args.repeats, args.warmup)
     assert sequences.shape == (args.batch, input_ids.shape[1] + args.new_tokens), tuple(sequences.shape)
-    record("generate", seconds, generated_tokens, args.batch)
-    seconds, _ = timed(run_generate_with_logprobs, device, args.repeats, args.warmup)
-    record("generate+logprobs", seconds, generated_tokens, args.batch)
+    record("generate", seconds, generated_tokens, args.batch, warmup)
+    seconds, _, warmup = timed(run_generate_with_logprobs, device, args.repeats, args.warmup)
+    record("generate+logprobs", seconds, generated_tokens, args.batch, warmup)
+    continuous_error = None
+    if args.continuous_batching:
+        try:
+            seconds, made, warmup = timed(continuous_batching(model, prompts, args.new_tokens, eos_id, pad_id),
+                                          device, args.repeats, args.warmup)
+            record("generate_batch+logprobs", seconds, made, args.batch, warmup)
+        except Exception as error:  # recorded, not fatal: the other rows still stand
+            continuous_error = f"{type(error).__name__}: {error}"[:500]
 
     scored_tokens = batch.num_tokens()
     for need in (("logprobs",), ("logprobs", "entropy", "vocab_mean_logprob")):
@@ -186,46 +280,78 @@ def main(argv: list[str] | None = None) -> dict:
             with torch.no_grad():
                 return policy.score(batch.prompt_ids, batch.completion_ids, batch.completion_mask, need=need)
 
-        seconds, scored = timed(run_score, device, args.repeats, args.warmup)
-        record(f"score({', '.join(need)})", seconds, scored_tokens, args.batch)
+        seconds, scored, warmup = timed(run_score, device, args.repeats, args.warmup)
+        record(f"score({', '.join(need)})", seconds, scored_tokens, args.batch, warmup)
     with torch.no_grad():
         consistency = (scored["logprobs"] - batch.logprobs)[batch.completion_mask].abs()
+    # static vs dynamic, same seed: rows alike, and log-prob gaps up to each row's first difference
+    alike = (samples["static"].completion_ids == batch.completion_ids).long().cumprod(dim=1).bool()
+    static_gap = (samples["static"].logprobs - batch.logprobs)[alike].abs()
 
+    parameter_bytes = sum(parameter.numel() * parameter.element_size() for parameter in model.parameters())
+    bandwidth = copy_bandwidth(device)
+    limit = args.batch / (parameter_bytes / bandwidth)
     by_name = {row["name"]: row for row in rows}
+    dynamic_rate, static_rate = (by_name[f"policy.sample {decode}"]["tokens_per_s"] for decode in ("dynamic", "static"))
     result = {
         "model": args.model,
         "parameters": count_parameters(model),
+        "parameter_bytes": parameter_bytes,
         "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
         "dtype": str(dtype).removeprefix("torch."),
         "batch": args.batch,
         "new_tokens": args.new_tokens,
         "prompt_length_max": max(len(prompt) for prompt in prompts),
+        "compile": args.compile,
+        "repeats": args.repeats,
         "torch": torch.__version__,
         "transformers": transformers.__version__,
         "cpu_threads": torch.get_num_threads(),
+        "machine": machine(),
         "rows": rows,
-        "speedup_vs_generate": by_name["policy.sample"]["tokens_per_s"] / by_name["generate"]["tokens_per_s"],
-        "speedup_vs_generate_with_logprobs": by_name["policy.sample"]["tokens_per_s"]
-        / by_name["generate+logprobs"]["tokens_per_s"],
+        "static_vs_dynamic": static_rate / dynamic_rate,
+        "speedup_vs_generate": {decode: by_name[f"policy.sample {decode}"]["tokens_per_s"]
+                                / by_name["generate"]["tokens_per_s"] for decode in ("dynamic", "static")},
+        "speedup_vs_generate_with_logprobs": {decode: by_name[f"policy.sample {decode}"]["tokens_per_s"]
+                                              / by_name["generate+logprobs"]["tokens_per_s"]
+                                              for decode in ("dynamic", "static")},
+        "copy_bandwidth_bytes_per_s": bandwidth,
+        "bandwidth_limit_tokens_per_s": limit,
+        "static_share_of_bandwidth_limit": static_rate / limit,
+        "static_vs_dynamic_samples": {"rows_alike": float(alike.all(dim=1).float().mean()),
+                                      "logprob_abs_diff_max": float(static_gap.max()) if static_gap.numel() else None},
         "sample_vs_score_logprob_abs_diff": {"mean": float(consistency.mean()), "max": float(consistency.max())},
+        "continuous_batching_error": continuous_error,
     }
     print(
         f"{args.model} ({result['parameters'] / 1e6:.1f}M parameters) on {result['device']}, {result['dtype']}, "
         f"batch {args.batch}, {args.new_tokens} new tokens, prompts up to {result['prompt_length_max']} tokens, "
-        f"torch {torch.__version__}, transformers {transformers.__version__}"
+        f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} CPU threads"
     )
-    print(f"{'what':<52}{'best s':>9}{'median s':>10}{'tokens/s':>12}{'samples/s':>11}")
+    print(f"{'what':<46}{'best s':>9}{'median s':>10}{'tokens/s':>12}{'samples/s':>11}{'1st call s':>11}")
     for row in rows:
-        samples = f"{row['samples_per_s']:.1f}" if row["samples_per_s"] else "-"
+        per_sample = f"{row['samples_per_s']:.1f}" if row["samples_per_s"] else "-"
+        first = f"{row['first_call_s']:.2f}" if row["first_call_s"] is not None else "-"
         print(
-            f"{row['name']:<52}{row['seconds_best']:>9.3f}{row['seconds_median']:>10.3f}"
-            f"{row['tokens_per_s']:>12.0f}{samples:>11}"
+            f"{row['name']:<46}{row['seconds_best']:>9.3f}{row['seconds_median']:>10.3f}"
+            f"{row['tokens_per_s']:>12.0f}{per_sample:>11}{first:>11}"
         )
     print(
-        f"policy.sample / generate: {result['speedup_vs_generate']:.2f}x; "
-        f"/ generate+logprobs: {result['speedup_vs_generate_with_logprobs']:.2f}x; "
+        f"static / dynamic: {result['static_vs_dynamic']:.2f}x; static / generate: "
+        f"{result['speedup_vs_generate']['static']:.2f}x; / generate+logprobs: "
+        f"{result['speedup_vs_generate_with_logprobs']['static']:.2f}x"
+    )
+    print(
+        f"bandwidth limit: {parameter_bytes / 1e9:.2f} GB of weights a step at {bandwidth / 1e9:.0f} GB/s (copy) "
+        f"-> {limit:.0f} tokens/s at batch {args.batch}; static reaches {100 * static_rate / limit:.1f}%"
+    )
+    print(
+        f"static vs dynamic samples: {100 * result['static_vs_dynamic_samples']['rows_alike']:.1f}% of rows alike, "
+        f"max log-prob gap {result['static_vs_dynamic_samples']['logprob_abs_diff_max']}; "
         f"|sample - score| log-prob: mean {consistency.mean():.2e}, max {consistency.max():.2e}"
     )
+    if continuous_error:
+        print(f"generate_batch failed: {continuous_error}")
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(result, indent=2))
