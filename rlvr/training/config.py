@@ -40,6 +40,7 @@ EVAL_SPLITS = ("eval", "test", "heldout")
 SFT_TARGETS = ("solve", "answer")
 DECODE_PATHS = ("dynamic", "static")
 ROLLOUT_ENGINES = ("transformers", "vllm", "server")
+PARALLEL_MODES = ("ddp", "fsdp")
 ROLLOUT_BACKENDS = ("ray", "threads")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 MAX_SEED = 2**32 - 1
@@ -87,6 +88,10 @@ class TrainConfig:
     """'auto' (bfloat16 on CUDA, float32 on CPU), 'bfloat16', 'float16' or 'float32'."""
     num_threads: int | None = None
     """torch CPU threads; None leaves torch's default."""
+    parallel: str = "ddp"
+    """Under a launcher (`torchrun`, `accelerate launch`) with several ranks: 'ddp' (each rank holds the
+    whole model, gradients summed over ranks) or 'fsdp' (torch's FSDP2: parameters, gradients and
+    optimizer state sharded over the ranks, gathered for sampling). One process ignores it."""
     rollout_engine: str = "transformers"
     """Who samples rollouts: 'transformers' (our KV-cache sampler on the learner's weights),
     'vllm' (a vLLM engine on the GPU, weights pushed from the learner after each update; needs the
@@ -288,6 +293,7 @@ class TrainConfig:
         _check_choice("decode", self.decode, DECODE_PATHS)
         _check_choice("dtype", self.dtype, DTYPES)
         _check_choice("rollout_engine", self.rollout_engine, ROLLOUT_ENGINES)
+        _check_choice("parallel", self.parallel, PARALLEL_MODES)
         _check_choice("rollout_backend", self.rollout_backend, ROLLOUT_BACKENDS)
         if self.rollout_engine == "vllm" and self.model == "tiny":
             raise ValueError("config rollout_engine 'vllm' loads the model from a local path: set model to one")

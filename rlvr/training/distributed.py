@@ -28,10 +28,11 @@ traffic as DDP's buckets without their overlap with the backward pass.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -65,6 +66,7 @@ class DataParallel:
         if not 0 <= rank < world:
             raise ValueError(f"expected 0 <= rank < world size, got rank {rank} of {world}")
         self.rank, self.world, self.local_rank, self.device = rank, world, local_rank, device
+        self._sharded: list[Any] = []  # the FSDP2 modules, once `shard_model` wrapped the model
 
     @classmethod
     def from_env(cls, device: str = "auto") -> DataParallel:
@@ -200,11 +202,95 @@ class DataParallel:
         local = torch.as_tensor(count, dtype=torch.float64)
         return (local / self.sum(local).clamp_min(1.0)).to(torch.float32)
 
+    # ---- FSDP2 --------------------------------------------------------------------------------
+    @property
+    def fsdp(self) -> bool:
+        """The model is sharded over the ranks (`parallel: fsdp`)."""
+        return bool(self._sharded)
+
+    def shard_model(self, model: torch.nn.Module) -> None:
+        """Shard `model` with FSDP2's `fully_shard`: each decoder layer its own unit (gathered
+        one at a time in the forward and backward passes), the rest (embeddings, tied head) the
+        root's. Build the optimizer after this: it must hold the sharded parameters."""
+        if not self.active:
+            return
+        from torch.distributed.fsdp import FSDPModule, fully_shard
+
+        layers = getattr(getattr(model, "model", None), "layers", None)
+        for layer in layers if layers is not None else []:
+            fully_shard(layer)
+        fully_shard(model)
+        self._sharded = [module for module in model.modules() if isinstance(module, FSDPModule)]
+
+    @contextlib.contextmanager
+    def gathered(self) -> Iterator[None]:
+        """Whole parameters on every rank for what runs the model unevenly across ranks (sampling:
+        rows stop at different lengths; rank 0's evaluation): a sharded forward gathers each layer
+        with a collective, which every rank would have to join. Every rank must enter it."""
+        if not self._sharded:
+            yield
+            return
+        self.keep_gathered()
+        try:
+            yield
+        finally:
+            for module in self._sharded:
+                module.reshard()
+                module.set_reshard_after_forward(True, recurse=False)
+
+    def keep_gathered(self) -> None:
+        """Gather the whole parameters on every rank and keep them so (every rank must call)."""
+        for module in self._sharded:
+            module.unshard()
+            module.set_reshard_after_forward(False, recurse=False)
+
+    def model_state(self, model: torch.nn.Module) -> dict[str, Any]:
+        """The whole model's state dict (FSDP: gathered on rank 0, on the CPU; every rank must call)."""
+        if not self._sharded:
+            return model.state_dict()
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_model_state_dict
+
+        return get_model_state_dict(model, options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+    def optimizer_state(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer) -> dict[str, Any]:
+        """The optimizer's whole state (FSDP: keyed by parameter name, gathered on rank 0)."""
+        if not self._sharded:
+            return optimizer.state_dict()
+        from torch.distributed.checkpoint.state_dict import StateDictOptions, get_optimizer_state_dict
+
+        return get_optimizer_state_dict(model, optimizer,
+                                        options=StateDictOptions(full_state_dict=True, cpu_offload=True))
+
+    def load_states(self, model: torch.nn.Module, optimizer: torch.optim.Optimizer, model_state: Any,
+                    optimizer_state: Any) -> None:
+        """Load what `model_state` and `optimizer_state` gave (every rank read the whole file)."""
+        if not self._sharded:
+            model.load_state_dict(model_state)
+            optimizer.load_state_dict(optimizer_state)
+            return
+        from torch.distributed.checkpoint.state_dict import (
+            StateDictOptions,
+            set_model_state_dict,
+            set_optimizer_state_dict,
+        )
+
+        options = StateDictOptions(full_state_dict=True)
+        set_model_state_dict(model, model_state, options=options)
+        set_optimizer_state_dict(model, optimizer, optimizer_state, options=options)
+
     # ---- parameters and gradients -------------------------------------------------------------
+    @property
+    def gradient_factor(self) -> float:
+        """What a rank's loss is multiplied by besides its share: FSDP averages the gradients it
+        reduce-scatters (and its averaging also keeps the warm-up, the same batch on every rank,
+        right), where the update wants their sum."""
+        return float(self.world) if self._sharded else 1.0
+
     def sum_gradients(self, parameters: Iterable[torch.nn.Parameter]) -> None:
         """Replace each gradient by its sum over ranks, in flat buckets. A parameter without a
-        gradient on every rank keeps none (AdamW skips it, as it would in one process)."""
-        if not self.active:
+        gradient on every rank keeps none (AdamW skips it, as it would in one process). FSDP has
+        reduced them in the backward pass already."""
+        if not self.active or self._sharded:
             return
         import torch.distributed as dist
 
@@ -225,8 +311,9 @@ class DataParallel:
                 offset += p.numel()
 
     def broadcast_module(self, module: torch.nn.Module) -> None:
-        """Give every rank rank 0's parameters and buffers (after work each rank did on its own)."""
-        if not self.active:
+        """Give every rank rank 0's parameters and buffers (after work each rank did on its own).
+        FSDP shards differ by design, and its reductions keep them consistent: nothing to do."""
+        if not self.active or self._sharded:
             return
         import torch.distributed as dist
 
@@ -260,6 +347,21 @@ class DataParallel:
             import torch.distributed as dist
 
             dist.barrier()
+
+
+def check_config(config: Any, dp: DataParallel) -> None:
+    """Refuse, before any work, what a data-parallel run cannot do."""
+    if config.prompts_per_step < dp.world:
+        raise ValueError(f"config prompts_per_step ({config.prompts_per_step}) must be at least the number of ranks "
+                         f"({dp.world}): each rank plays a share of the step's problems")
+    if config.sft_baseline:
+        raise ValueError("config sft_baseline trains a single-process comparison: run it without a launcher")
+    if config.rollout_engine != "transformers":
+        raise ValueError(f"config rollout_engine {config.rollout_engine!r} runs one engine per run: data-parallel "
+                         "training samples with 'transformers' on each rank")
+    if config.parallel == "fsdp" and config.kl_beta:
+        raise ValueError("config kl_beta > 0 needs a frozen reference model, which parallel 'fsdp' does not shard "
+                         "yet: use parallel 'ddp' or kl_beta 0")
 
 
 # ---- the step's batch across ranks ---------------------------------------------------------------

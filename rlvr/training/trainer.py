@@ -71,7 +71,7 @@ from rlvr.training.checkpoint import (
     write_checkpoint,
 )
 from rlvr.training.config import TrainConfig
-from rlvr.training.distributed import DataParallel, gathered_advantages, whole_batch
+from rlvr.training.distributed import DataParallel, check_config, gathered_advantages, whole_batch
 from rlvr.training.evaluate import evaluate
 from rlvr.training.metrics import json_safe
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, oracle_transcripts, run_episodes
@@ -112,10 +112,12 @@ class Trainer:
         self._workers: Any = None  # rollout workers (`rollout_workers` > 0), started by the first step
         self.dp = DataParallel.from_env(config.device)  # one rank of one unless a launcher started several
         if self.dp.active:
-            _check_data_parallel(config, self.dp)
+            check_config(config, self.dp)
         self.policy = policy if policy is not None else \
             build_policy(dataclasses.replace(config, device=self.dp.policy_device(config.device)))
         self.model = self.policy.model
+        if config.parallel == "fsdp":
+            self.dp.shard_model(self.model)  # several ranks only; before the optimizer takes the parameters
         self.out_dir = Path(config.out_dir)
         self.train_stream = ProblemStream(self.task, config.seed, self.difficulty, "train")
         self.sft_stream = ProblemStream(self.task, config.seed + _SFT_STREAM_OFFSET, self.difficulty, "train")
@@ -158,8 +160,9 @@ class Trainer:
         if self._eval_problems is None:
             self._eval_problems = heldout_problems(self.task, config, self.difficulty)
         metrics = None
-        if self.dp.is_main:
-            metrics = self._evaluate_on(self._eval_problems, num_samples=config.eval_samples if with_samples else 0)
+        with self.dp.gathered():
+            if self.dp.is_main:
+                metrics = self._evaluate_on(self._eval_problems, num_samples=config.eval_samples if with_samples else 0)
         metrics = self.dp.broadcast_json(metrics)
         record = {"eval": phase, "step": self.step, **extra, **metrics}
         self.evaluations.append(record)
@@ -205,7 +208,8 @@ class Trainer:
         def reached(step: int) -> bool:
             if step % config.sft_check_every:
                 return False
-            accuracy = float(self._evaluate_on(problems, num_samples=0)["greedy_accuracy"])
+            with self.dp.gathered():  # every rank checks (each warms up alike), with whole weights
+                accuracy = float(self._evaluate_on(problems, num_samples=0)["greedy_accuracy"])
             self.log({"eval": "sft_check", "sft_step": step, "train_greedy_accuracy": accuracy})
             return accuracy >= target
 
@@ -261,7 +265,8 @@ class Trainer:
             if kept >= wanted or draws >= config.dynamic_sampling_max_draws:
                 break
             problems = self.sampler.select(self.step)
-            current, more_sampling, more_scoring = self.collect(self.dp.shard(problems), self._sample_seed(draws))
+            with self.dp.gathered():
+                current, more_sampling, more_scoring = self.collect(self.dp.shard(problems), self._sample_seed(draws))
             scored.append((problems, current))
             draws, sampling, scoring = draws + 1, sampling + more_sampling, scoring + more_scoring
         if not parts:
@@ -309,7 +314,8 @@ class Trainer:
         started = time.perf_counter()
         problems = self.sampler.select(self.step)
         sample_start = time.perf_counter()
-        batch, sampling_time, scoring_time = self.collect(self.dp.shard(problems), self._sample_seed())
+        with self.dp.gathered():  # FSDP: whole weights while each rank samples its share
+            batch, sampling_time, scoring_time = self.collect(self.dp.shard(problems), self._sample_seed())
         draws, scored = 1, [(problems, batch)]
         if config.dynamic_sampling:
             batch, draws, more_sampling, more_scoring = self._refill(batch, scored)
@@ -330,7 +336,7 @@ class Trainer:
         if self.loss_fn.needs_reference and batch.problems:
             with torch.no_grad():
                 ref = self.reference.score(sample.prompt_ids, sample.completion_ids, sample.completion_mask)
-        update = policy_update(self, batch, advantages, ref)
+        update = policy_update(self, batch, advantages, ref, probe=scored[0][1])
         self._weights_changed()
         self.step += 1
         elapsed = time.perf_counter() - started
@@ -382,8 +388,8 @@ class Trainer:
             "step": self.step,
             "sft_done": self.sft_done,
             "config": config_text(self.config),
-            "model": self.model.state_dict(),
-            "optimizer": self.optimizer.state_dict(),
+            "model": self.dp.model_state(self.model),
+            "optimizer": self.dp.optimizer_state(self.model, self.optimizer),
             "reference": None if self.reference is None else self.reference.model.state_dict(),
             "rng": rng_state(),
             "streams": {"train": self.train_stream.state_dict(), "sft": self.sft_stream.state_dict()},
@@ -392,6 +398,7 @@ class Trainer:
             "sampler": self.sampler.state_dict(),
             "reward_transforms": {transform.name: transform.state_dict() for transform in self.reward_transforms},
             "world_size": self.dp.world,
+            "sharded": self.dp.fsdp,
         }
         path = write_checkpoint(self.out_dir, state) if self.dp.is_main else self.checkpoint_path
         self.dp.barrier()  # rank 0 wrote it (every rank holds the same state): the others may read it now
@@ -409,17 +416,20 @@ class Trainer:
         differences = check_resume_config(state["config"], self.config)  # raises unless forced
         if differences:
             self._say(f"resuming with a changed config (forced): {'; '.join(differences)}")
+        if bool(state.get("sharded", False)) != self.dp.fsdp:
+            raise ValueError(f"{self.checkpoint_path} was written by a run {'with' if state.get('sharded') else 'without'} "
+                             f"FSDP sharding, this one runs {'with' if self.dp.fsdp else 'without'}: its optimizer state "
+                             "is laid out differently; resume with the same parallel mode on several ranks")
         if int(state.get("world_size", 1)) != self.dp.world:
             self._say(f"resuming on {self.dp.world} rank(s) a run checkpointed on {state.get('world_size', 1)}: "
                       "the steps go on, but their samples differ from an uninterrupted run's")
-        self.model.load_state_dict(state["model"])
+        self.optimizer = self._new_optimizer()
+        self.dp.load_states(self.model, self.optimizer, state["model"], state["optimizer"])
         self.step, self.sft_done = int(state["step"]), bool(state["sft_done"])
         if state["reference"] is not None:
             self.reference = self._frozen_copy()
             self.reference.model.load_state_dict(state["reference"])
         self._weights_changed()
-        self.optimizer = self._new_optimizer()
-        self.optimizer.load_state_dict(state["optimizer"])
         set_rng_state(state["rng"])
         self.train_stream.load_state_dict(state["streams"]["train"])
         self.sft_stream.load_state_dict(state["streams"]["sft"])
@@ -493,6 +503,7 @@ class Trainer:
         self.save_checkpoint()
         summary = self.summary(final, timings)
         self.metrics.close()
+        self.dp.keep_gathered()  # FSDP: whole weights from here on, for rank 0's samples (training is over)
         if not self.dp.is_main:  # the run folder's files are rank 0's
             return summary
         if config.plots:
@@ -548,18 +559,6 @@ class Trainer:
         if self.dp.is_main:
             (self.out_dir / "summary.json").write_text(json.dumps(json_safe(result), indent=2, allow_nan=False))
         return result
-
-
-def _check_data_parallel(config: TrainConfig, dp: DataParallel) -> None:
-    """Refuse, before any work, what a data-parallel run cannot do."""
-    if config.prompts_per_step < dp.world:
-        raise ValueError(f"config prompts_per_step ({config.prompts_per_step}) must be at least the number of ranks "
-                         f"({dp.world}): each rank plays a share of the step's problems")
-    if config.sft_baseline:
-        raise ValueError("config sft_baseline trains a single-process comparison: run it without a launcher")
-    if config.rollout_engine != "transformers":
-        raise ValueError(f"config rollout_engine {config.rollout_engine!r} runs one engine per run: data-parallel "
-                         "training samples with 'transformers' on each rank")
 
 
 def _describe(label: str, metrics: dict[str, Any], ks: list[int]) -> str:

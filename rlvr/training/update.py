@@ -41,8 +41,12 @@ class UpdateStats:
     """Seconds in gradient reduction, clipping and AdamW."""
 
 
-def policy_update(trainer: Any, batch: Any, advantages: torch.Tensor, ref: Any = None) -> UpdateStats:
-    """`trainer.config.updates_per_batch` updates of `trainer.model` on `batch` (this rank's rows)."""
+def policy_update(trainer: Any, batch: Any, advantages: torch.Tensor, ref: Any = None,
+                  probe: Any = None) -> UpdateStats:
+    """`trainer.config.updates_per_batch` updates of `trainer.model` on `batch` (this rank's rows).
+
+    `probe`: a batch of this rank's, for a rank left no rows under FSDP, which runs the passes (at
+    zero weight) since every rank must join each layer's gather."""
     config, dp, model = trainer.config, trainer.dp, trainer.model
     stats = UpdateStats()
     has_rows = len(batch.problems) > 0  # a rank may keep no group of a DAPO-filtered step
@@ -53,6 +57,9 @@ def policy_update(trainer: Any, batch: Any, advantages: torch.Tensor, ref: Any =
             raise ValueError(f"loss {config.loss!r} declares no `aggregation`: data-parallel training needs it "
                              "to normalise by the global count")
         share = dp.share(aggregation_count(batch.loss_mask, aggregation))
+        if not has_rows and dp.fsdp and probe is not None:
+            batch, advantages, ref, has_rows = probe, torch.zeros(probe.rewards.numel()), None, True
+            # share is 0: the probe's passes add nothing
     old = None
     model.train()
     for _ in range(config.updates_per_batch):
@@ -66,14 +73,15 @@ def policy_update(trainer: Any, batch: Any, advantages: torch.Tensor, ref: Any =
             loss = torch.zeros(())
         finite = dp.all_true(bool(torch.isfinite(loss)))
         if finite and has_rows:
-            loss.backward()
+            (loss * dp.gradient_factor if dp.fsdp else loss).backward()
         tock = time.perf_counter()
         stats.fwd_bwd += tock - tick
         norm = math.nan
         if finite:
             dp.sum_gradients(model.parameters())
             limit = config.max_grad_norm if config.max_grad_norm > 0 else math.inf
-            norm = float(torch.nn.utils.clip_grad_norm_(model.parameters(), limit))
+            total = torch.nn.utils.clip_grad_norm_(model.parameters(), limit)
+            norm = float(total.full_tensor() if hasattr(total, "full_tensor") else total)  # FSDP: a DTensor
         if finite and math.isfinite(norm):
             trainer.optimizer.step()
         else:

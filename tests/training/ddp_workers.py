@@ -77,8 +77,10 @@ def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
     records = []
     for step in range(STEPS):
         records.append(trainer.rl_step())
-        if trainer.dp.is_main and step in (0, STEPS - 1):
-            torch.save(trainer.model.state_dict(), Path(out_dir) / f"weights_{step + 1}.pt")
+        if step in (0, STEPS - 1):
+            weights = trainer.dp.model_state(trainer.model)  # FSDP: gathered, a collective every rank joins
+            if trainer.dp.is_main:
+                torch.save(weights, Path(out_dir) / f"weights_{step + 1}.pt")
     return records
 
 
