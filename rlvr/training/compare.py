@@ -181,7 +181,8 @@ def _heldout_curve(metrics_path: Path) -> list[tuple[int, float]]:
     from rlvr.training.tracking import read_metrics
 
     _, evals = read_metrics(metrics_path)
-    return [(int(e["step"]), float(e["greedy_accuracy"])) for e in evals]
+    # the warm-up's train-split checks (sft_check lines) count SFT steps, not RL steps: left out
+    return [(int(e["step"]), float(e["greedy_accuracy"])) for e in evals if e["eval"] in ("after_sft", "rl", "final")]
 
 
 ENTROPY_KEY = "entropy"

@@ -173,3 +173,13 @@ def test_curves_average_over_seeds_then_over_blocks_of_steps():
     per_seed = {0: [(1, 1.0), (2, 2.0), (3, 3.0)], 1: [(1, 3.0), (2, 4.0), (3, 5.0)]}
     assert _mean_curve(per_seed) == ([1, 2, 3], [2.0, 3.0, 4.0])
     assert _mean_curve(per_seed, width=2) == ([2, 3], [2.5, 4.0])
+
+
+def test_the_heldout_curve_leaves_out_the_warm_ups_train_split_checks(tmp_path):
+    from rlvr.training.compare import _heldout_curve
+
+    lines = [{"eval": "sft_check", "sft_step": 50, "train_greedy_accuracy": 0.1},
+             {"eval": "after_sft", "step": 0, "greedy_accuracy": 0.4}, {"step": 1, "reward_mean": 0.5},
+             {"eval": "final", "step": 1, "greedy_accuracy": 0.5}]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    assert _heldout_curve(tmp_path / "metrics.jsonl") == [(0, 0.4), (1, 0.5)]
