@@ -264,3 +264,66 @@ def set_rng_state(state: Mapping[str, Any]) -> None:
     torch.set_rng_state(state["torch"].cpu())
     if state.get("cuda") is not None and torch.cuda.is_available():
         torch.cuda.set_rng_state_all([s.cpu() for s in state["cuda"]])
+
+
+# ---- a trainer's state ----------------------------------------------------------------------------
+CHECKPOINT_KEYS = ("step", "sft_done", "config", "model", "optimizer", "reference", "rng", "streams", "evaluations")
+"""Fields every trainer checkpoint holds (`read_checkpoint(..., required=CHECKPOINT_KEYS)`)."""
+
+
+def trainer_state(trainer: Any) -> dict[str, Any]:
+    """What a `Trainer` checkpoint holds: weights, optimizer, RNG states, step, stream positions,
+    config, the advantage, sampler and reward transform plug-ins' states, and the data-parallel
+    layout it was written with (ranks; FSDP's whole state, gathered: every rank must call)."""
+    dp = trainer.dp
+    return {
+        "format": FORMAT,
+        "step": trainer.step,
+        "sft_done": trainer.sft_done,
+        "config": config_text(trainer.config),
+        "model": dp.model_state(trainer.model),
+        "optimizer": dp.optimizer_state(trainer.model, trainer.optimizer),
+        "reference": None if trainer.reference is None else trainer.reference.model.state_dict(),
+        "rng": rng_state(),
+        "streams": {"train": trainer.train_stream.state_dict(), "sft": trainer.sft_stream.state_dict()},
+        "evaluations": plain(trainer.evaluations),
+        "advantage": trainer.advantage.state_dict(),
+        "sampler": trainer.sampler.state_dict(),
+        "reward_transforms": {transform.name: transform.state_dict() for transform in trainer.reward_transforms},
+        "world_size": dp.world,
+        "sharded": dp.fsdp,
+    }
+
+
+def check_layout(state: Mapping[str, Any], dp: Any, path: Path) -> str | None:
+    """Raise where a checkpoint's data-parallel layout cannot be read by this run (FSDP's optimizer
+    state is keyed by name, a plain one by position); a note where it can but the run changes."""
+    sharded = bool(state.get("sharded", False))
+    if sharded != dp.fsdp:
+        said = {True: "with", False: "without"}
+        raise CheckpointError(f"{path} was written by a run {said[sharded]} FSDP sharding, this one runs "
+                              f"{said[dp.fsdp]}: its optimizer state is laid out differently; resume with the same "
+                              "parallel mode on several ranks")
+    if int(state.get("world_size", 1)) != dp.world:
+        return (f"resuming on {dp.world} rank(s) a run checkpointed on {state.get('world_size', 1)}: the steps go "
+                "on, but their samples differ from an uninterrupted run's")
+    return None
+
+
+def restore_trainer(trainer: Any, state: Mapping[str, Any]) -> None:
+    """Put `trainer_state`'s values back into `trainer` (every rank reads the whole file)."""
+    trainer.optimizer = trainer._new_optimizer()
+    trainer.dp.load_states(trainer.model, trainer.optimizer, state["model"], state["optimizer"])
+    trainer.step, trainer.sft_done = int(state["step"]), bool(state["sft_done"])
+    if state["reference"] is not None:
+        trainer.reference = trainer._frozen_copy()
+        trainer.reference.model.load_state_dict(state["reference"])
+    trainer._weights_changed()
+    set_rng_state(state["rng"])
+    trainer.train_stream.load_state_dict(state["streams"]["train"])
+    trainer.sft_stream.load_state_dict(state["streams"]["sft"])
+    trainer.evaluations = list(state["evaluations"])
+    trainer.advantage.load_state_dict(state.get("advantage") or {})  # absent from checkpoints before plug-ins
+    trainer.sampler.load_state_dict(state.get("sampler") or {})
+    for transform in trainer.reward_transforms:  # names are unique in a run
+        transform.load_state_dict((state.get("reward_transforms") or {}).get(transform.name) or {})

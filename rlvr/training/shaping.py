@@ -1,6 +1,7 @@
 """Reward shaping and batch filters applied between the verifier's rewards and the advantages.
 
-- DAPO [paper]: the soft overlong penalty and dynamic sampling (drop groups that teach nothing);
+- DAPO [paper]: the soft overlong penalty and dynamic sampling (drop groups that teach nothing;
+  `refill_groups` is the trainer's loop that draws more problems);
 - unlikeliness reward [code]: scale correct rewards down for the likelier rollouts of a group.
 
 Shapes follow `rlvr.training.groups`: rewards are [B, G] (B prompts, G rollouts each). The
@@ -10,12 +11,15 @@ reward here, then GRPO's normalisation.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
 from rlvr.training.groups import as_groups, mean_token_logprob
+from rlvr.training.rollout import select_groups
 
-__all__ = ["dynamic_sampling_mask", "mean_token_logprob", "overlong_penalty", "unlikeliness_rewards"]
+__all__ = ["dynamic_sampling_mask", "mean_token_logprob", "overlong_penalty", "refill_groups", "unlikeliness_rewards"]
 
 
 def overlong_penalty(lengths: Tensor, max_len: int, cache_len: int) -> Tensor:
@@ -76,3 +80,31 @@ def unlikeliness_rewards(rewards: Tensor, mean_logprobs: Tensor, beta_rank: floa
     ranks.scatter_(1, order, torch.arange(group_size).expand_as(order).contiguous())
     return rewards * (1.0 - beta_rank * ranks.to(rewards.dtype) / group_size)
 
+
+def refill_groups(trainer: Any, batch: Any, scored: list) -> tuple[Any, int, float, float]:
+    """DAPO dynamic sampling in `trainer`'s step: keep the groups with signal (not all right, not all
+    wrong) and draw more problems until `prompts_per_step` are kept or the draws run out. The kept
+    groups train; with none kept the first batch stays (its advantages are all zero). Every batch
+    drawn is appended to `scored` with its problems (the sampler observes them all). With several
+    ranks the choice is made on the gathered groups: the same on every rank, each keeping its own
+    (the shares may then be uneven; the loss normalises by global counts)."""
+    config = trainer.config
+    wanted, parts, kept, draws, sampling, scoring = config.prompts_per_step, [], 0, 1, 0.0, 0.0
+    current = batch
+    while True:
+        signal = dynamic_sampling_mask(trainer.dp.gather_rows(current.components["correct"])).tolist()
+        groups = [g for g, keep in enumerate(signal) if keep][: wanted - kept]
+        if groups:
+            start, stop = trainer.dp.bounds(len(signal))
+            parts.append((current, [g - start for g in groups if start <= g < stop]))
+            kept += len(groups)
+        if kept >= wanted or draws >= config.dynamic_sampling_max_draws:
+            break
+        problems = trainer.sampler.select(trainer.step)
+        with trainer.dp.gathered():
+            current, more_sampling, more_scoring = trainer.collect(trainer.dp.shard(problems), trainer._sample_seed(draws))
+        scored.append((problems, current))
+        draws, sampling, scoring = draws + 1, sampling + more_sampling, scoring + more_scoring
+    if not parts:
+        return batch, draws, sampling, scoring
+    return select_groups(parts, trainer.policy.pad_token_id), draws, sampling, scoring

@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 import time
 from pathlib import Path
@@ -60,28 +59,27 @@ from rlvr.training.builders import (
     heldout_problems,
 )
 from rlvr.training.checkpoint import (
-    FORMAT,
+    CHECKPOINT_KEYS,
+    check_layout,
     check_resume_config,
     checkpoint_paths,
-    config_text,
-    plain,
     read_checkpoint,
-    rng_state,
-    set_rng_state,
+    restore_trainer,
+    trainer_state,
     write_checkpoint,
 )
 from rlvr.training.config import TrainConfig
 from rlvr.training.distributed import DataParallel, check_config, gathered_advantages, whole_batch
 from rlvr.training.evaluate import evaluate
-from rlvr.training.metrics import json_safe
+from rlvr.training.metrics import describe_evaluation, json_safe, run_summary
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, oracle_transcripts, run_episodes
 from rlvr.training.optim import adamw
 from rlvr.training.reward_transforms import apply_reward_transforms
-from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts, select_groups
+from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts
 from rlvr.training.sft import run_sft
-from rlvr.training.shaping import dynamic_sampling_mask
+from rlvr.training.shaping import refill_groups
 from rlvr.training.tracking import MetricsLogger
-from rlvr.training.update import policy_update
+from rlvr.training.update import policy_update, step_record
 from rlvr.training.workers import workers_from_config
 
 _SFT_STREAM_OFFSET = 1_000_003
@@ -93,7 +91,6 @@ _REFILL_SEED_STRIDE = 7_919_111
 """Extra draws of dynamic sampling use seed + draw * this (far from every other step's seed)."""
 _RANK_SEED_STRIDE = 15_485_863
 """Rank r of a data-parallel run samples its share with the step's seed + r * this."""
-_CHECKPOINT_KEYS = ("step", "sft_done", "config", "model", "optimizer", "reference", "rng", "streams", "evaluations")
 
 
 class Trainer:
@@ -245,34 +242,6 @@ class Trainer:
         return (self.config.seed * _SAMPLE_SEED_STRIDE + self.step + draws * _REFILL_SEED_STRIDE
                 + self.dp.rank * _RANK_SEED_STRIDE)
 
-    def _refill(self, batch: RolloutBatch, scored: list) -> tuple[RolloutBatch, int, float, float]:
-        """DAPO dynamic sampling: keep the groups with signal (not all right, not all wrong) and
-        draw more problems until `prompts_per_step` are kept or the draws run out. The kept groups
-        train; with none kept the first batch stays (its advantages are all zero). Every batch
-        drawn is appended to `scored` with its problems (the sampler observes them all). With
-        several ranks the choice is made on the gathered groups: the same on every rank, each
-        keeping its own (the shares may then be uneven; the loss normalises by global counts)."""
-        config = self.config
-        wanted, parts, kept, draws, sampling, scoring = config.prompts_per_step, [], 0, 1, 0.0, 0.0
-        current = batch
-        while True:
-            signal = dynamic_sampling_mask(self.dp.gather_rows(current.components["correct"])).tolist()
-            groups = [g for g, keep in enumerate(signal) if keep][: wanted - kept]
-            if groups:
-                start, stop = self.dp.bounds(len(signal))
-                parts.append((current, [g - start for g in groups if start <= g < stop]))
-                kept += len(groups)
-            if kept >= wanted or draws >= config.dynamic_sampling_max_draws:
-                break
-            problems = self.sampler.select(self.step)
-            with self.dp.gathered():
-                current, more_sampling, more_scoring = self.collect(self.dp.shard(problems), self._sample_seed(draws))
-            scored.append((problems, current))
-            draws, sampling, scoring = draws + 1, sampling + more_sampling, scoring + more_scoring
-        if not parts:
-            return batch, draws, sampling, scoring
-        return select_groups(parts, self.policy.pad_token_id), draws, sampling, scoring
-
     def advantages(self, batch: RolloutBatch, probe: RolloutBatch | None = None) -> torch.Tensor:
         """[N] per rollout, or [N, T] per token (multi-turn episodes: each turn its own), from the
         plug-in, given a view with the quantities it declares (computed here, once per step). With
@@ -318,7 +287,7 @@ class Trainer:
             batch, sampling_time, scoring_time = self.collect(self.dp.shard(problems), self._sample_seed())
         draws, scored = 1, [(problems, batch)]
         if config.dynamic_sampling:
-            batch, draws, more_sampling, more_scoring = self._refill(batch, scored)
+            batch, draws, more_sampling, more_scoring = refill_groups(self, batch, scored)
             sampling_time, scoring_time = sampling_time + more_sampling, scoring_time + more_scoring
         # before shaping: the sampler judges problems by the verifier's rewards, dropped groups included
         gather = self.dp.gather_rows
@@ -340,30 +309,8 @@ class Trainer:
         self._weights_changed()
         self.step += 1
         elapsed = time.perf_counter() - started
-        times = self.dp.max([sampling_time, scoring_time, update.fwd_bwd, update.optimizer])  # the slowest rank's
-        record = {
-            "step": self.step,
-            "reward_mean": float(rewards.mean()),
-            **({"raw_reward_mean": float(raw_rewards.mean())} if self.reward_transforms else {}),
-            **{key: value for transform in self.reward_transforms for key, value in transform.metrics().items()},
-            "accuracy": float(whole["components"]["correct"].mean()),
-            "loss": update.losses[-1],
-            "grad_norm": update.norms[-1],
-            "skipped_updates": update.skipped,
-            "groups_with_signal": float((rewards.max(1).values > rewards.min(1).values).float().mean()),
-            "mean_length": float(whole["lengths"].float().mean()),
-            "truncated": float((~whole["finished"]).float().mean()),
-            **({"mean_turns": float(whole["turns"].float().mean())} if whole["turns"] is not None else {}),
-            **({"dynamic_draws": draws, "groups": rewards.shape[0]} if config.dynamic_sampling else {}),
-            **self.sampler.metrics(),
-            "samples_per_s": rewards.numel() / elapsed,
-            "time_total": elapsed,
-            "time_problems": sample_start - started,
-            "time_sampling": times[0],
-            "time_scoring": times[1],
-            "time_fwd_bwd": times[2],
-            "time_optimizer": times[3],
-        }
+        record = step_record(self, whole, rewards, raw_rewards, update, draws, {
+            "total": elapsed, "problems": sample_start - started, "sampling": sampling_time, "scoring": scoring_time})
         if update.skipped:
             self._say(f"step {self.step}: non-finite loss or gradient, {update.skipped} update(s) skipped")
         self.log(record)
@@ -383,23 +330,7 @@ class Trainer:
         """Weights, optimizer, RNG states, step, stream positions, config and the advantage, sampler and
         reward transform plug-ins' states, as tensors and plain values (`rlvr.training.checkpoint`:
         loadable without running code, sha256 beside it)."""
-        state = {
-            "format": FORMAT,
-            "step": self.step,
-            "sft_done": self.sft_done,
-            "config": config_text(self.config),
-            "model": self.dp.model_state(self.model),
-            "optimizer": self.dp.optimizer_state(self.model, self.optimizer),
-            "reference": None if self.reference is None else self.reference.model.state_dict(),
-            "rng": rng_state(),
-            "streams": {"train": self.train_stream.state_dict(), "sft": self.sft_stream.state_dict()},
-            "evaluations": plain(self.evaluations),
-            "advantage": self.advantage.state_dict(),
-            "sampler": self.sampler.state_dict(),
-            "reward_transforms": {transform.name: transform.state_dict() for transform in self.reward_transforms},
-            "world_size": self.dp.world,
-            "sharded": self.dp.fsdp,
-        }
+        state = trainer_state(self)
         path = write_checkpoint(self.out_dir, state) if self.dp.is_main else self.checkpoint_path
         self.dp.barrier()  # rank 0 wrote it (every rank holds the same state): the others may read it now
         return path
@@ -412,32 +343,14 @@ class Trainer:
         """
         if not self.checkpoint_path.is_file():
             return False
-        state = read_checkpoint(self.out_dir, map_location=self.policy.device, required=_CHECKPOINT_KEYS)
+        state = read_checkpoint(self.out_dir, map_location=self.policy.device, required=CHECKPOINT_KEYS)
         differences = check_resume_config(state["config"], self.config)  # raises unless forced
         if differences:
             self._say(f"resuming with a changed config (forced): {'; '.join(differences)}")
-        if bool(state.get("sharded", False)) != self.dp.fsdp:
-            raise ValueError(f"{self.checkpoint_path} was written by a run {'with' if state.get('sharded') else 'without'} "
-                             f"FSDP sharding, this one runs {'with' if self.dp.fsdp else 'without'}: its optimizer state "
-                             "is laid out differently; resume with the same parallel mode on several ranks")
-        if int(state.get("world_size", 1)) != self.dp.world:
-            self._say(f"resuming on {self.dp.world} rank(s) a run checkpointed on {state.get('world_size', 1)}: "
-                      "the steps go on, but their samples differ from an uninterrupted run's")
-        self.optimizer = self._new_optimizer()
-        self.dp.load_states(self.model, self.optimizer, state["model"], state["optimizer"])
-        self.step, self.sft_done = int(state["step"]), bool(state["sft_done"])
-        if state["reference"] is not None:
-            self.reference = self._frozen_copy()
-            self.reference.model.load_state_dict(state["reference"])
-        self._weights_changed()
-        set_rng_state(state["rng"])
-        self.train_stream.load_state_dict(state["streams"]["train"])
-        self.sft_stream.load_state_dict(state["streams"]["sft"])
-        self.evaluations = list(state["evaluations"])
-        self.advantage.load_state_dict(state.get("advantage") or {})  # absent from checkpoints before plug-ins
-        self.sampler.load_state_dict(state.get("sampler") or {})
-        for transform in self.reward_transforms:  # names are unique in a run
-            transform.load_state_dict((state.get("reward_transforms") or {}).get(transform.name) or {})
+        note = check_layout(state, self.dp, self.checkpoint_path)  # raises where it cannot be read
+        if note:
+            self._say(note)
+        restore_trainer(self, state)
         self.metrics.truncate_after(self.step)  # a step logged after the checkpoint will be redone
         return True
 
@@ -470,7 +383,7 @@ class Trainer:
                 self._weights_changed()
             timings["sft_s"] = time.perf_counter() - start
             after_sft = self.evaluate("after_sft", with_samples=True, sft_steps=sft_steps_taken)
-            self._say(_describe("after SFT", after_sft, config.eval_k))
+            self._say(describe_evaluation("after SFT", after_sft, config.eval_k))
             if self.loss_fn.needs_reference:
                 self.reference = self._frozen_copy()
             self.save_checkpoint()
@@ -512,7 +425,7 @@ class Trainer:
             from rlvr.training.baseline import sft_only_baseline
 
             summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"], type(self)))
-            self._say(_describe("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
+            self._say(describe_evaluation("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
             (self.out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
         from rlvr.training.evaluate import write_samples
         from rlvr.training.report import write_report
@@ -543,27 +456,11 @@ class Trainer:
 
     def summary(self, final: dict[str, Any], timings: dict[str, float]) -> dict[str, Any]:
         """After-SFT and after-RL figures; the RL figure is the mean of the last three evaluations."""
-        after_sft = next((e for e in self.evaluations if e["eval"] == "after_sft"), None)
-        rl_evals = [e for e in self.evaluations if e["eval"] in ("rl", "final")]
-        last_three = [e["greedy_accuracy"] for e in rl_evals[-3:]]
-        result = {
-            "after_sft": after_sft,
-            "final": final,
-            "greedy_accuracy_after_sft": None if after_sft is None else after_sft["greedy_accuracy"],
-            "sft_steps": None if after_sft is None else after_sft.get("sft_steps"),
-            "greedy_accuracy_after_rl": sum(last_three) / len(last_three),
-            "steps": self.step,
-            **timings,
-        }
-        self._say(_describe("after RL", final, self.config.eval_k))
+        result = run_summary(self.evaluations, final, timings, self.step)
+        self._say(describe_evaluation("after RL", final, self.config.eval_k))
         if self.dp.is_main:
             (self.out_dir / "summary.json").write_text(json.dumps(json_safe(result), indent=2, allow_nan=False))
         return result
-
-
-def _describe(label: str, metrics: dict[str, Any], ks: list[int]) -> str:
-    parts = [f"greedy {metrics['greedy_accuracy']:.3f}"] + [f"pass@{k} {metrics.get(f'pass@{k}', math.nan):.3f}" for k in ks]
-    return f"{label} ({int(metrics['num_problems'])} held-out problems): " + ", ".join(parts)
 
 
 def train_from_scenario(path: str | os.PathLike, overrides: list[str] | tuple[str, ...] = (), out_dir: str | None = None) -> dict:

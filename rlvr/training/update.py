@@ -1,4 +1,5 @@
-"""The policy-gradient update of one RL step, on one process or on each data-parallel rank.
+"""The policy-gradient update of one RL step, on one process or on each data-parallel rank, and the
+step's metrics line.
 
     stats = policy_update(trainer, batch, advantages, ref)   # stats.losses, stats.norms, stats.skipped
 
@@ -92,3 +93,35 @@ def policy_update(trainer: Any, batch: Any, advantages: torch.Tensor, ref: Any =
         stats.norms.append(norm)
     model.eval()
     return stats
+
+
+def step_record(trainer: Any, whole: dict[str, Any], rewards: torch.Tensor, raw_rewards: torch.Tensor,
+                update: UpdateStats, draws: int, times: dict[str, float]) -> dict[str, Any]:
+    """The metrics line of the step `trainer` just took, over the whole step (`whole`: the gathered
+    per-group tensors, `rlvr.training.distributed.whole_batch`; `rewards` after the reward transforms);
+    `times`: this rank's seconds (total, problems, sampling, scoring); sampling, scoring, passes and
+    optimizer are the slowest rank's, which the step waited for."""
+    slowest = trainer.dp.max([times["sampling"], times["scoring"], update.fwd_bwd, update.optimizer])
+    return {
+        "step": trainer.step,
+        "reward_mean": float(rewards.mean()),
+        **({"raw_reward_mean": float(raw_rewards.mean())} if trainer.reward_transforms else {}),
+        **{key: value for transform in trainer.reward_transforms for key, value in transform.metrics().items()},
+        "accuracy": float(whole["components"]["correct"].mean()),
+        "loss": update.losses[-1],
+        "grad_norm": update.norms[-1],
+        "skipped_updates": update.skipped,
+        "groups_with_signal": float((rewards.max(1).values > rewards.min(1).values).float().mean()),
+        "mean_length": float(whole["lengths"].float().mean()),
+        "truncated": float((~whole["finished"]).float().mean()),
+        **({"mean_turns": float(whole["turns"].float().mean())} if whole["turns"] is not None else {}),
+        **({"dynamic_draws": draws, "groups": rewards.shape[0]} if trainer.config.dynamic_sampling else {}),
+        **trainer.sampler.metrics(),
+        "samples_per_s": rewards.numel() / times["total"],
+        "time_total": times["total"],
+        "time_problems": times["problems"],
+        "time_sampling": slowest[0],
+        "time_scoring": slowest[1],
+        "time_fwd_bwd": slowest[2],
+        "time_optimizer": slowest[3],
+    }
