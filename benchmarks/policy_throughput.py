@@ -171,11 +171,12 @@ def left_padded(prompts: list[list[int]], pad_id: int, device: str) -> tuple[tor
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Parse the flags, build the model once, measure each batch size; one batch's record or {runs: [...]}."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model", default="tiny", choices=["tiny", "qwen2-0.5b"])
     parser.add_argument("--device", default="cpu", help="cpu, cuda or auto")
     parser.add_argument("--dtype", default="auto", help="auto (bf16 on CUDA, fp32 on CPU), bfloat16, float32")
-    parser.add_argument("--batch", type=int, default=64)
+    parser.add_argument("--batch", type=int, nargs="+", default=[64], help="one or more batch sizes")
     parser.add_argument("--new-tokens", type=int, default=128)
     parser.add_argument("--prompt-length", type=int, default=32)
     parser.add_argument("--repeats", type=int, default=3)
@@ -193,19 +194,31 @@ def main(argv: list[str] | None = None) -> dict:
     device = resolve_device(args.device)
     dtype = resolve_dtype(args.dtype, device)
     model, tokenizer = build_model(args.model, device, dtype, args.seed)
-    vocab_size = model.config.vocab_size
-    pad_id = model.config.pad_token_id
-    eos_id = model.config.eos_token_id
     compile_step = {"auto": None, "on": True, "off": False}[args.compile]
     policies = {
         decode: TransformersPolicy(model, tokenizer, device=device, dtype=dtype, stop_token_ids=[], decode=decode,
                                    compile=compile_step)
         for decode in ("dynamic", "static")
     }
+    bandwidth = copy_bandwidth(device)
+    # one process for every batch size: the static step compiles once (symbolic shapes), then
+    # only records a CUDA graph per shape
+    results = [measure(args, batch_size, model, policies, device, dtype, bandwidth) for batch_size in args.batch]
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps(results[0] if len(results) == 1 else {"runs": results}, indent=2))
+    return results[0] if len(results) == 1 else {"runs": results}
+
+
+def measure(args, batch_size: int, model, policies: dict, device: str, dtype, bandwidth: float) -> dict:
+    """Every row at one batch size; prints the table and returns the result record."""
+    vocab_size = model.config.vocab_size
+    pad_id = model.config.pad_token_id
+    eos_id = model.config.eos_token_id
     policy = policies["dynamic"]
-    prompts = synthetic_prompts(args.batch, args.prompt_length, vocab_size, args.seed)
+    prompts = synthetic_prompts(batch_size, args.prompt_length, vocab_size, args.seed)
     input_ids, attention_mask = left_padded(prompts, pad_id, device)
-    generated_tokens = args.batch * args.new_tokens
+    generated_tokens = batch_size * args.new_tokens
 
     def sampler(decode):
         return lambda: policies[decode].sample(prompts, max_new_tokens=args.new_tokens, temperature=1.0, top_p=1.0,
@@ -257,19 +270,19 @@ def main(argv: list[str] | None = None) -> dict:
     for decode in ("dynamic", "static"):
         seconds, samples[decode], warmup = timed(sampler(decode), device, args.repeats, args.warmup)
         assert samples[decode].num_tokens() == generated_tokens, (samples[decode].num_tokens(), generated_tokens)
-        record(f"policy.sample {decode}", seconds, generated_tokens, args.batch, warmup)
+        record(f"policy.sample {decode}", seconds, generated_tokens, batch_size, warmup)
     batch = samples["dynamic"]
     seconds, sequences, warmup = timed(run_generate, device, args.repeats, args.warmup)
-    assert sequences.shape == (args.batch, input_ids.shape[1] + args.new_tokens), tuple(sequences.shape)
-    record("generate", seconds, generated_tokens, args.batch, warmup)
+    assert sequences.shape == (batch_size, input_ids.shape[1] + args.new_tokens), tuple(sequences.shape)
+    record("generate", seconds, generated_tokens, batch_size, warmup)
     seconds, _, warmup = timed(run_generate_with_logprobs, device, args.repeats, args.warmup)
-    record("generate+logprobs", seconds, generated_tokens, args.batch, warmup)
+    record("generate+logprobs", seconds, generated_tokens, batch_size, warmup)
     continuous_error = None
     if args.continuous_batching:
         try:
             seconds, made, warmup = timed(continuous_batching(model, prompts, args.new_tokens, eos_id, pad_id),
                                           device, args.repeats, args.warmup)
-            record("generate_batch+logprobs", seconds, made, args.batch, warmup)
+            record("generate_batch+logprobs", seconds, made, batch_size, warmup)
         except Exception as error:  # recorded, not fatal: the other rows still stand
             continuous_error = f"{type(error).__name__}: {error}"[:500]
 
@@ -281,7 +294,7 @@ def main(argv: list[str] | None = None) -> dict:
                 return policy.score(batch.prompt_ids, batch.completion_ids, batch.completion_mask, need=need)
 
         seconds, scored, warmup = timed(run_score, device, args.repeats, args.warmup)
-        record(f"score({', '.join(need)})", seconds, scored_tokens, args.batch, warmup)
+        record(f"score({', '.join(need)})", seconds, scored_tokens, batch_size, warmup)
     with torch.no_grad():
         consistency = (scored["logprobs"] - batch.logprobs)[batch.completion_mask].abs()
     # static vs dynamic, same seed: rows alike, and log-prob gaps up to each row's first difference
@@ -289,8 +302,7 @@ def main(argv: list[str] | None = None) -> dict:
     static_gap = (samples["static"].logprobs - batch.logprobs)[alike].abs()
 
     parameter_bytes = sum(parameter.numel() * parameter.element_size() for parameter in model.parameters())
-    bandwidth = copy_bandwidth(device)
-    limit = args.batch / (parameter_bytes / bandwidth)
+    limit = batch_size / (parameter_bytes / bandwidth)
     by_name = {row["name"]: row for row in rows}
     dynamic_rate, static_rate = (by_name[f"policy.sample {decode}"]["tokens_per_s"] for decode in ("dynamic", "static"))
     result = {
@@ -299,7 +311,7 @@ def main(argv: list[str] | None = None) -> dict:
         "parameter_bytes": parameter_bytes,
         "device": torch.cuda.get_device_name() if device.startswith("cuda") else "cpu",
         "dtype": str(dtype).removeprefix("torch."),
-        "batch": args.batch,
+        "batch": batch_size,
         "new_tokens": args.new_tokens,
         "prompt_length_max": max(len(prompt) for prompt in prompts),
         "compile": args.compile,
@@ -325,7 +337,7 @@ def main(argv: list[str] | None = None) -> dict:
     }
     print(
         f"{args.model} ({result['parameters'] / 1e6:.1f}M parameters) on {result['device']}, {result['dtype']}, "
-        f"batch {args.batch}, {args.new_tokens} new tokens, prompts up to {result['prompt_length_max']} tokens, "
+        f"batch {batch_size}, {args.new_tokens} new tokens, prompts up to {result['prompt_length_max']} tokens, "
         f"torch {torch.__version__}, transformers {transformers.__version__}, {torch.get_num_threads()} CPU threads"
     )
     print(f"{'what':<46}{'best s':>9}{'median s':>10}{'tokens/s':>12}{'samples/s':>11}{'1st call s':>11}")
@@ -342,8 +354,8 @@ def main(argv: list[str] | None = None) -> dict:
         f"{result['speedup_vs_generate_with_logprobs']['static']:.2f}x"
     )
     print(
-        f"bandwidth limit: {parameter_bytes / 1e9:.2f} GB of weights a step at {bandwidth / 1e9:.0f} GB/s (copy) "
-        f"-> {limit:.0f} tokens/s at batch {args.batch}; static reaches {100 * static_rate / limit:.1f}%"
+        f"bandwidth limit: {parameter_bytes / 1e6:.1f} MB of weights a step at {bandwidth / 1e9:.0f} GB/s (copy) "
+        f"-> {limit:.0f} tokens/s at batch {batch_size}; static reaches {100 * static_rate / limit:.1f}%"
     )
     print(
         f"static vs dynamic samples: {100 * result['static_vs_dynamic_samples']['rows_alike']:.1f}% of rows alike, "
@@ -352,9 +364,6 @@ def main(argv: list[str] | None = None) -> dict:
     )
     if continuous_error:
         print(f"generate_batch failed: {continuous_error}")
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=2))
     return result
 
 
