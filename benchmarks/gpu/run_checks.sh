@@ -45,7 +45,7 @@ part() {
 
 part "$out/gpu_tests.log" 75 python3 -m pytest tests/agents -q -m gpu -p no:cacheprovider
 
-part "$out/policy_throughput_qwen2-0.5b_h100.log" 120 python3 benchmarks/policy_throughput.py --model qwen2-0.5b \
+part "$out/policy_throughput_qwen2-0.5b_h100.log" 140 python3 benchmarks/policy_throughput.py --model qwen2-0.5b \
   --device cuda --dtype bfloat16 --batch 64 256 --new-tokens 128 --repeats 2 \
   --out "$out/policy_throughput_qwen2-0.5b_h100.json"
 
@@ -54,7 +54,7 @@ large=(python3 -m rlvr.cli train scenarios/quickstart.yaml --set device=cuda --s
   --set tiny_hidden_size=896 --set tiny_num_layers=24 --set tiny_num_heads=14 --set tiny_intermediate_size=4864
   --set sft_steps=2 --set prompts_per_step=32 --set group_size=8 --set max_new_tokens=16 --set eval_every=1000
   --set eval_problems=64 --set checkpoint_every=1000 --set progress=false)
-part "$out/large_cuda_static.log" 75 "${large[@]}" --set decode=static --set rl_steps=10 --out /tmp/large_cuda_static
+part "$out/large_cuda_static.log" 70 "${large[@]}" --set decode=static --set rl_steps=10 --out /tmp/large_cuda_static
 part "$out/large_cuda_dynamic.log" 40 "${large[@]}" --set decode=dynamic --set rl_steps=8 --out /tmp/large_cuda_dynamic
 breakdown=()
 for decode in static dynamic; do
