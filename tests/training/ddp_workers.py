@@ -7,6 +7,7 @@ several), and, as a script under torchrun, `rlvr train` with one rank killed by 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sys
@@ -81,6 +82,10 @@ def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
             weights = trainer.dp.model_state(trainer.model)  # FSDP: gathered, a collective every rank joins
             if trainer.dp.is_main:
                 torch.save(weights, Path(out_dir) / f"weights_{step + 1}.pt")
+    states = {"sampler": trainer.sampler.state_dict(), "advantage": trainer.advantage.state_dict(),
+              "reward_transforms": [transform.state_dict() for transform in trainer.reward_transforms],
+              "train_stream": trainer.train_stream.state_dict()}
+    (Path(out_dir) / f"states_{trainer.dp.rank}.json").write_text(json.dumps(states, sort_keys=True))
     return records
 
 
@@ -89,8 +94,6 @@ def rank_main(rank: int, world: int, port: int, cases: dict[str, list[str]], out
     os.environ.update({"RANK": str(rank), "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank),
                        "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     torch.set_num_threads(1)
-    import json
-
     for name, overrides in cases.items():
         out_dir = Path(out_root) / name
         out_dir.mkdir(parents=True, exist_ok=True)

@@ -26,17 +26,17 @@ if not torch.distributed.is_available() or not torch.distributed.is_gloo_availab
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = {
-    "grpo": ["loss=grpo", "advantage=grpo"],
+    "grpo_corrupted": ["loss=grpo", "advantage=grpo", "reward_transforms=[{name: corrupt, mode: random}]"],
     "dapo_filtered": ["loss=dapo", "dynamic_sampling=true", "updates_per_batch=2"],
     "dapo_rank1_empty": ["loss=dapo", "dynamic_sampling=true", "flat_half", "kl_beta=0.05"],
     "fsdp_dapo_rank1_empty": ["loss=dapo", "dynamic_sampling=true", "flat_half", "parallel=fsdp"],
-    "dr_grpo": ["loss=dr_grpo", "advantage=dr_grpo", "loss_aggregation=null"],
+    "dr_grpo_variance": ["loss=dr_grpo", "advantage=dr_grpo", "loss_aggregation=null", "sampler=variance"],
     "dgpo_weighted": ["loss=dgpo", "advantage=dgpo", "advantage_settings={question_weights: true}"],
 }
-"""GRPO's sequence mean, DAPO's token mean with its filter (uneven shares across ranks) and two
+"""GRPO's sequence mean (rewards shuffled within groups by the `corrupt` transform), DAPO's token mean with its filter (uneven shares across ranks) and two
 updates per batch, the filter leaving one rank no group (with a KL reference; and under FSDP2, whose
-empty rank still joins every layer's gather), Dr. GRPO's constant normaliser, DGPO's question weights
-across the whole batch."""
+empty rank still joins every layer's gather), Dr. GRPO's constant normaliser (with the variance
+sampler's memory), DGPO's question weights across the whole batch."""
 COMPARED = ("reward_mean", "accuracy", "loss", "grad_norm", "groups_with_signal", "mean_length", "truncated")
 
 
@@ -79,6 +79,10 @@ def test_two_ranks_make_the_update_of_one_process_on_the_whole_batch(case, two_r
     if "dapo" in case:  # the filter dropped groups: uneven shares, still the same update
         assert any(r["dynamic_draws"] > 1 for r in one)
     assert any(abs(r["loss"]) > 1e-4 for r in one), "the fixed batches must carry a gradient"
+    # the plug-ins saw the whole step on every rank: their states are one process's
+    states = [json.loads((folder / f"states_{rank}.json").read_text())
+              for folder, rank in ((tmp_path, 0), (two_rank_runs / case, 0), (two_rank_runs / case, 1))]
+    assert states[1] == states[0] and states[2] == states[0]
     for step in (1, STEPS):
         single = torch.load(tmp_path / f"weights_{step}.pt", weights_only=True)
         double = torch.load(two_rank_runs / case / f"weights_{step}.pt", weights_only=True)
