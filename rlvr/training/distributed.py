@@ -56,7 +56,8 @@ def _env_int(name: str, default: int) -> int:
     try:
         return int(text)
     except ValueError:
-        raise ValueError(f"environment variable {name} must be an integer (set by torchrun), got {text!r}") from None
+        raise ValueError(f"environment variable {name} must be an integer (set by torchrun), "
+                         f"got {text!r}") from None
 
 
 class DataParallel:
@@ -166,7 +167,8 @@ class DataParallel:
         sizes = [s.tolist() for s in shapes]
         largest = [max(size[dim] for size in sizes) for dim in range(tensor.dim())]
         if any(size[2:] != largest[2:] for size in sizes if size[0]):
-            raise ValueError(f"gather_rows: ranks hold tensors of shapes {sizes}; only the first two dims may differ")
+            raise ValueError(f"gather_rows: ranks hold tensors of shapes {sizes}; only the first two dims "
+                             "may differ")
         padded = torch.zeros(largest, dtype=tensor.dtype, device=tensor.device)
         padded[tuple(slice(0, n) for n in tensor.shape)] = tensor
         sent = self._collective_tensor(padded)
@@ -352,16 +354,16 @@ class DataParallel:
 def check_config(config: Any, dp: DataParallel) -> None:
     """Refuse, before any work, what a data-parallel run cannot do."""
     if config.prompts_per_step < dp.world:
-        raise ValueError(f"config prompts_per_step ({config.prompts_per_step}) must be at least the number of ranks "
-                         f"({dp.world}): each rank plays a share of the step's problems")
+        raise ValueError(f"config prompts_per_step ({config.prompts_per_step}) must be at least the number "
+                         f"of ranks ({dp.world}): each rank plays a share of the step's problems")
     if config.sft_baseline:
         raise ValueError("config sft_baseline trains a single-process comparison: run it without a launcher")
     if config.rollout_engine != "transformers":
-        raise ValueError(f"config rollout_engine {config.rollout_engine!r} runs one engine per run: data-parallel "
-                         "training samples with 'transformers' on each rank")
+        raise ValueError(f"config rollout_engine {config.rollout_engine!r} runs one engine per run: "
+                         "data-parallel training samples with 'transformers' on each rank")
     if config.parallel == "fsdp" and config.kl_beta:
-        raise ValueError("config kl_beta > 0 needs a frozen reference model, which parallel 'fsdp' does not shard "
-                         "yet: use parallel 'ddp' or kl_beta 0")
+        raise ValueError("config kl_beta > 0 needs a frozen reference model, which parallel 'fsdp' does not "
+                         "shard yet: use parallel 'ddp' or kl_beta 0")
 
 
 # ---- the step's batch across ranks ---------------------------------------------------------------
@@ -386,16 +388,17 @@ def gathered_advantages(dp: DataParallel, plugin: Any, view: Any, rows: int, wid
     a stateful plug-in sees the same data on every rank), then this rank's `rows` groups' share.
 
     `view`: this rank's `RolloutView` (of `rows` groups; with `rows` 0, of any one group, so its
-    quantities have their shapes); `width`: this rank's token positions. Multi-turn views (per-turn rewards) stay on their rank: the
-    turn-level plug-ins work within each group."""
+    quantities have their shapes); `width`: this rank's token positions. Multi-turn views (per-turn
+    rewards) stay on their rank: the turn-level plug-ins work within each group."""
     from rlvr.training.advantages import compute_advantages
 
     if view.token_turns is not None:
         return compute_advantages(plugin, view)
     take = (lambda t: t[:rows]) if rows else (lambda t: t[:0])
     local_rollouts = rows * view.rewards.shape[1]
-    quantities = {name: dp.gather_rows(take(value) if value.shape[0] == view.rewards.shape[0]
-                                       else value[:local_rollouts]) for name, value in view.quantities.items()}
+    # per-rollout quantities have a row per group, per-token ones a row per rollout
+    quantities = {name: dp.gather_rows(take(value) if value.shape[0] == view.rewards.shape[0] else
+                                       value[:local_rollouts]) for name, value in view.quantities.items()}
     rewards = dp.gather_rows(take(view.rewards))
     changes = {"rewards": rewards, "lengths": dp.gather_rows(take(view.lengths)), "quantities": quantities,
                "group_ids": torch.arange(rewards.shape[0]).unsqueeze(1).expand(rewards.shape).contiguous()}

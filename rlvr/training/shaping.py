@@ -19,7 +19,8 @@ from torch import Tensor
 from rlvr.training.groups import as_groups, mean_token_logprob
 from rlvr.training.rollout import select_groups
 
-__all__ = ["dynamic_sampling_mask", "mean_token_logprob", "overlong_penalty", "refill_groups", "unlikeliness_rewards"]
+__all__ = ["dynamic_sampling_mask", "mean_token_logprob", "overlong_penalty", "refill_groups",
+           "unlikeliness_rewards"]
 
 
 def overlong_penalty(lengths: Tensor, max_len: int, cache_len: int) -> Tensor:
@@ -102,7 +103,8 @@ def refill_groups(trainer: Any, batch: Any, scored: list) -> tuple[Any, int, flo
             break
         problems = trainer.sampler.select(trainer.step)
         with trainer.dp.gathered():
-            current, more_sampling, more_scoring = trainer.collect(trainer.dp.shard(problems), trainer._sample_seed(draws))
+            current, more_sampling, more_scoring = trainer.collect(trainer.dp.shard(problems),
+                                                                   trainer._sample_seed(draws))
         scored.append((problems, current))
         draws, sampling, scoring = draws + 1, sampling + more_sampling, scoring + more_scoring
     if not parts:

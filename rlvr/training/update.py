@@ -55,8 +55,8 @@ def policy_update(trainer: Any, batch: Any, advantages: torch.Tensor, ref: Any =
     if dp.active:  # one process: no scaling, so its numbers stay exactly what they were
         aggregation = getattr(trainer.loss_fn, "aggregation", None)
         if aggregation is None:
-            raise ValueError(f"loss {config.loss!r} declares no `aggregation`: data-parallel training needs it "
-                             "to normalise by the global count")
+            raise ValueError(f"loss {config.loss!r} declares no `aggregation`: data-parallel training needs "
+                             "it to normalise by the global count")
         share = dp.share(aggregation_count(batch.loss_mask, aggregation))
         if not has_rows and dp.fsdp and probe is not None:
             batch, advantages, ref, has_rows = probe, torch.zeros(probe.rewards.numel()), None, True
@@ -106,7 +106,8 @@ def step_record(trainer: Any, whole: dict[str, Any], rewards: torch.Tensor, raw_
         "step": trainer.step,
         "reward_mean": float(rewards.mean()),
         **({"raw_reward_mean": float(raw_rewards.mean())} if trainer.reward_transforms else {}),
-        **{key: value for transform in trainer.reward_transforms for key, value in transform.metrics().items()},
+        **{key: value for transform in trainer.reward_transforms
+           for key, value in transform.metrics().items()},
         "accuracy": float(whole["components"]["correct"].mean()),
         "loss": update.losses[-1],
         "grad_norm": update.norms[-1],

@@ -33,10 +33,10 @@ CASES = {
     "dr_grpo_variance": ["loss=dr_grpo", "advantage=dr_grpo", "loss_aggregation=null", "sampler=variance"],
     "dgpo_weighted": ["loss=dgpo", "advantage=dgpo", "advantage_settings={question_weights: true}"],
 }
-"""GRPO's sequence mean (rewards shuffled within groups by the `corrupt` transform), DAPO's token mean with its filter (uneven shares across ranks) and two
-updates per batch, the filter leaving one rank no group (with a KL reference; and under FSDP2, whose
-empty rank still joins every layer's gather), Dr. GRPO's constant normaliser (with the variance
-sampler's memory), DGPO's question weights across the whole batch."""
+"""GRPO's sequence mean (rewards shuffled within groups by the `corrupt` transform), DAPO's token mean with
+its filter (uneven shares across ranks) and two updates per batch, the filter leaving one rank no group
+(with a KL reference; and under FSDP2, whose empty rank still joins every layer's gather), Dr. GRPO's
+constant normaliser (with the variance sampler's memory), DGPO's question weights across the whole batch."""
 COMPARED = ("reward_mean", "accuracy", "loss", "grad_norm", "groups_with_signal", "mean_length", "truncated")
 
 
@@ -66,7 +66,8 @@ def two_rank_runs(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_two_ranks_make_the_update_of_one_process_on_the_whole_batch(case, two_rank_runs, tmp_path, monkeypatch):
+def test_two_ranks_make_the_update_of_one_process_on_the_whole_batch(case, two_rank_runs, tmp_path,
+                                                                     monkeypatch):
     for key in ("RANK", "WORLD_SIZE", "LOCAL_RANK"):
         monkeypatch.delenv(key, raising=False)
     torch.set_num_threads(1)
@@ -87,13 +88,15 @@ def test_two_ranks_make_the_update_of_one_process_on_the_whole_batch(case, two_r
         single = torch.load(tmp_path / f"weights_{step}.pt", weights_only=True)
         double = torch.load(two_rank_runs / case / f"weights_{step}.pt", weights_only=True)
         for name, tensor in single.items():
-            # Adam divides by sqrt(v): a weight whose gradient is ~1e-8 moves by a visible fraction of lr on
-            # float noise alone, so the tolerance is 1% of one step (lr 1e-3); grad_norm above is the sharp check
+            # Adam divides by sqrt(v): a weight whose gradient is ~1e-8 moves by a visible fraction of lr
+            # on float noise alone, so the tolerance is 1% of one step (lr 1e-3); grad_norm above is the
+            # sharp check
             torch.testing.assert_close(double[name], tensor, rtol=1e-4, atol=1e-5)
 
 
 # ---- kill -9 and resume through torchrun -------------------------------------------------------
-RUN = [arg for item in ["sft_steps=0", "rl_steps=6", "checkpoint_every=2", "prompts_per_step=4", "eval_every=3",
+RUN = [arg for item in ["sft_steps=0", "rl_steps=6", "checkpoint_every=2", "prompts_per_step=4",
+                         "eval_every=3",
                          "overlong_buffer=3", "tiny_hidden_size=32", "tiny_num_layers=1", "tiny_num_heads=2",
                          "tiny_intermediate_size=64", "eval_problems=4", "eval_samples=2", "eval_k=[1, 2]"]
        for arg in ("--set", item)]
@@ -126,14 +129,16 @@ def test_a_rank_killed_mid_step_resumes_with_no_step_lost_or_repeated(straight_r
     assert killed.returncode != 0  # torchrun saw rank 1 die and stopped the run
     steps, _ = _lines(tmp_path)
     assert [r["step"] for r in steps] == [1, 2, 3]  # step 3 logged after the checkpoint at 2
-    resumed = _torchrun("-m", "rlvr", "train", "scenarios/ddp_cpu.yaml", "--out", str(tmp_path), "--resume", *RUN)
+    resumed = _torchrun("-m", "rlvr", "train", "scenarios/ddp_cpu.yaml", "--out", str(tmp_path), "--resume",
+                        *RUN)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     one, two = _lines(straight_run)[0], _lines(tmp_path)[0]
     assert [r["step"] for r in two] == [1, 2, 3, 4, 5, 6]
     for a, b in zip(one, two, strict=True):
         assert {k: a[k] for k in COMPARED} == {k: b[k] for k in COMPARED}
     assert any(r["loss"] != 0 for r in one)  # the run learned something to compare
-    weights = [torch.load(folder / "checkpoint.pt", weights_only=True)["model"] for folder in (straight_run, tmp_path)]
+    weights = [torch.load(folder / "checkpoint.pt", weights_only=True)["model"]
+               for folder in (straight_run, tmp_path)]
     for name, tensor in weights[0].items():
         assert torch.equal(weights[1][name], tensor), name
 

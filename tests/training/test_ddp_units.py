@@ -32,9 +32,10 @@ def test_shares_of_the_count_rebuild_the_whole_batch_loss(rows, cut, aggregation
     cut = min(cut, len(rows))
     parts = [(terms[:cut], mask[:cut]), (terms[cut:], mask[cut:])]
     total = sum(aggregation_count(m, aggregation) for _, m in parts)
-    summed = sum(aggregate_tokens(t, m, aggregation, max_len=3) * aggregation_count(m, aggregation) / total.clamp_min(1)
-                 for t, m in parts if len(m))
-    assert float(summed) == pytest.approx(float(aggregate_tokens(terms, mask, aggregation, max_len=3)), abs=1e-6)
+    summed = sum(aggregate_tokens(t, m, aggregation, max_len=3) * aggregation_count(m, aggregation)
+                 / total.clamp_min(1) for t, m in parts if len(m))
+    whole = aggregate_tokens(terms, mask, aggregation, max_len=3)
+    assert float(summed) == pytest.approx(float(whole), abs=1e-6)
 
 
 def test_one_rank_of_one_is_the_identity():
@@ -83,7 +84,8 @@ def test_a_checkpoint_layout_is_checked_on_resume(tmp_path):
     sharded._sharded = [object()]  # as `shard_model` leaves it
     assert check_layout({"world_size": 1, "sharded": False}, single, tmp_path) is None
     assert check_layout({}, single, tmp_path) is None  # a checkpoint from before data-parallel runs
-    assert "resuming on 1 rank(s) a run checkpointed on 2" in check_layout({"world_size": 2}, single, tmp_path)
+    note = check_layout({"world_size": 2}, single, tmp_path)
+    assert "resuming on 1 rank(s) a run checkpointed on 2" in note
     with pytest.raises(CheckpointError, match="written by a run with FSDP sharding, this one runs without"):
         check_layout({"world_size": 2, "sharded": True}, single, tmp_path)
     with pytest.raises(CheckpointError, match="without FSDP sharding, this one runs with"):
