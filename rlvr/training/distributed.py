@@ -361,6 +361,15 @@ def check_config(config: Any, dp: DataParallel) -> None:
     if config.rollout_engine != "transformers":
         raise ValueError(f"config rollout_engine {config.rollout_engine!r} runs one engine per run: "
                          "data-parallel training samples with 'transformers' on each rank")
+    # plug-ins that train or group outside the step this module splits would let the ranks drift apart
+    objective = getattr(config, "objective", None)
+    if objective is not None:
+        raise ValueError(f"config objective {objective!r} updates the model outside the data-parallel step (its "
+                         "gradients would not be summed over the ranks): run it in one process")
+    generator = getattr(config, "generator", None)
+    if generator not in (None, "plain", "episodes"):
+        raise ValueError(f"config generator {generator!r} builds groups the data-parallel step does not split "
+                         "yet: run it in one process, or leave generator unset")
     if config.parallel == "fsdp" and config.kl_beta:
         raise ValueError("config kl_beta > 0 needs a frozen reference model, which parallel 'fsdp' does not "
                          "shard yet: use parallel 'ddp' or kl_beta 0")

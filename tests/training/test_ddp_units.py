@@ -3,6 +3,8 @@ identity, the refusals a launched run makes before any work, the checkpoint layo
 
 from __future__ import annotations
 
+import types
+
 import pytest
 import torch
 from hypothesis import given
@@ -71,6 +73,13 @@ def test_a_launched_run_refuses_what_it_cannot_do_before_any_work(overrides, mes
     with pytest.raises(ValueError, match=message):
         check_config(config, DataParallel(0, 2))
     check_config(load_config("scenarios/ddp_cpu.yaml"), DataParallel(0, 2))  # the scenario itself is fine
+
+
+@pytest.mark.parametrize(("field", "value"), [("objective", "robust_dpo"), ("generator", "hbpo")])
+def test_plug_ins_that_train_or_group_outside_the_split_step_are_refused(field, value):
+    config = types.SimpleNamespace(**{**load_config("scenarios/ddp_cpu.yaml").to_dict(), field: value})
+    with pytest.raises(ValueError, match=f"config {field} '{value}'.*run it in one process"):
+        check_config(config, DataParallel(0, 2))
 
 
 def test_the_parallel_mode_is_a_checked_choice():
