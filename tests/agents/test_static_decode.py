@@ -146,6 +146,33 @@ def test_config_passes_decode_to_the_policy():
         load_config({"decode": "graphs"})
 
 
+def test_a_training_run_decoding_static_repeats_the_dynamic_run(tmp_path):
+    """The trainer's samples, updates and evaluations: every step line alike whichever path samples."""
+    import json
+
+    from rlvr.training.config import load_config
+    from rlvr.training.trainer import Trainer
+
+    small = ["tiny_hidden_size=32", "tiny_num_layers=1", "tiny_num_heads=2", "tiny_intermediate_size=64",
+             "max_new_tokens=4", "prompts_per_step=4", "group_size=4", "eval_problems=8", "eval_samples=2",
+             "eval_k=[1, 2]", "eval_every=2", "progress=false", "checkpoint_every=100", "plots=false",
+             "sft_steps=2", "rl_steps=3", "device=cpu", "task_options={dense_reward: true}"]
+    # a dense reward: non-zero advantages, so the updates change the weights the next step samples from
+    compared = ("reward_mean", "loss", "grad_norm", "mean_length", "truncated", "semantic_entropy", "distinct_2")
+    runs = {}
+    for decode in ("dynamic", "static"):
+        Trainer(load_config("scenarios/quickstart.yaml", [*small, f"decode={decode}", f"out_dir={tmp_path / decode}"])).train()
+        lines = [json.loads(line) for line in (tmp_path / decode / "metrics.jsonl").read_text().splitlines()]
+        runs[decode] = [{key: line[key] for key in (*compared, "step", "eval", "pass@1") if key in line}
+                        for line in lines]
+    assert len(runs["static"]) >= 5  # three steps and the evaluations
+    assert any(line.get("grad_norm", 0) > 0 for line in runs["static"])
+    for dynamic_line, static_line in zip(runs["dynamic"], runs["static"], strict=True):
+        assert dynamic_line.keys() == static_line.keys()
+        for key, value in dynamic_line.items():
+            assert static_line[key] == (value if isinstance(value, str) else pytest.approx(value, rel=1e-4, abs=1e-6))
+
+
 @pytest.mark.slow
 def test_compiled_step_on_cpu_equals_dynamic(tiny):
     model, tokenizer = tiny
