@@ -302,11 +302,11 @@ def check_layout(state: Mapping[str, Any], dp: Any, path: Path) -> str | None:
     if sharded != dp.fsdp:
         said = {True: "with", False: "without"}
         raise CheckpointError(f"{path} was written by a run {said[sharded]} FSDP sharding, this one runs "
-                              f"{said[dp.fsdp]}: its optimizer state is laid out differently; resume with the same "
-                              "parallel mode on several ranks")
+                              f"{said[dp.fsdp]}: its optimizer state is laid out differently; resume with the "
+                              "same parallel mode on several ranks")
     if int(state.get("world_size", 1)) != dp.world:
-        return (f"resuming on {dp.world} rank(s) a run checkpointed on {state.get('world_size', 1)}: the steps go "
-                "on, but their samples differ from an uninterrupted run's")
+        return (f"resuming on {dp.world} rank(s) a run checkpointed on {state.get('world_size', 1)}: the steps "
+                "go on, but their samples differ from an uninterrupted run's")
     return None
 
 

@@ -191,7 +191,7 @@ class Trainer:
         return run_sft(self.policy, self.task, self.sft_stream, steps, lr=config.sft_lr,
                        batch_size=config.sft_batch_size, weight_decay=config.weight_decay,
                        max_grad_norm=config.max_grad_norm, target=config.sft_target,
-                       progress=config.progress and stop_after_s is None, stop_after_s=stop_after_s,
+                       progress=config.progress and stop_after_s is None and self.dp.is_main, stop_after_s=stop_after_s,
                        stop_when=stop_when, batch_fn=batch_fn)
 
     def _accuracy_reached(self, target: float) -> Any:
