@@ -54,6 +54,7 @@ large=(python3 -m rlvr.cli train scenarios/quickstart.yaml --set device=cuda --s
   --set tiny_hidden_size=896 --set tiny_num_layers=24 --set tiny_num_heads=14 --set tiny_intermediate_size=4864
   --set sft_steps=2 --set prompts_per_step=32 --set group_size=8 --set max_new_tokens=16 --set eval_every=1000
   --set eval_problems=64 --set checkpoint_every=1000 --set progress=false)
+rm -rf /tmp/large_cuda_static /tmp/large_cuda_dynamic /tmp/quickstart_cuda  # a rerun starts clean
 part "$out/large_cuda_static.log" 70 "${large[@]}" --set decode=static --set rl_steps=10 --out /tmp/large_cuda_static
 part "$out/large_cuda_dynamic.log" 40 "${large[@]}" --set decode=dynamic --set rl_steps=8 --out /tmp/large_cuda_dynamic
 breakdown=()
