@@ -108,8 +108,12 @@ class DataParallel:
 
     # ---- sharding ------------------------------------------------------------------------------
     def bounds(self, count: int, rank: int | None = None) -> tuple[int, int]:
-        """[start, stop) of `rank`'s contiguous share of `count` items (the first ranks take one more
-        when `count` does not divide)."""
+        """[start, stop) of `rank`'s contiguous share of `count` items (when `count` does not divide,
+        some ranks take one more).
+
+        >>> [DataParallel(rank, 2).bounds(5) for rank in range(2)]
+        [(0, 2), (2, 5)]
+        """
         rank = self.rank if rank is None else rank
         return rank * count // self.world, (rank + 1) * count // self.world
 
