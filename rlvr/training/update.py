@@ -98,9 +98,9 @@ def policy_update(trainer: Any, batch: Any, advantages: torch.Tensor, ref: Any =
 def step_record(trainer: Any, whole: dict[str, Any], rewards: torch.Tensor, raw_rewards: torch.Tensor,
                 update: UpdateStats, draws: int, times: dict[str, float]) -> dict[str, Any]:
     """The metrics line of the step `trainer` just took, over the whole step (`whole`: the gathered
-    per-group tensors, `rlvr.training.distributed.whole_batch`; `rewards` after the reward transforms);
-    `times`: this rank's seconds (total, problems, sampling, scoring); sampling, scoring, passes and
-    optimizer are the slowest rank's, which the step waited for."""
+    per-group tensors, `rlvr.training.distributed_step.whole_batch`; `rewards` after the reward
+    transforms); `times`: this rank's seconds (total, problems, sampling, scoring); sampling, scoring,
+    passes and optimizer are the slowest rank's, which the step waited for."""
     slowest = trainer.dp.max([times["sampling"], times["scoring"], update.fwd_bwd, update.optimizer])
     return {
         "step": trainer.step,
