@@ -71,7 +71,7 @@ from rlvr.training.checkpoint import (
 from rlvr.training.config import TrainConfig
 from rlvr.training.distributed import DataParallel
 from rlvr.training.distributed_step import check_config, gathered_advantages, whole_batch
-from rlvr.training.generators.wiring import trainer_generator, with_companions
+from rlvr.training.evaluate import evaluate
 from rlvr.training.metrics import describe_evaluation, json_safe, run_summary
 from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, oracle_transcripts, run_episodes
 from rlvr.training.optim import adamw
