@@ -160,7 +160,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides = list(args.set) + (["resume=true"] if args.resume else [])
     overrides += ["force_resume=true"] if args.force else []
     summary = train_from_scenario(resolve_scenario(args.scenario), overrides, args.out)
-    print(yaml.safe_dump(summary, sort_keys=False) if isinstance(summary, dict) else summary)
+    if os.environ.get("RANK", "0").strip() in ("", "0"):  # under a launcher, rank 0 speaks for the run
+        print(yaml.safe_dump(summary, sort_keys=False) if isinstance(summary, dict) else summary)
     return 0
 
 

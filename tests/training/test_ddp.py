@@ -120,6 +120,7 @@ def straight_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("straight")
     done = _torchrun("-m", "rlvr", "train", "scenarios/ddp_cpu.yaml", "--out", str(out), *RUN)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("greedy_accuracy_after_rl:") == 1, done.stdout[-3000:]  # rank 0 alone prints it
     return out
 
 
