@@ -1,8 +1,9 @@
-"""Every training plug-in by kind, for `rlvr algorithms`: advantages, samplers, reward transforms
-and losses, each with its reference (the algorithms spec's provenance tag), one line saying what it
-does, and its settings with their defaults.
+"""Every training plug-in by kind, for `rlvr algorithms`: advantages, samplers, reward transforms,
+losses, generators and objectives, each with its reference (the algorithms spec's provenance tag),
+one line saying what it does, and its settings with their defaults.
 
-The listing is read from the registries (`ADVANTAGES`, `SAMPLERS`, `REWARD_TRANSFORMS`, `LOSSES`),
+The listing is read from the registries (`ADVANTAGES`, `SAMPLERS`, `REWARD_TRANSFORMS`, `LOSSES`,
+`GENERATORS`, `OBJECTIVES`),
 so a new plug-in appears as soon as it is registered. Advantage, sampler and transform classes carry
 their `source` and `summary`; losses are factories in `LOSSES`, so their two lines live in
 `LOSS_INFO` here (a test checks that every registered loss has one).
@@ -28,6 +29,8 @@ KINDS: dict[str, str] = {
     "sampler": "sampler: NAME, sampler_settings: {...}",
     "reward transform": "reward_transforms: [{name: NAME, ...}]",
     "loss": "loss: NAME, loss_settings: {...}",
+    "generator": "generator: NAME, generator_settings: {...}",
+    "objective": "objective: NAME, objective_settings: {...}",
 }
 """Kind -> how a scenario names a plug-in of that kind."""
 
@@ -94,14 +97,18 @@ def _loss(name: str) -> Algorithm:
 def algorithms() -> list[Algorithm]:
     """Every registered plug-in, by kind (in `KINDS` order), then in registration order."""
     from rlvr.training.advantages import ADVANTAGES
+    from rlvr.training.generators import GENERATORS
     from rlvr.training.losses import LOSSES
+    from rlvr.training.objectives import OBJECTIVES
     from rlvr.training.reward_transforms import REWARD_TRANSFORMS
     from rlvr.training.samplers import SAMPLERS
 
     return ([_plugin("advantage", cls) for cls in ADVANTAGES.values()] +
             [_plugin("sampler", cls) for cls in SAMPLERS.values()] +
             [_plugin("reward transform", cls) for cls in REWARD_TRANSFORMS.values()] +
-            [_loss(name) for name in LOSSES])
+            [_loss(name) for name in LOSSES] +
+            [_plugin("generator", cls) for cls in GENERATORS.values()] +
+            [_plugin("objective", cls) for cls in OBJECTIVES.values()])
 
 
 def find(name: str) -> list[Algorithm]:

@@ -204,6 +204,49 @@ def build_reward_transforms(config: TrainConfig, bind: bool = False) -> list[Rew
     return transforms
 
 
+def build_generator(config: TrainConfig) -> Any:
+    """The configured generator (`generator`, `generator_settings`; none: `plain`, or `episodes` for
+    `max_turns > 1`), not yet bound, refusing before any work an unknown name or setting (close
+    matches), a bad value, one that does not fit `max_turns` or `group_size`, and an advantage or reward
+    transforms given beside a generator that brings its own (HBPO's)."""
+    from rlvr.training.generators import make_generator
+
+    try:
+        generator = make_generator(config.generator, config.generator_settings, config.max_turns)
+        generator.check(config.group_size, config.max_new_tokens, config.max_turns)
+    except ValueError as error:
+        raise ValueError(f"config {error}") from None  # "config generator 'hbpo' takes settings ..."
+    if generator.brings_companions and (config.advantage != "grpo" or config.reward_transforms
+                                        or config.overlong_buffer):
+        raise ValueError(f"config generator {generator.name!r} brings its own reward and advantage; leave advantage "
+                         f"at 'grpo' (got {config.advantage!r}) and reward_transforms and overlong_buffer unset")
+    return generator
+
+
+def build_objective(config: TrainConfig) -> Any:
+    """The configured objective (`objective`, `objective_settings`), or None for the policy-gradient
+    step, refusing before any work an unknown name or setting (close matches), a bad value, and the
+    policy-gradient settings it would ignore (a non-default advantage or loss, kl_beta)."""
+    if config.objective is None:
+        return None
+    from rlvr.training.objectives import make_objective
+
+    try:
+        objective = make_objective(config.objective, config.objective_settings)
+    except ValueError as error:
+        raise ValueError(f"config {error}") from None
+    ignored = [f"{name}={value!r}" for name, value, default in (
+        ("advantage", config.advantage, "grpo"), ("loss", config.loss, "ppo_clip"), ("kl_beta", config.kl_beta, 0.0),
+        ("loss_settings", config.loss_settings, {}), ("advantage_settings", config.advantage_settings, {}))
+        if value != default]
+    if build_generator(config).brings_companions:
+        ignored.append(f"generator={config.generator!r} (its reward and advantage)")
+    if ignored:
+        raise ValueError(f"config objective {config.objective!r} trains in place of the advantage and the loss, so "
+                         f"{', '.join(ignored)} would be ignored; remove them")
+    return objective
+
+
 def _task_knobs(env_id: str) -> tuple | None:
     """The difficulty knobs of the task class the env behind `env_id` declares, or None (an unknown
     id is reported where the env is built)."""

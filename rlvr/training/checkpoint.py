@@ -290,6 +290,8 @@ def trainer_state(trainer: Any) -> dict[str, Any]:
         "advantage": trainer.advantage.state_dict(),
         "sampler": trainer.sampler.state_dict(),
         "reward_transforms": {transform.name: transform.state_dict() for transform in trainer.reward_transforms},
+        "generator": trainer.generator.state_dict(),
+        "objective": {} if trainer.objective is None else trainer.objective.state_dict(),
         "world_size": dp.world,
         "sharded": dp.fsdp,
     }
@@ -327,3 +329,6 @@ def restore_trainer(trainer: Any, state: Mapping[str, Any]) -> None:
     trainer.sampler.load_state_dict(state.get("sampler") or {})
     for transform in trainer.reward_transforms:  # names are unique in a run
         transform.load_state_dict((state.get("reward_transforms") or {}).get(transform.name) or {})
+    trainer.generator.load_state_dict(state.get("generator") or {})  # absent from checkpoints before generators
+    if trainer.objective is not None:
+        trainer.objective.load_state_dict(state.get("objective") or {})

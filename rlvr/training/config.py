@@ -186,6 +186,14 @@ class TrainConfig:
     """Settings of the sampler, checked before any work (unknown names get close matches):
     `variance`: `{share: 0.5, pool_size: 256}`; `curriculum`: `{schedule: {num_ops: [[0, 1], [200, 2]]}}`
     (knobs and values checked against the task's); `stream` takes none."""
+    generator: str | None = None
+    """How each step's groups of rollouts are produced, a name in `rlvr.training.generators.GENERATORS`:
+    None takes 'plain' (single responses) or 'episodes' (max_turns > 1); 'hbpo' (budget subgroups,
+    bringing HBPO's reward and advantage: leave advantage at 'grpo' and reward_transforms empty) or
+    'latr' (lookahead tree rollouts)."""
+    generator_settings: dict[str, Any] = field(default_factory=dict)
+    """Settings of the generator, checked before any work (unknown names get close matches):
+    `hbpo`: `{budgets: [512, 1024, 2048, 2560], max_len: 4096}`; `latr`: `{share: 1.0, decay_steps: 100}`."""
     loss_aggregation: str | None = None
     """How per-token losses become a scalar; one of `LOSS_AGGREGATIONS`. None: the loss preset's own
     (`ppo_clip`, `grpo`: seq_mean_token_mean; `dapo`, `dgpo`: token_mean; `dr_grpo`:
@@ -221,6 +229,13 @@ class TrainConfig:
     loss_settings: dict[str, Any] = field(default_factory=dict)
     """Keyword arguments of the loss's factory (ROVER: `{rho: 1.0, aggregation: token_mean}`); for
     the PPO-clip family a setting given both here and by its field must agree."""
+    objective: str | None = None
+    """Training that is not policy gradient, a name in `rlvr.training.objectives.OBJECTIVES`, in place of
+    the advantage and the loss: 'flow_of_reasoning' (trajectory balance, learned log Z, replay buffer)
+    or 'robust_dpo' (correct-vs-wrong pairs of each group). None: the policy-gradient step."""
+    objective_settings: dict[str, Any] = field(default_factory=dict)
+    """Settings of the objective, checked before any work (unknown names get close matches):
+    `flow_of_reasoning`: `{replay_size: 64, log_z_lr: 0.1}`; `robust_dpo`: `{beta: 0.1, epsilon: 0.1}`."""
     max_turns: int = 1
     """Turns per episode. 1: one response per prompt, scored by the task. Above 1 the env behind
     `env_id` answers back (tool results, a world, an answerer): episodes run through its `step`,
@@ -333,6 +348,10 @@ class TrainConfig:
         build_sampler(self)  # a bad sampler setting or curriculum knob fails now, not when RL starts
         build_reward_transforms(self)  # a bad transform or setting fails now, not at the first RL step
         build_loss(self)  # a loss setting that conflicts with the loss (or its preset) fails now, not after SFT
+        from rlvr.training.builders import build_generator, build_objective
+
+        build_generator(self)  # an unknown generator, a bad setting or one that does not fit max_turns fails now
+        build_objective(self)  # so does an objective and what it cannot take
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -351,7 +370,8 @@ _TEXT = ("non-empty text", lambda value: bool(value.strip()))
 _STR_KEYS = ("a mapping with text keys", lambda value: all(isinstance(key, str) for key in value))
 DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "env_id": _TEXT, "model": _TEXT, "out_dir": _TEXT, "difficulty": _STR_KEYS, "task_options": _STR_KEYS, "loss_settings": _STR_KEYS,
-    "advantage_settings": _STR_KEYS, "sampler_settings": _STR_KEYS,
+    "advantage_settings": _STR_KEYS, "sampler_settings": _STR_KEYS, "generator_settings": _STR_KEYS,
+    "objective_settings": _STR_KEYS,
     "model_seed": _SEED, "seed": _SEED,
     **dict.fromkeys(("tiny_hidden_size", "tiny_num_layers", "tiny_num_heads", "tiny_intermediate_size",
                      "num_threads", "sft_batch_size", "prompts_per_step", "group_size", "updates_per_batch",

@@ -25,7 +25,7 @@ import types
 import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import field
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from rlvr.core.hints import did_you_mean
 
@@ -113,6 +113,28 @@ def _check_setting(where: str, item: dataclasses.Field, hint: Any, value: Any) -
     origin = typing.get_origin(hint) or hint
     if isinstance(origin, type) and not isinstance(value, origin):
         raise ValueError(f"{where} expects {origin.__name__}, got {value!r} ({type(value).__name__})")
+
+
+class Stateless:
+    """What a plug-in base without state shares: an empty `state_dict`, a `load_state_dict` that
+    refuses any state, and `settings()` for listings. `kind` names the plug-in kind in errors."""
+
+    kind: ClassVar[str] = "plug-in"
+    name: ClassVar[str] = ""
+
+    def state_dict(self) -> dict[str, Any]:
+        """State kept across steps, as tensors and plain values; stateless plug-ins have none."""
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        """Restore `state_dict()`'s values."""
+        if state:
+            raise ValueError(f"{self.kind} {self.name!r} keeps no state, got a state with {sorted(state)}")
+
+    @classmethod
+    def settings(cls) -> dict[str, tuple[Any, str]]:
+        """Setting name -> (default, what it does), for listings and docs."""
+        return settings_of(cls)
 
 
 class Registry(dict):

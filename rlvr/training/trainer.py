@@ -5,10 +5,11 @@
 
 One RL step:
 1. ask the sampler plug-in for B problems (`rlvr.training.samplers`; `stream`: the next ones of the
-   train split's seeded stream) and sample G completions each (pi_old log-probs come with the
-   samples, so no extra pass computes them); with `max_turns > 1` play G multi-turn episodes per
-   problem instead (`rlvr.training.multiturn`); with DAPO's dynamic sampling, drop groups without
-   signal and ask for more problems; the sampler then observes every group scored;
+   train split's seeded stream) and have the generator plug-in, chosen once, produce G rollouts
+   each (`rlvr.training.generators`: `plain` samples G completions, pi_old log-probs coming with
+   the samples; `episodes`, for `max_turns > 1`, plays G multi-turn episodes; `hbpo`, `latr`); with
+   DAPO's dynamic sampling, drop groups without signal and ask for more problems; the sampler then
+   observes every group scored;
 2. score every completion with the task's verifier -> rewards [B, G], then the configured reward
    transforms in order (`rlvr.training.reward_transforms`: DAPO's overlong penalty, corruption);
    `reward_mean` is what the advantage sees, `raw_reward_mean` the verifier's (with transforms);
@@ -19,7 +20,8 @@ One RL step:
    answer is better;
 4. `updates_per_batch` times: re-score the completions with gradients, the configured loss
    (PPO-clip for GRPO / DAPO / Dr. GRPO, or ROVER), backward, clip the gradient norm, AdamW step.
-   A non-finite loss or gradient skips the step (logged).
+   A non-finite loss or gradient skips the step (logged). An objective plug-in
+   (`rlvr.training.objectives`: trajectory balance, robust DPO) replaces steps 3 and 4.
 
 Everything random is a function of (seed, step): problem i of the stream, the sampler's seed of
 step s. With the weights, the optimizer state and the global RNGs (Python, numpy, torch CPU and
@@ -71,12 +73,13 @@ from rlvr.training.checkpoint import (
 from rlvr.training.config import TrainConfig
 from rlvr.training.distributed import DataParallel
 from rlvr.training.distributed_step import check_config, gathered_advantages, whole_batch
-from rlvr.training.evaluate import evaluate
+from rlvr.training.generators.wiring import trainer_generator, with_companions
 from rlvr.training.metrics import describe_evaluation, json_safe, run_summary
-from rlvr.training.multiturn import EpisodeBatch, evaluate_episodes, oracle_transcripts, run_episodes
+from rlvr.training.multiturn import EpisodeBatch, oracle_transcripts
+from rlvr.training.objectives.update import add_objective_parameters, objective_update, trainer_objective
 from rlvr.training.optim import adamw
 from rlvr.training.reward_transforms import apply_reward_transforms
-from rlvr.training.rollout import ProblemStream, RolloutBatch, score_rollouts
+from rlvr.training.rollout import ProblemStream, RolloutBatch
 from rlvr.training.sft import run_sft
 from rlvr.training.shaping import refill_groups
 from rlvr.training.tracking import MetricsLogger
@@ -122,6 +125,11 @@ class Trainer:
         self.advantage = build_advantage(config)  # the plug-in; its state is saved in checkpoints
         self.sampler = build_sampler(config, self.train_stream)  # which problems; its state too
         self.reward_transforms = build_reward_transforms(config, bind=True)  # shaping before the advantage
+        # how rollouts are produced, chosen once: plain, episodes (max_turns > 1) or the configured one,
+        # whose companions (HBPO's reward and advantage) replace the configured ones
+        self.generator = trainer_generator(self)
+        self.advantage, self.reward_transforms = with_companions(self.generator, self.advantage, self.reward_transforms)
+        self.objective = trainer_objective(self)  # training other than policy gradient; None: the PPO-style step
         self.loss_fn = build_loss(config)
         self.optimizer = self._new_optimizer()
         self.reference = None  # frozen copy for the KL penalty, made when RL starts
@@ -132,7 +140,13 @@ class Trainer:
         self.metrics = MetricsLogger(self.out_dir, tensorboard=config.tensorboard, enabled=self.dp.is_main)
 
     def _new_optimizer(self) -> torch.optim.Optimizer:
-        return adamw(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        optimizer = adamw(self.model.parameters(), lr=self.config.lr, weight_decay=self.config.weight_decay)
+        return add_objective_parameters(optimizer, self.objective, self.config.lr)  # a learned log Z
+
+    @property
+    def needs_reference(self) -> bool:
+        """Whether the loss (a KL penalty) or the objective (robust DPO) reads the frozen reference."""
+        return self.loss_fn.needs_reference or bool(self.objective is not None and self.objective.needs_reference)
 
     # ---- logging -------------------------------------------------------------------------------
     def log(self, record: dict[str, Any]) -> None:
@@ -174,9 +188,7 @@ class Trainer:
         sampling = {"num_samples": num_samples, "ks": config.eval_k, "max_new_tokens": config.max_new_tokens,
                     "temperature": config.temperature, "top_p": config.top_p, "batch_size": config.eval_batch_size,
                     "seed": config.seed + EVAL_STREAM_OFFSET}
-        if config.max_turns > 1:
-            return evaluate_episodes(self.policy, self._make_env, problems, max_turns=config.max_turns, **sampling)
-        return evaluate(self.policy, self.task, problems, **sampling)
+        return self.generator.evaluate(problems, **sampling)  # episodes for max_turns > 1
 
     def warm_up(self, steps: int, stop_after_s: float | None = None,
                 until_accuracy: float | None = None) -> list[float]:
@@ -219,23 +231,12 @@ class Trainer:
 
     # ---- one RL step ---------------------------------------------------------------------------
     def collect(self, problems: list, seed: int) -> tuple[RolloutBatch, float, float]:
-        """G rollouts per problem (single responses scored by the task, or multi-turn episodes),
-        with the seconds spent sampling and scoring (multi-turn: the env scores inside the
-        episode loop, counted as sampling)."""
-        config = self.config
-        sampling = {"max_new_tokens": config.max_new_tokens, "temperature": config.temperature,
-                    "top_p": config.top_p, "seed": seed}
-        start = time.perf_counter()
-        if config.rollout_workers and self._workers is None:
-            self._workers = workers_from_config(config)
-        if config.max_turns > 1:
-            batch = run_episodes(self.policy, self._make_env, problems, config.group_size,
-                                 max_turns=config.max_turns, envs=self._workers or self._env_pool, **sampling)
-            return batch, time.perf_counter() - start, 0.0
-        sample = self.policy.sample([p.prompt for p in problems], num_samples=config.group_size, **sampling)
-        sampled = time.perf_counter()
-        batch = score_rollouts(self.task, problems, sample, config.group_size, self._workers)
-        return batch, sampled - start, time.perf_counter() - sampled
+        """G rollouts per problem from the generator (single responses scored by the task, multi-turn
+        episodes, budget subgroups, trees), with the seconds spent sampling and scoring (multi-turn:
+        the env scores inside the episode loop, counted as sampling)."""
+        if self.config.rollout_workers and self._workers is None:
+            self._workers = workers_from_config(self.config)
+        return self.generator.generate(problems, seed, self.step)
 
     def _sample_seed(self, draws: int = 0) -> int:
         """Seed of a step's sampling: a function of (seed, step, draw), and of the rank, whose share of
@@ -300,18 +301,23 @@ class Trainer:
         rewards = apply_reward_transforms(self.reward_transforms, raw_rewards, whole["lengths"],
                                           whole["components"], self.step)
         batch.rewards = self.dp.local_rows(rewards, len(batch.problems))
-        sample = batch.sample
-        advantages = self.advantages(batch, probe=scored[0][1])
-        ref = None
-        if self.loss_fn.needs_reference and batch.problems:
-            with torch.no_grad():
-                ref = self.reference.score(sample.prompt_ids, sample.completion_ids, sample.completion_mask)
-        update = policy_update(self, batch, advantages, ref, probe=scored[0][1])
+        numbers: dict[str, float] = {}
+        if self.objective is not None:  # trajectory balance, robust DPO: in place of advantage and loss
+            update, numbers = objective_update(self, batch)
+        else:
+            sample = batch.sample
+            advantages = self.advantages(batch, probe=scored[0][1])
+            ref = None
+            if self.loss_fn.needs_reference and batch.problems:
+                with torch.no_grad():
+                    ref = self.reference.score(sample.prompt_ids, sample.completion_ids, sample.completion_mask)
+            update = policy_update(self, batch, advantages, ref, probe=scored[0][1])
         self._weights_changed()
         self.step += 1
         elapsed = time.perf_counter() - started
         record = step_record(self, whole, rewards, raw_rewards, update, draws, {
             "total": elapsed, "problems": sample_start - started, "sampling": sampling_time, "scoring": scoring_time})
+        record.update({**self.generator.metrics(), **numbers})  # none for plain or episodes: the line as it was
         if update.skipped:
             self._say(f"step {self.step}: non-finite loss or gradient, {update.skipped} update(s) skipped")
         self.log(record)
@@ -385,10 +391,10 @@ class Trainer:
             timings["sft_s"] = time.perf_counter() - start
             after_sft = self.evaluate("after_sft", with_samples=True, sft_steps=sft_steps_taken)
             self._say(describe_evaluation("after SFT", after_sft, config.eval_k))
-            if self.loss_fn.needs_reference:
+            if self.needs_reference:
                 self.reference = self._frozen_copy()
             self.save_checkpoint()
-        if self.loss_fn.needs_reference and self.reference is None:
+        if self.needs_reference and self.reference is None:
             self.reference = self._frozen_copy()
         start = time.perf_counter()
         bar = None

@@ -12,11 +12,14 @@ pytest.importorskip("torch")
 from rlvr.cli import main  # noqa: E402
 from rlvr.training.advantages import ADVANTAGES  # noqa: E402
 from rlvr.training.algorithms import KINDS, LOSS_INFO, algorithms, find  # noqa: E402
+from rlvr.training.generators import GENERATORS  # noqa: E402
 from rlvr.training.losses import LOSSES  # noqa: E402
+from rlvr.training.objectives import OBJECTIVES  # noqa: E402
 from rlvr.training.reward_transforms import REWARD_TRANSFORMS  # noqa: E402
 from rlvr.training.samplers import SAMPLERS  # noqa: E402
 
-REGISTRIES = {"advantage": ADVANTAGES, "sampler": SAMPLERS, "reward transform": REWARD_TRANSFORMS, "loss": LOSSES}
+REGISTRIES = {"advantage": ADVANTAGES, "sampler": SAMPLERS, "reward transform": REWARD_TRANSFORMS, "loss": LOSSES,
+              "generator": GENERATORS, "objective": OBJECTIVES}
 
 
 def _run(capsys, *argv):

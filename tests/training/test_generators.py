@@ -185,11 +185,14 @@ def test_hbpo_samples_each_subgroup_with_its_budget(tiny, monkeypatch):
     batch, *_ = generator.generate(problems, 1, 0)
     prompts, per_prompt = asked[0]
     assert per_prompt == 2 and len(prompts) == 6
-    assert prompts[0] == problems[0].prompt + "\nI will answer the question within 8 tokens.\n"
-    assert prompts[1].endswith("within 32 tokens.\n") and prompts[2].startswith(problems[1].prompt)
+    assert prompts[0] == problems[0].prompt + " I will answer the question within 8 tokens."
+    assert prompts[1].endswith("within 32 tokens.") and prompts[2].startswith(problems[1].prompt)
     assert batch.rewards.shape == (3, 4) and batch.problems == list(problems)
     # rows 0-1 of a group answer its first budget's prompt
     assert batch.sample.prompt_ids[0] == policy.encode([prompts[0]])[0] == batch.sample.prompt_ids[1]
+    before = _bound("hbpo", {"budgets": [512, 2048], "hint": "<{budget}>", "at": "start"}, policy, task,
+                    max_new_tokens=64).prompts(problems[:1])
+    assert before == ["<8>" + problems[0].prompt, "<32>" + problems[0].prompt]
     advantage, transforms = generator.companions()
     assert advantage.budgets == [8, 32] and transforms[0].max_len == 64 and transforms[0].alpha == 1 / 64
 
@@ -248,3 +251,29 @@ def test_branching_rule_ignores_order(probabilities):
 
 def test_every_generator_is_listed():
     assert {"plain", "episodes", "hbpo", "latr"} <= set(GENERATORS)
+
+
+# ---- Rollout-GDRO's allocation ------------------------------------------------------------------
+def test_rollout_gdro_allocation_is_the_specs():
+    from rlvr.training.generators.rollout_gdro import allocate_rollouts
+
+    assert allocate_rollouts([0.5, 0.9], [1.0, 1.0], 8) == [10, 6]
+    assert allocate_rollouts([0.5, 0.5], [4.0, 1.0], 6) == [8, 4]  # sqrt(4) : sqrt(1)
+    with pytest.raises(ValueError, match="cannot give each of 3 bins 5"):
+        allocate_rollouts([0.5] * 3, [1.0] * 3, 4, minimum=5)
+    with pytest.raises(ValueError, match="pass rates in"):
+        allocate_rollouts([1.5], [1.0], 4)
+
+
+@given(st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 10.0)), min_size=1, max_size=6), st.integers(2, 16))
+def test_rollout_gdro_allocation_keeps_the_budget(bins, budget):
+    from rlvr.training.generators.rollout_gdro import allocate_rollouts
+
+    rates, weights = [p for p, _ in bins], [w for _, w in bins]
+    counts = allocate_rollouts(rates, weights, budget, minimum=1)
+    assert sum(counts) == budget * len(bins) and min(counts) >= 1
+    spread = [math.sqrt(w) * math.sqrt(p * (1 - p)) for p, w in bins]
+    for i in range(len(bins)):  # more spread never gets fewer rollouts (up to one for rounding)
+        for j in range(len(bins)):
+            if spread[i] > spread[j]:
+                assert counts[i] >= counts[j] - 1

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rlvr.training import trainer as trainer_module
+from rlvr.training import evaluate as evaluate_module
 from rlvr.training.builders import heldout_problems
 from rlvr.training.config import load_config
 from rlvr.training.trainer import Trainer
@@ -27,7 +27,7 @@ def small_config(tmp_path, *extra):
 def scripted_checks(monkeypatch, accuracies):
     """Make the warm-up's checks (the 7-problem evaluations) report `accuracies` in turn; record
     the problems they were asked about. Held-out evaluations stay real."""
-    real, seen, script = trainer_module.evaluate, [], iter(accuracies)
+    real, seen, script = evaluate_module.evaluate, [], iter(accuracies)
 
     def fake(policy, task, problems, **kwargs):
         if len(problems) != CHECK_SIZE:
@@ -36,7 +36,7 @@ def scripted_checks(monkeypatch, accuracies):
         return {"greedy_accuracy": next(script), "greedy_reward": 0.0, "mean_length": 1.0,
                 "num_problems": float(len(problems))}
 
-    monkeypatch.setattr(trainer_module, "evaluate", fake)
+    monkeypatch.setattr(evaluate_module, "evaluate", fake)  # the generator evaluates through this module
     return seen
 
 

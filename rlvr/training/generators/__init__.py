@@ -30,9 +30,9 @@ from rlvr.training.generators.base import (
     sample_and_score,
     setting,
 )
+from rlvr.training.generators.defaults import Episodes, Plain
 from rlvr.training.generators.hbpo import HBPO, HBPOAdvantage, HBPOReward, budget_reward, subgroup_budgets
 from rlvr.training.generators.latr import LATR, scaled_windows
-from rlvr.training.generators.plain import Episodes, Plain
 from rlvr.training.generators.tree_decode import ForkingDecoder, rouge_l, should_branch, suffix_match
 
 __all__ = ["GENERATORS", "HBPO", "LATR", "Episodes", "ForkingDecoder", "GenerationContext", "GeneratorPlugin",

@@ -35,7 +35,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from rlvr.training.plugins import Registry, check_settings, settings_of
+from rlvr.training.plugins import Registry, Stateless, check_settings
 from rlvr.training.plugins import setting as setting  # what generator modules declare settings with
 
 if TYPE_CHECKING:
@@ -75,9 +75,10 @@ class GenerationContext:
 
 
 @dataclass
-class GeneratorPlugin:
+class GeneratorPlugin(Stateless):
     """Base of generator plug-ins (see the module doc): settings are the init fields."""
 
+    kind: ClassVar[str] = "generator"
     name: ClassVar[str] = ""
     """Registry name, what `generator:` says."""
     source: ClassVar[str] = ""
@@ -86,6 +87,8 @@ class GeneratorPlugin:
     """One line: what it does (`rlvr algorithms` prints it with `source`)."""
     multi_turn: ClassVar[bool] = False
     """Whether it plays multi-turn episodes (`max_turns > 1`)."""
+    brings_companions: ClassVar[bool] = False
+    """Whether `companions()` replaces the configured advantage and reward transforms."""
 
     def __post_init__(self) -> None:
         check_settings("generator", self)
@@ -132,20 +135,6 @@ class GeneratorPlugin:
     def metrics(self) -> dict[str, float]:
         """Numbers for the step's metrics line (none by default, so the line stays as it was)."""
         return {}
-
-    def state_dict(self) -> dict[str, Any]:
-        """State kept across steps, as plain values; stateless generators have none."""
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore `state_dict()`'s values."""
-        if state:
-            raise ValueError(f"generator {self.name!r} keeps no state, got a state with {sorted(state)}")
-
-    @classmethod
-    def settings(cls) -> dict[str, tuple[Any, str]]:
-        """Setting name -> (default, what it does), for listings and docs."""
-        return settings_of(cls)
 
 
 def sample_and_score(context: GenerationContext, prompts: Sequence[Any], problems: Sequence[Problem],

@@ -2,7 +2,9 @@
 announced in the prompt, with a budget-aware reward and advantage.
 
 The generator splits the G rollouts of a problem into one subgroup per budget b (G / k each, in
-budget order) and appends "I will answer the question within b tokens." to those prompts. Its
+budget order) and appends "I will answer the question within b tokens." to those prompts (where
+the response starts; `at: start` puts a hint before the prompt instead, for prompt formats that
+must end the prompt, such as "{expression}="). Its
 companions replace the configured reward shaping and advantage:
 
 - reward (`HBPOReward`), for a correct answer of n <= L_max tokens:
@@ -45,7 +47,7 @@ from rlvr.training.reward_transforms.base import RewardBatch, RewardTransformPlu
 SPEC_BUDGETS = [512, 1024, 2048, 2560]
 """The spec's budgets, in tokens of a run whose L_max is `SPEC_MAX_LEN`."""
 SPEC_MAX_LEN = 4096
-HINT = "\nI will answer the question within {budget} tokens.\n"
+HINT = " I will answer the question within {budget} tokens."
 """The budget announcement appended to the prompt of each subgroup."""
 
 
@@ -142,6 +144,7 @@ class HBPO(GeneratorPlugin):
     reward and advantage (module doc)."""
 
     name: ClassVar[str] = "hbpo"
+    brings_companions: ClassVar[bool] = True
     source: ClassVar[str] = "HBPO [code+paper]; budgets scaled to max_new_tokens (our reading)"
     summary: ClassVar[str] = ("k budget subgroups per group, 'I will answer the question within b tokens' in the "
                               "prompt; f1/f2 budget reward and subgroup advantage")
@@ -150,7 +153,9 @@ class HBPO(GeneratorPlugin):
                                          "max_new_tokens / max_len", low=1)
     beta: float = setting(4.0, "reward scale", low=0.0, low_open=True)
     alpha: float | None = setting(None, "penalty per token past the budget at max_len (none: 1 / max_len)", low=0.0)
-    hint: str = setting(HINT, "appended to each subgroup's prompt; {budget} is its budget in the run's tokens")
+    hint: str = setting(HINT, "added to each subgroup's prompt; {budget} is its budget in the run's tokens")
+    at: str = setting("end", "where the hint goes: after the prompt (where the response starts) or before it",
+                      choices=("end", "start"))
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -174,7 +179,10 @@ class HBPO(GeneratorPlugin):
 
     def prompts(self, problems: Sequence[Any]) -> list[str]:
         """One prompt per (problem, budget), problem by problem: its subgroups in budget order."""
-        return [problem.prompt + self.hint.format(budget=budget) for problem in problems for budget in self.run_budgets]
+        hints = [self.hint.format(budget=budget) for budget in self.run_budgets]
+        if self.at == "start":
+            return [hint + problem.prompt for problem in problems for hint in hints]
+        return [problem.prompt + hint for problem in problems for hint in hints]
 
     def generate(self, problems: Sequence[Any], seed: int, step: int):
         context = self._context()

@@ -35,14 +35,15 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
-from rlvr.training.plugins import Registry, check_settings, settings_of
+from rlvr.training.plugins import Registry, Stateless, check_settings
 from rlvr.training.plugins import setting as setting  # what objective modules declare settings with
 
 
 @dataclass
-class ObjectivePlugin:
+class ObjectivePlugin(Stateless):
     """Base of objective plug-ins (see the module doc): settings are the init fields."""
 
+    kind: ClassVar[str] = "objective"
     name: ClassVar[str] = ""
     """Registry name, what `objective:` says."""
     source: ClassVar[str] = ""
@@ -74,20 +75,6 @@ class ObjectivePlugin:
 
     def observe(self, batch: Any) -> None:
         """The step's rollouts, after its updates (stateless objectives ignore them)."""
-
-    def state_dict(self) -> dict[str, Any]:
-        """State kept across steps, as tensors and plain values; stateless objectives have none."""
-        return {}
-
-    def load_state_dict(self, state: Mapping[str, Any]) -> None:
-        """Restore `state_dict()`'s values."""
-        if state:
-            raise ValueError(f"objective {self.name!r} keeps no state, got a state with {sorted(state)}")
-
-    @classmethod
-    def settings(cls) -> dict[str, tuple[Any, str]]:
-        """Setting name -> (default, what it does), for listings and docs."""
-        return settings_of(cls)
 
 
 def sequence_logprobs(policy: Any, prompt_ids: list[list[int]], completion_ids: Tensor, completion_mask: Tensor,

@@ -23,6 +23,28 @@ import torch
 from rlvr.training.update import UpdateStats
 
 
+def trainer_objective(trainer: Any) -> Any:
+    """The configured objective bound to the trainer's seed and device (None: the policy-gradient
+    step), refused for a data-parallel run (its updates run on one process)."""
+    from rlvr.training.builders import build_objective
+
+    objective = build_objective(trainer.config)
+    if objective is None:
+        return None
+    if getattr(getattr(trainer, "dp", None), "active", False):
+        raise ValueError(f"config objective {objective.name!r} trains on one process: run it without a launcher")
+    objective.bind(trainer.config.seed, trainer.policy.device)
+    return objective
+
+
+def add_objective_parameters(optimizer: torch.optim.Optimizer, objective: Any, lr: float) -> torch.optim.Optimizer:
+    """`optimizer` with the objective's own trainable values (a learned log Z) as extra groups."""
+    if objective is not None:
+        for group in objective.parameter_groups(lr):
+            optimizer.add_param_group(group)
+    return optimizer
+
+
 def objective_update(trainer: Any, batch: Any) -> tuple[UpdateStats, dict[str, float]]:
     """`trainer.config.updates_per_batch` updates of `trainer.model` (and the objective's values) on
     `batch`; the objective's numbers for the step's line, named `<objective>_<number>`."""
