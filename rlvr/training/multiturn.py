@@ -87,6 +87,24 @@ class _Episode:
         self.logprobs.extend(logprobs if logprobs is not None else [0.0] * len(tokens))
         self.turn_of.extend([turn if logprobs is not None else -1] * len(tokens))
 
+    def record_turn(self, policy: Any, ids: Sequence[int], logprobs: Sequence[float], text: str,
+                    stepped: tuple[Any, float, bool, bool, dict], turn: int, max_turns: int) -> None:
+        """One turn: the action's tokens and log-probs, the env's answer to it (`stepped`: what
+        `env.step(text)` returned) and, unless the episode ended, the env's reply as context."""
+        self.add(ids, turn, list(logprobs)[: len(ids)])
+        self.texts.append(text)
+        observation, reward, terminated, truncated, info = stepped
+        self.rewards.append(float(reward))
+        self.info = info
+        if terminated or truncated:
+            self.done, self.terminated = True, bool(terminated)
+        elif turn + 1 < max_turns:
+            reply = env_reply(info, self.observation, observation)
+            reply_ids = policy.tokenizer(reply, add_special_tokens=False)["input_ids"] if reply else []
+            self.add(reply_ids[-MAX_REPLY_TOKENS:], turn)
+            self.texts.append(reply)
+        self.observation = observation
+
 
 def run_episodes(
     policy: Any,
@@ -129,20 +147,8 @@ def run_episodes(
         actions, logprobs = batch.completion_lists(), batch.logprobs.tolist()
         stepped = stepper.step([episode.row for episode in active], batch.texts)
         for index, episode in enumerate(active):
-            ids = actions[index]
-            episode.add(ids, turn, logprobs[index][: len(ids)])
-            episode.texts.append(batch.texts[index])
-            observation, reward, terminated, truncated, info = stepped[index]
-            episode.rewards.append(float(reward))
-            episode.info = info
-            if terminated or truncated:
-                episode.done, episode.terminated = True, bool(terminated)
-            elif turn + 1 < max_turns:
-                reply = env_reply(info, episode.observation, observation)
-                reply_ids = policy.tokenizer(reply, add_special_tokens=False)["input_ids"] if reply else []
-                episode.add(reply_ids[-MAX_REPLY_TOKENS:], turn)
-                episode.texts.append(reply)
-            episode.observation = observation
+            episode.record_turn(policy, actions[index], logprobs[index], batch.texts[index], stepped[index], turn,
+                                max_turns)
     return _to_batch(policy, problems, group_size, episodes)
 
 

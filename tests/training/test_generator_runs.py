@@ -48,8 +48,18 @@ def test_bad_generator_and_objective_configs_are_refused_before_any_work(tmp_pat
 
 
 def test_a_multi_turn_config_refuses_a_single_turn_generator(tmp_path):
-    with pytest.raises(ValueError, match="generator 'latr' produces single responses"):
-        TrainConfig(**{**MULTITURN, "out_dir": str(tmp_path), "generator": "latr"}).validate()
+    with pytest.raises(ValueError, match="generator 'hbpo' produces single responses"):
+        TrainConfig(**{**MULTITURN, "out_dir": str(tmp_path), "generator": "hbpo"}).validate()
+
+
+def test_lookahead_trees_train_on_multi_turn_episodes(tmp_path):
+    settings = {"min_second": 0.0, "max_gap": 1.0}
+    config = TrainConfig(**{**MULTITURN, "out_dir": str(tmp_path), "generator": "latr", "generator_settings": settings,
+                            "rl_steps": 2, "group_size": 4})
+    summary = Trainer(config).train()
+    lines = step_lines(tmp_path)
+    assert summary["steps"] == 2 and [line["tree_share"] for line in lines] == [1.0, 1.0]
+    assert all(line["latr_branches"] > 0 and math.isfinite(line["loss"]) for line in lines)
 
 
 # ---- a 20-step run per kind -------------------------------------------------------------------------------

@@ -165,7 +165,8 @@ def test_episodes_are_run_episodes(tmp_path):
 def test_turn_count_must_fit_the_generator():
     make_generator("plain").check(4, 8, 1)
     with pytest.raises(ValueError, match="single responses.*max_turns=3"):
-        make_generator("latr").check(4, 8, 3)
+        make_generator("hbpo").check(4, 8, 3)
+    make_generator("latr").check(4, 8, 3)  # trees over episodes too (test_tree_episodes)
     with pytest.raises(ValueError, match="multi-turn episodes.*max_turns=1"):
         make_generator("episodes").check(4, 8, 1)
 

@@ -119,7 +119,7 @@ class GeneratorPlugin(Stateless):
     def evaluate(self, problems: Sequence[Problem], **sampling: Any) -> dict[str, Any]:
         """Held-out metrics of the policy on `problems` (greedy, and pass@k over `num_samples`)."""
         context = self._context()
-        if self.multi_turn:
+        if context.max_turns > 1:
             from rlvr.training.multiturn import evaluate_episodes
 
             return evaluate_episodes(context.policy, context.make_env, problems, max_turns=context.max_turns,

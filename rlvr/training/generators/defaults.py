@@ -46,11 +46,15 @@ class Episodes(GeneratorPlugin):
         super().bind(context)
 
     def generate(self, problems: Sequence[Any], seed: int, step: int):
-        from rlvr.training.multiturn import run_episodes
+        return play_episodes(self._context(), problems, seed)
 
-        context = self._context()
-        start = time.perf_counter()
-        batch = run_episodes(context.policy, context.make_env, problems, context.group_size,
-                             max_turns=context.max_turns, envs=context.workers() or context.env_pool,
-                             **context.sampling(seed))
-        return batch, time.perf_counter() - start, 0.0  # the env scores inside the episode loop
+
+def play_episodes(context: GenerationContext, problems: Sequence[Any], seed: int) -> tuple[Any, float, float]:
+    """G episodes per problem through `run_episodes` (on the rollout workers when the run has them),
+    with the seconds they took (the env scores inside the episode loop: counted as sampling)."""
+    from rlvr.training.multiturn import run_episodes
+
+    start = time.perf_counter()
+    batch = run_episodes(context.policy, context.make_env, problems, context.group_size, max_turns=context.max_turns,
+                         envs=context.workers() or context.env_pool, **context.sampling(seed))
+    return batch, time.perf_counter() - start, 0.0

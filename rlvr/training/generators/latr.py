@@ -11,8 +11,10 @@ Our readings, where the spec gives only the thresholds: the branch takes the lik
 two tokens that its parent did not sample; "suffix match" is the longest common suffix of the
 branch's and its parent's continuations over the branch's length; the pruning windows 20/30/50 are
 for responses of up to `reference_max_len` (1024) tokens and scale by max_new_tokens / that.
-Single responses only: their score is a pure function of the text, so a fork needs no env state
-and the tree is exact on single-turn tasks (MathTree among them).
+Single responses need no env state to fork: their score is a pure function of the text. Multi-turn
+episodes (`max_turns > 1`) fork the episode's env too, through `clone()` (or `get_state`), so trees
+over `rlvr/MathTreeStep-v0` are exact (`rlvr.training.generators.tree_episodes`); their envs stay in
+the learner's process (rollout workers are refused).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from rlvr.training.generators.base import (
     sample_and_score,
     setting,
 )
+from rlvr.training.generators.defaults import play_episodes
 from rlvr.training.generators.tree_decode import MAX_GAP, MIN_SECOND, Branch, ForkingDecoder
 
 TREE_SEED_OFFSET = 104_729
@@ -55,8 +58,8 @@ class LATR(GeneratorPlugin):
 
     name: ClassVar[str] = "latr"
     source: ClassVar[str] = "LATR lookahead tree rollouts [code]; windows scaled to max_new_tokens (our reading)"
-    summary: ClassVar[str] = ("fork the KV cache on the 2nd token where p2 > 0.15 and p1 - p2 < 0.25, prune "
-                              "branches that repeat their parent; tree share decays over training")
+    summary: ClassVar[str] = ("fork the KV cache (and a multi-turn episode's env) on the 2nd token where p2 > 0.15 "
+                              "and p1 - p2 < 0.25, prune branches that repeat their parent; tree share decays")
     share: float = setting(1.0, "share of each group grown as trees at step 0", low=0.0, high=1.0)
     final_share: float = setting(0.0, "share once decay_steps have passed", low=0.0, high=1.0)
     decay_steps: int = setting(100, "steps over which the share falls linearly (0: constant share)", low=0)
@@ -79,8 +82,12 @@ class LATR(GeneratorPlugin):
         self._decoder: ForkingDecoder | None = None
         self._windows: list[int] = []
 
+    def check(self, group_size: int, max_new_tokens: int, max_turns: int) -> None:
+        """Single responses and multi-turn episodes alike."""
+
     def bind(self, context: GenerationContext) -> None:
-        self.check(context.group_size, context.max_new_tokens, context.max_turns)
+        if context.max_turns > 1 and context.make_env is None:
+            raise ValueError("generator 'latr' with max_turns > 1 plays the training env: the context needs make_env")
         for need in ("model", "encode", "stop_token_ids", "pad_token_id"):
             if not hasattr(context.policy, need):
                 raise ValueError(f"generator 'latr' runs the policy's model itself: expected a transformers policy "
@@ -106,17 +113,15 @@ class LATR(GeneratorPlugin):
         quota = round(self.share_at(step) * group)
         if quota == 0:  # nothing to grow: a plain step, sample for sample
             self._last = {"tree_share": 0.0, "latr_branches": 0.0, "latr_pruned": 0.0}
+            if context.max_turns > 1:
+                return play_episodes(context, problems, seed)
             return sample_and_score(context, [problem.prompt for problem in problems], problems, group, seed)
+        if context.max_turns > 1:
+            return self._episodes(problems, seed, quota)
         start = time.perf_counter()
         policy = context.policy
         prompt_ids = policy.encode([problem.prompt for problem in problems])
-        generator = torch.Generator(device=policy.device)
-        generator.manual_seed(int(seed) + TREE_SEED_OFFSET)
-        trees, stats = self._decoder.decode(
-            prompt_ids, [quota] * len(problems), max_new_tokens=context.max_new_tokens,
-            temperature=context.temperature, top_p=context.top_p, generator=generator, windows=self._windows,
-            min_second=self.min_second, max_gap=self.max_gap, suffix_threshold=self.suffix_match,
-            rouge_threshold=self.rouge_l)
+        trees, stats = self._decoder.decode(prompt_ids, [quota] * len(problems), **self._decode_settings(seed))
         extra = [group - len(tree) for tree in trees]  # the slots no branch filled
         plain = None
         if sum(extra):
@@ -127,12 +132,37 @@ class LATR(GeneratorPlugin):
         from rlvr.training.rollout import score_rollouts
 
         batch = score_rollouts(context.task, problems, sample, group, context.workers())
+        self._count(stats, sum(len(tree) for tree in trees), group * len(problems))
+        return batch, sampled - start, time.perf_counter() - sampled
+
+    def _decode_settings(self, seed: int) -> dict[str, Any]:
+        context = self._context()
+        generator = torch.Generator(device=context.policy.device)
+        generator.manual_seed(int(seed) + TREE_SEED_OFFSET)
+        return {"max_new_tokens": context.max_new_tokens, "temperature": context.temperature, "top_p": context.top_p,
+                "generator": generator, "windows": self._windows, "min_second": self.min_second,
+                "max_gap": self.max_gap, "suffix_threshold": self.suffix_match, "rouge_threshold": self.rouge_l}
+
+    def _episodes(self, problems: Sequence[Any], seed: int, quota: int):
+        """Tree episodes (`tree_episodes`): the env forked with each branch."""
+        from rlvr.training.generators.tree_episodes import tree_episodes
+
+        context = self._context()
+        if context.workers() is not None:
+            raise ValueError("generator 'latr' forks each episode's env in the learner's process: run it without "
+                             "rollout_workers")
+        start = time.perf_counter()
+        batch, stats, tree_rows = tree_episodes(self._decoder, context.policy, context.make_env, problems,
+                                                context.group_size, quota, max_turns=context.max_turns,
+                                                env_pool=context.env_pool, decode=self._decode_settings(seed))
+        self._count(stats, tree_rows, context.group_size * len(problems))
+        return batch, time.perf_counter() - start, 0.0  # the env scores inside the episode loop
+
+    def _count(self, stats: Any, tree_rows: int, rows: int) -> None:
         self.totals["branches"] += stats.branches
         self.totals["pruned"] += stats.pruned
-        tree_rows = sum(len(tree) for tree in trees)
-        self._last = {"tree_share": tree_rows / (group * len(problems)), "latr_branches": float(stats.branches),
+        self._last = {"tree_share": tree_rows / rows, "latr_branches": float(stats.branches),
                       "latr_pruned": float(stats.pruned)}
-        return batch, sampled - start, time.perf_counter() - sampled
 
     def metrics(self) -> dict[str, float]:
         return {**self._last, "latr_branches_total": float(self.totals["branches"])}

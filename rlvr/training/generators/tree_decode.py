@@ -12,7 +12,8 @@ window, or ROUGE-L F above `rouge_l`), it is pruned and its slot is free for a l
 
 Log-probs are exact: each token's is the raw (temperature 1) log-softmax of the logits its row's own
 cache gave, the branching token's included, so a re-score of the rows gives the same values
-(tested). Each problem grows one root and at most `quota` live rows; a finished row leaves the batch.
+(tested). Each prompt grows one root; a group of prompts (one problem's, or the live episodes of
+one problem) holds at most `quota` live rows; a finished row leaves the batch.
 """
 
 from __future__ import annotations
@@ -90,7 +91,8 @@ def resembles(branch: Sequence[int], parent: Sequence[int], suffix_threshold: fl
 class Branch:
     """One row of the tree: its tokens and exact log-probs, where it left its parent."""
 
-    problem: int
+    root: int
+    """The prompt whose tree it belongs to."""
     parent: Branch | None = None
     start: int = 0
     """Position of its branching token (0 for a root)."""
@@ -135,24 +137,29 @@ class ForkingDecoder:
     def decode(self, prompt_ids: Sequence[Sequence[int]], quotas: Sequence[int], *, max_new_tokens: int,
                temperature: float, top_p: float, generator: torch.Generator, windows: Sequence[int],
                min_second: float = MIN_SECOND, max_gap: float = MAX_GAP, suffix_threshold: float = 0.2,
-               rouge_threshold: float = 0.5) -> tuple[list[list[Branch]], TreeStats]:
-        """Up to `quotas[b]` rows for each prompt b (one root each where the quota is > 0); per
-        prompt its rows in the order they were created, and the decode's branch and prune counts."""
+               rouge_threshold: float = 0.5, groups: Sequence[int] | None = None
+               ) -> tuple[list[list[Branch]], TreeStats]:
+        """One root per prompt, and branches while the prompt's group (`groups[i]`, default i) holds
+        fewer than `quotas[group]` live rows; per prompt its rows (root first, then its branches in
+        the order they were created), and the decode's branch and prune counts."""
         from transformers import DynamicCache
 
         device, pad = self.policy.device, int(self.policy.pad_token_id)
         stop = set(int(token) for token in self.policy.stop_token_ids)
         stats = TreeStats()
-        roots = [Branch(problem, serial=problem) for problem, quota in enumerate(quotas) if quota > 0]
-        results: list[list[Branch]] = [[] for _ in quotas]
+        groups = list(range(len(prompt_ids))) if groups is None else list(groups)
+        roots = [Branch(problem, serial=problem) for problem in range(len(prompt_ids))]
+        results: list[list[Branch]] = [[] for _ in prompt_ids]
         if not roots:
             return results, stats
-        live_count = [1 if quota > 0 else 0 for quota in quotas]
-        width = max(len(prompt_ids[root.problem]) for root in roots)
+        live_count = [0] * len(quotas)
+        for group in groups:
+            live_count[group] += 1
+        width = max(len(prompt_ids[root.root]) for root in roots)
         ids = torch.full((len(roots), width), pad, dtype=torch.long)
         mask = torch.zeros((len(roots), width), dtype=torch.long)
         for row, root in enumerate(roots):  # left padding, positions from the mask: as the plain sampler
-            prompt = list(prompt_ids[root.problem])
+            prompt = list(prompt_ids[root.root])
             ids[row, width - len(prompt):] = torch.tensor(prompt, dtype=torch.long)
             mask[row, width - len(prompt):] = 1
         ids, mask = ids.to(device), mask.to(device)
@@ -172,15 +179,15 @@ class ForkingDecoder:
             for row, branch in enumerate(rows):
                 branch.tokens.append(tokens[row])
                 branch.logprobs.append(chosen[row])
-                if live_count[branch.problem] >= quotas[branch.problem] or step == max_new_tokens - 1:
+                if live_count[groups[branch.root]] >= quotas[groups[branch.root]] or step == max_new_tokens - 1:
                     continue
                 if not should_branch(top2.values[row], min_second, max_gap):
                     continue
                 first, second = top2.indices[row].tolist()
                 token = first if tokens[row] == second else second
-                child = Branch(branch.problem, branch, step, branch.tokens[:-1] + [token],
-                               branch.logprobs[:-1] + [float(raw[row, token])], serial=len(quotas) + stats.branches)
-                live_count[branch.problem] += 1
+                child = Branch(branch.root, branch, step, branch.tokens[:-1] + [token],
+                               branch.logprobs[:-1] + [float(raw[row, token])], serial=len(roots) + stats.branches)
+                live_count[groups[branch.root]] += 1
                 stats.branches += 1
                 parents.append(child)
                 order.append(row)
@@ -191,11 +198,11 @@ class ForkingDecoder:
                 if branch.tokens[-1] in stop:
                     branch.finished = True
                 if self._pruned(branch, windows, suffix_threshold, rouge_threshold):
-                    live_count[branch.problem] -= 1
+                    live_count[groups[branch.root]] -= 1
                     stats.pruned += 1
                     continue
                 if branch.finished or step == max_new_tokens - 1:
-                    results[branch.problem].append(branch)
+                    results[branch.root].append(branch)
                     continue
                 keep.append(position)
             if not keep:
@@ -208,8 +215,8 @@ class ForkingDecoder:
             step_tokens = torch.tensor([tokens[position] for position in keep], dtype=torch.long, device=device)
             logits = self._forward(step_tokens[:, None], mask, next_position, cache)
             next_position = next_position + 1
-        for problem in results:  # creation order: a root before its branches, earlier branches first
-            problem.sort(key=lambda branch: branch.serial)
+        for rows_of_root in results:  # creation order: the root before its branches, earlier branches first
+            rows_of_root.sort(key=lambda branch: branch.serial)
         return results, stats
 
     @staticmethod
