@@ -40,6 +40,7 @@ sha256, checked before it is read); at the end `samples.jsonl`, `environment.jso
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -235,7 +236,7 @@ class Trainer:
         episodes, budget subgroups, trees), with the seconds spent sampling and scoring (multi-turn:
         the env scores inside the episode loop, counted as sampling)."""
         if self.config.rollout_workers and self._workers is None:
-            self._workers = workers_from_config(self.config)
+            self._workers = workers_from_config(self.config, functools.partial(build_env, self.config))
         return self.generator.generate(problems, seed, self.step)
 
     def _sample_seed(self, draws: int = 0) -> int:

@@ -236,14 +236,11 @@ def _ray_actors(make_env: Callable[[], Any], num_workers: int, address: str | No
     return actors
 
 
-def workers_from_config(config: Any) -> RolloutWorkers | None:
+def workers_from_config(config: Any, make_env: Callable[[], Any]) -> RolloutWorkers | None:
     """The rollout workers a `TrainConfig` asks for (`rollout_workers`, `rollout_backend`,
-    `ray_address`, `rollout_timeout_s`), each building the config's env; None for 0 workers."""
+    `ray_address`, `rollout_timeout_s`), each building its envs with `make_env` (picklable for Ray:
+    `functools.partial(build_env, config)`); None for 0 workers."""
     if not config.rollout_workers:
         return None
-    from functools import partial
-
-    from rlvr.training.builders import build_env
-
-    return RolloutWorkers(partial(build_env, config), config.rollout_workers, backend=config.rollout_backend,
+    return RolloutWorkers(make_env, config.rollout_workers, backend=config.rollout_backend,
                           address=config.ray_address, timeout_s=config.rollout_timeout_s)
