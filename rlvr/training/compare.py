@@ -16,7 +16,7 @@ evaluation per seed and the mean over seeds), `summary.md` (a table: accuracy, p
 diversity figures, the policy's entropy during RL and per-difficulty solve rates), and plots of
 pass@k against k, of held-out accuracy and of entropy during training, one line per arm (mean over
 seeds). RL step lines of the arms carry `entropy`, estimated from the sampler's own log-probs
-(`sampled_entropy_sums`).
+(`rlvr.training.sampled_entropy`).
 
 Resumable and appending: a finished (seed, arm) folder is read back, not trained again, an
 interrupted one resumes from its checkpoint, and the results are rewritten from every finished run
@@ -113,6 +113,7 @@ def _finished_run(folder: Path, config: Mapping[str, Any], start_from: Path | No
     """The results of the run of `config` in `folder`: read back when it finished before, else
     trained (resumed from the folder's checkpoint, or from `start_from`'s copied into it first)."""
     from rlvr.training.config import load_config
+    from rlvr.training.sampled_entropy import entropy_logging
     from rlvr.training.trainer import Trainer
 
     config = load_config({**config, "resume": True})
@@ -135,7 +136,7 @@ def _finished_run(folder: Path, config: Mapping[str, Any], start_from: Path | No
         for name in ("checkpoint.pt", "checkpoint.json", "metrics.jsonl"):
             shutil.copy(start_from / name, pending / name)
         pending.rename(folder)
-    summary = _entropy_logging(Trainer)(config).train()
+    summary = entropy_logging(Trainer)(config).train()
     result = {"after_sft": summary["after_sft"], "final": summary["final"],
               "greedy_accuracy_after_rl": summary["greedy_accuracy_after_rl"],
               "seconds": {key: summary[key] for key in ("sft_s", "rl_s") if key in summary}}
@@ -155,6 +156,7 @@ def write_results(path: str | Path, scenario: Mapping[str, Any], results: Mappin
     """results.json, summary.md, environment.json and the plots from the finished runs in `results`
     ({arm: {seed: ...}})."""
     from rlvr.training.run_files import record_environment
+    from rlvr.training.sampled_entropy import entropy_curve
 
     results = {arm: dict(per_seed) for arm, per_seed in results.items() if per_seed}
     curves = {arm: {seed: _heldout_curve(out / f"seed{seed}" / arm / "metrics.jsonl") for seed in per_seed}
@@ -168,10 +170,11 @@ def write_results(path: str | Path, scenario: Mapping[str, Any], results: Mappin
               "seeds_per_arm": {arm: sorted(per_seed) for arm, per_seed in results.items()},
               "arms": {arm: scenario["arms"][arm] for arm in results},
               "per_seed": results, "mean": {arm: _mean_over_seeds(per_seed) for arm, per_seed in results.items()}}
+    report["paired"] = paired_differences(results)
     out.mkdir(parents=True, exist_ok=True)
     record_environment(out)  # versions, machine, commit and command beside the numbers
     (out / "results.json").write_text(json.dumps(report, indent=2))
-    (out / "summary.md").write_text(summary_table(report))
+    (out / "summary.md").write_text(summary_table(report) + paired_table(report))
     _plot(report, curves, out)
     _plot_entropy(entropy, out)
     return report
@@ -185,55 +188,6 @@ def _heldout_curve(metrics_path: Path) -> list[tuple[int, float]]:
     return [(int(e["step"]), float(e["greedy_accuracy"])) for e in evals if e["eval"] in ("after_sft", "rl", "final")]
 
 
-ENTROPY_KEY = "entropy"
-"""The RL step lines' estimate of the policy's mean token entropy (nats), see `sampled_entropy_sums`."""
-
-
-def sampled_entropy_sums(batch: Any) -> tuple[float, int]:
-    """(sum of -log p, count) over the policy's sampled tokens in a rollout batch.
-
-    Their ratio estimates the policy's mean token entropy along its own samples (Monte Carlo: the
-    expectation of -log p(token) under p is the entropy at that prefix), from the sampler's
-    log-probs, so it costs no forward pass. The log-probs are the policy's at temperature 1,
-    whatever the sampling temperature, so at temperature 1 the estimate is unbiased; at other
-    temperatures it is a cross-entropy. Env tokens of multi-turn episodes are not counted.
-    """
-    mask = batch.loss_mask
-    logprobs = batch.sample.logprobs.to(mask.device)
-    return float(-(logprobs * mask).sum()), int(mask.sum())
-
-
-def _entropy_logging(trainer: type) -> type:
-    """`trainer` whose RL step lines carry `ENTROPY_KEY`, over every rollout sampled in the step
-    (refills of dynamic sampling included)."""
-
-    class EntropyLogging(trainer):
-        _entropy = (0.0, 0)
-
-        def collect(self, problems: list, seed: int) -> Any:
-            collected = super().collect(problems, seed)
-            total, count = sampled_entropy_sums(collected[0])
-            self._entropy = (self._entropy[0] + total, self._entropy[1] + count)
-            return collected
-
-        def log(self, record: dict[str, Any]) -> None:
-            total, count = self._entropy
-            if count and "eval" not in record:  # only RL steps sample through collect()
-                record = {**record, ENTROPY_KEY: total / count}
-                self._entropy = (0.0, 0)
-            super().log(record)
-
-    return EntropyLogging
-
-
-def entropy_curve(metrics_path: Path) -> list[tuple[int, float]]:
-    """(step, entropy) of every RL step line that logged it."""
-    from rlvr.training.tracking import read_metrics
-
-    steps, _ = read_metrics(metrics_path)
-    return [(int(s["step"]), float(s[ENTROPY_KEY])) for s in steps if isinstance(s.get(ENTROPY_KEY), (int, float))]
-
-
 def _add_entropy(result: dict[str, Any], curve: list[tuple[int, float]]) -> None:
     """`train_entropy` in the result's records: after SFT the first step's samples (drawn from the
     warm-up's policy), final the mean over the last tenth of the steps."""
@@ -242,6 +196,62 @@ def _add_entropy(result: dict[str, Any], curve: list[tuple[int, float]]) -> None
     tail = [value for _, value in curve[-max(1, len(curve) // 10):]]
     result["after_sft"] = {**result["after_sft"], "train_entropy": curve[0][1]}
     result["final"] = {**result["final"], "train_entropy": sum(tail) / len(tail)}
+
+
+PAIRED_KEYS = ("greedy_accuracy", "pass@1", "pass@MAX", "distinct_correct", "train_entropy")
+"""Figures of the paired table; `pass@MAX` stands for the largest k evaluated."""
+
+
+def paired_differences(results: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each arm minus the first arm, seed by seed, on the final evaluation's `PAIRED_KEYS`.
+
+    The arms of one seed start from one warm-up, so a difference within a seed leaves out how
+    good that warm-up was; its mean and standard error over the seeds both arms finished, and on
+    how many of them it was above zero, say more than two unpaired means do.
+
+    >>> final = lambda acc: {"final": {"greedy_accuracy": acc}}
+    >>> paired_differences({"grpo": {0: final(0.5), 1: final(0.4)}, "x": {0: final(0.6), 1: final(0.4)}})["x"]
+    {'greedy_accuracy': {'mean': 0.05, 'sem': 0.05, 'seeds': 2, 'above': 1, 'below': 0}}
+    """
+    if not results:
+        return {}
+    baseline_arm, *others = results
+    baseline = {seed: _numbers(result["final"]) for seed, result in results[baseline_arm].items()}
+    out: dict[str, dict[str, Any]] = {}
+    for arm in others:
+        records = {seed: _numbers(result["final"]) for seed, result in results[arm].items() if seed in baseline}
+        if not records:
+            continue
+        ks = pass_at_k_keys(next(iter(records.values())))
+        keys = [f"pass@{ks[-1]}" if key == "pass@MAX" and ks else key for key in PAIRED_KEYS]
+        out[arm] = {}
+        for key in keys:
+            diffs = [record[key] - baseline[seed][key] for seed, record in records.items()
+                     if key in record and key in baseline[seed]]
+            if not diffs:
+                continue
+            mean = sum(diffs) / len(diffs)
+            sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) if len(diffs) > 1 else 0.0
+            out[arm][key] = {"mean": round(mean, 12), "sem": round(sd / math.sqrt(len(diffs)), 12), "seeds": len(diffs),
+                             "above": sum(d > 0 for d in diffs), "below": sum(d < 0 for d in diffs)}
+    return out
+
+
+def paired_table(report: Mapping[str, Any]) -> str:
+    """The Markdown table of `report["paired"]`: mean ± s.e. of the difference (seeds above / below zero)."""
+    paired = report.get("paired") or {}
+    if not paired:
+        return ""
+    baseline = next(iter(report["per_seed"]))
+    keys = list(dict.fromkeys(key for values in paired.values() for key in values))
+    lines = ["", f"Paired by seed (same warm-up): each arm minus {baseline}, mean ± standard error of the "
+             "difference (seeds above / below zero)", "",
+             "| arm | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for arm, values in paired.items():
+        cells = [f"{v['mean']:+.3f} ± {v['sem']:.3f} ({v['above']}/{v['below']})" if (v := values.get(key)) else "-"
+                 for key in keys]
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _mean_over_seeds(per_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, dict[str, float]]:

@@ -108,6 +108,7 @@ def _scenario(path, arms, **base):
 
 def test_an_interrupted_run_resumes_the_unfinished_arm_and_redoes_nothing(tmp_path, monkeypatch):
     from rlvr.training import compare
+    from rlvr.training.sampled_entropy import ENTROPY_KEY
     from rlvr.training.trainer import Trainer
 
     arms = {"a": {}, "b": {"lr": 1.0e-4}}
@@ -140,7 +141,7 @@ def test_an_interrupted_run_resumes_the_unfinished_arm_and_redoes_nothing(tmp_pa
     assert set(report["per_seed"]) == {"a", "b"}
     steps = [json.loads(line) for line in (out / "seed0" / "b" / "metrics.jsonl").read_text().splitlines()]
     assert [s["step"] for s in steps if "eval" not in s] == [1, 2, 3, 4]  # the lost step 3 redone once
-    assert all(s[compare.ENTROPY_KEY] > 0 for s in steps if "eval" not in s)
+    assert all(s[ENTROPY_KEY] > 0 for s in steps if "eval" not in s)
 
     assert "train_entropy" in report["mean"]["b"]["final"] and (out / "entropy.png").is_file()
     assert json.loads((out / "environment.json").read_text())["packages"]["torch"]
@@ -152,19 +153,6 @@ def test_an_interrupted_run_resumes_the_unfinished_arm_and_redoes_nothing(tmp_pa
     assert started == {"c": 0} and set(json.loads((out / "results.json").read_text())["per_seed"]) == {"a", "b", "c"}
     with pytest.raises(ValueError, match="differing keys: rl_steps"):
         compare.run_scenario(_scenario(scenario, arms, rl_steps=5, checkpoint_every=2, eval_every=2), out)
-
-
-def test_the_entropy_estimate_is_minus_the_mean_log_prob_of_the_policys_own_tokens():
-    from types import SimpleNamespace
-
-    import torch
-
-    from rlvr.training.compare import sampled_entropy_sums
-
-    logprobs = torch.tensor([[-1.0, -2.0, -7.0], [-0.5, 0.0, 0.0]])
-    mask = torch.tensor([[True, True, False], [True, False, False]])  # -7: an env token or padding
-    total, count = sampled_entropy_sums(SimpleNamespace(loss_mask=mask, sample=SimpleNamespace(logprobs=logprobs)))
-    assert (total, count) == (pytest.approx(3.5), 3)
 
 
 def test_curves_average_over_seeds_then_over_blocks_of_steps():
@@ -183,3 +171,20 @@ def test_the_heldout_curve_leaves_out_the_warm_ups_train_split_checks(tmp_path):
              {"eval": "final", "step": 1, "greedy_accuracy": 0.5}]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     assert _heldout_curve(tmp_path / "metrics.jsonl") == [(0, 0.4), (1, 0.5)]
+
+
+def test_paired_differences_count_the_seeds_on_each_side():
+    from rlvr.training.compare import paired_differences, paired_table
+
+    def final(acc, pass64):
+        return {"final": {"greedy_accuracy": acc, "pass@1": acc / 2, "pass@64": pass64}}
+
+    results = {"grpo": {0: final(0.5, 0.9), 1: final(0.4, 0.8), 2: final(0.6, 0.95)},
+               "other": {0: final(0.6, 0.92), 1: final(0.5, 0.79), 2: final(0.9, 0.99)}, "unfinished": {}}
+    paired = paired_differences(results)
+    assert paired["other"]["greedy_accuracy"] == {"mean": pytest.approx(1 / 6), "sem": pytest.approx(0.0666666667),
+                                                  "seeds": 3, "above": 3, "below": 0}
+    assert (paired["other"]["pass@64"]["above"], paired["other"]["pass@64"]["below"]) == (2, 1)
+    assert "unfinished" not in paired  # no seed to pair
+    table = paired_table({"per_seed": results, "paired": paired})
+    assert "each arm minus grpo" in table and "| other | +0.167 ± 0.067 (3/0) |" in table

@@ -1,0 +1,58 @@
+"""The entropy estimate of RL step lines: -mean log p of the policy's own sampled tokens."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+
+def test_the_entropy_estimate_is_minus_the_mean_log_prob_of_the_policys_own_tokens():
+    from types import SimpleNamespace
+
+    from rlvr.training.sampled_entropy import sampled_entropy_sums
+
+    logprobs = torch.tensor([[-1.0, -2.0, -7.0], [-0.5, 0.0, 0.0]])
+    mask = torch.tensor([[True, True, False], [True, False, False]])  # -7: an env token or padding
+    total, count = sampled_entropy_sums(SimpleNamespace(loss_mask=mask, sample=SimpleNamespace(logprobs=logprobs)))
+    assert (total, count) == (pytest.approx(3.5), 3)
+
+
+def _batch(logprobs, mask):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(loss_mask=mask, sample=SimpleNamespace(logprobs=logprobs))
+
+
+def test_over_many_samples_the_estimate_approaches_the_entropy():
+    from rlvr.training.sampled_entropy import sampled_entropy_sums
+
+    probs = torch.tensor([0.5, 0.25, 0.125, 0.0625, 0.0625])
+    entropy = float(-(probs * probs.log()).sum())
+    tokens = torch.multinomial(probs, 40_000, replacement=True, generator=torch.Generator().manual_seed(0))
+    logprobs = probs.log()[tokens].view(400, 100)
+    total, count = sampled_entropy_sums(_batch(logprobs, torch.ones_like(logprobs, dtype=torch.bool)))
+    assert total / count == pytest.approx(entropy, abs=0.02)
+
+
+def test_a_trainer_logs_the_estimate_on_rl_step_lines_only():
+    from rlvr.training.sampled_entropy import ENTROPY_KEY, entropy_logging
+
+    class Stub:
+        def __init__(self):
+            self.lines = []
+
+        def collect(self, problems, seed):
+            return _batch(torch.tensor([[-1.0, -3.0]]), torch.tensor([[True, True]])), 0.0, 0.0
+
+        def log(self, record):
+            self.lines.append(record)
+
+    trainer = entropy_logging(Stub)()
+    trainer.log({"eval": "after_sft", "step": 0})
+    trainer.collect([], 0)
+    trainer.collect([], 1)  # a dynamic-sampling refill: one step, two batches
+    trainer.log({"step": 1})
+    trainer.log({"eval": "rl", "step": 1})
+    trainer.log({"step": 2})  # nothing sampled since: no figure rather than a stale one
+    assert [line.get(ENTROPY_KEY) for line in trainer.lines] == [None, 2.0, None, None]
