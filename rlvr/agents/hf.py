@@ -289,6 +289,9 @@ class TransformersPolicy:
 
         return advance
 
+    def after_update(self) -> None:
+        """The learner's weights changed: nothing to do, this policy samples from them directly."""
+
     # ---- scoring -------------------------------------------------------------------------------
     def score(
         self,

@@ -15,6 +15,12 @@ logits at temperature 1, whatever temperature and top-p the sampler used. That i
 importance ratios and ROVER's Q-values are defined with, and it makes `sample` and `score` agree
 token for token (a check every implementation must pass).
 
+`TrainablePolicy` is everything the training loop uses of a policy: the two calls above plus the
+learner's `model` and `device`, the ids that end and pad a completion, the tokenizer and prompt
+encoder (multi-turn episodes tokenize the env's replies) and `after_update()`, called whenever the
+learner's weights change (a policy that samples elsewhere, vLLM or a server, pushes them there).
+The trainer checks a policy it is given against it and names what is missing.
+
 This module imports no torch: tensors appear only as values an implementation puts in a batch.
 """
 
@@ -133,3 +139,40 @@ class Policy(Agent, Protocol):
         caller has them enabled, so the same call serves the learner and pi_old.
         """
         ...
+
+
+@runtime_checkable
+class TrainablePolicy(Policy, Protocol):
+    """A `Policy` the training loop can train: what `rlvr.training.trainer.Trainer` uses of it."""
+
+    model: Any
+    """The learner: a torch module whose parameters the optimizer updates."""
+    device: Any
+    """Where the learner's tensors live."""
+    tokenizer: Any
+    """Text <-> ids (multi-turn episodes tokenize the env's replies with it)."""
+    pad_token_id: int
+    """The id after a completion's end (its mask is false there)."""
+    stop_token_ids: Sequence[int]
+    """The ids that end a completion; the first ends SFT targets."""
+
+    def encode(self, prompts: Sequence[Any]) -> list[list[int]]:
+        """Prompt ids as `sample` would read each prompt (chat template applied)."""
+        ...
+
+    def after_update(self) -> None:
+        """The learner's weights changed (an optimizer step, a warm-up, a loaded checkpoint)."""
+        ...
+
+
+TRAINABLE_MEMBERS = ("sample", "score", "act", "model", "device", "tokenizer", "pad_token_id", "stop_token_ids",
+                     "encode", "after_update")
+"""The members of `TrainablePolicy`, in the order an error names the missing ones."""
+
+
+def check_trainable(policy: Any) -> None:
+    """Refuse (TypeError) a policy the trainer could not use, naming every member it lacks."""
+    missing = [name for name in TRAINABLE_MEMBERS if not hasattr(policy, name)]
+    if missing:
+        raise TypeError(f"{type(policy).__name__} is not a trainable policy: it lacks {', '.join(missing)} "
+                        f"(see rlvr.agents.policy.TrainablePolicy)")

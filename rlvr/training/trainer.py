@@ -50,6 +50,7 @@ from typing import Any
 import torch
 import yaml
 
+from rlvr.agents.policy import check_trainable
 from rlvr.training.advantages import compute_advantages, rollout_view, turn_level_names
 from rlvr.training.builders import (
     EVAL_STREAM_OFFSET,
@@ -117,6 +118,7 @@ class Trainer:
             check_config(config, self.dp)
         self.policy = policy if policy is not None else \
             build_policy(dataclasses.replace(config, device=self.dp.policy_device(config.device)))
+        check_trainable(self.policy)  # what is missing, named now rather than mid-run
         self.model = self.policy.model
         if config.parallel == "fsdp":
             self.dp.shard_model(self.model)  # several ranks only; before the optimizer takes the parameters
@@ -325,9 +327,9 @@ class Trainer:
         return record
 
     def _weights_changed(self) -> None:
-        """Tell a policy with a separate rollout engine (vLLM) that the learner's weights moved."""
-        if hasattr(self.policy, "after_update"):
-            self.policy.after_update()
+        """Tell the policy the learner's weights moved (one with a separate rollout engine, vLLM or a
+        server, pushes them there)."""
+        self.policy.after_update()
 
     # ---- checkpoints ---------------------------------------------------------------------------
     @property
