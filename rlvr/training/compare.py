@@ -35,6 +35,8 @@ from typing import Any
 
 import yaml
 
+from rlvr.training.compare_plots import pass_at_k_keys, plot_comparison, plot_entropy
+
 SCENARIO_KEYS = ("experiment", "seeds", "base", "arms")
 
 
@@ -120,9 +122,8 @@ def _finished_run(folder: Path, config: Mapping[str, Any], start_from: Path | No
     wanted = _comparable(config.to_dict())
     done = folder / DONE_FILE
     if done.is_file():
-        stored = json.loads(done.read_text())
-        changed = sorted(key for key in set(wanted) | set(stored.get("config", {}))
-                         if wanted.get(key) != stored.get("config", {}).get(key))
+        stored = _read_done(done)
+        changed = _changed_keys(stored["config"], wanted, type(config))
         if changed:
             raise ValueError(f"{folder} holds a finished run of another config (differing keys: "
                              f"{', '.join(changed)}); expected the scenario's, so give `rlvr run` another "
@@ -144,6 +145,41 @@ def _finished_run(folder: Path, config: Mapping[str, Any], start_from: Path | No
     pending.write_text(json.dumps({"config": wanted, "result": result}, indent=2))
     pending.replace(done)
     return result
+
+
+DONE_LIMIT = 4 * 2**20
+"""Largest `DONE_FILE` read (one run's config and two evaluations take a few KiB)."""
+
+
+def _read_done(path: Path) -> dict[str, Any]:
+    """A finished run's record; a damaged or oversized one is an error naming the file, not a rerun."""
+    size = path.stat().st_size
+    if size > DONE_LIMIT:
+        raise ValueError(f"{path}: expected a finished run's record under {DONE_LIMIT} bytes, got {size}")
+    try:
+        stored = json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(f"{path}: expected a finished run's record (JSON), got unreadable text: {error}") from None
+    if not isinstance(stored, dict) or not isinstance(stored.get("config"), dict) or "result" not in stored:
+        raise ValueError(f"{path}: expected an object with 'config' and 'result', got {type(stored).__name__}; "
+                         "remove the file to train that run again")
+    return stored
+
+
+def _changed_keys(stored: Mapping[str, Any], wanted: Mapping[str, Any], config_type: type) -> list[str]:
+    """The keys whose values differ; a key the stored run lacks counts only when the wanted value is
+    not the field's default (a field added to the config since keeps finished runs comparable)."""
+    import dataclasses
+
+    defaults = {}
+    for field in dataclasses.fields(config_type):
+        if field.default is not dataclasses.MISSING:
+            defaults[field.name] = field.default
+        elif field.default_factory is not dataclasses.MISSING:
+            defaults[field.name] = field.default_factory()
+    defaults = _comparable(defaults)
+    return sorted(key for key in set(stored) | set(wanted)
+                  if (stored[key] if key in stored else defaults.get(key, ...)) != wanted.get(key, ...))
 
 
 def _comparable(config: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,8 +211,8 @@ def write_results(path: str | Path, scenario: Mapping[str, Any], results: Mappin
     record_environment(out)  # versions, machine, commit and command beside the numbers
     (out / "results.json").write_text(json.dumps(report, indent=2))
     (out / "summary.md").write_text(summary_table(report) + paired_table(report))
-    _plot(report, curves, out)
-    _plot_entropy(entropy, out)
+    plot_comparison(report, curves, out)
+    plot_entropy(entropy, out)
     return report
 
 
@@ -282,15 +318,6 @@ def _numbers(record: Mapping[str, Any]) -> dict[str, float]:
     return numbers
 
 
-def pass_at_k_keys(metrics: Mapping[str, Any]) -> list[int]:
-    """The k of every `pass@k` key, sorted.
-
-    >>> pass_at_k_keys({"pass@8": 0.5, "pass@1": 0.2, "maj@8": 0.3})
-    [1, 8]
-    """
-    return sorted(int(key.split("@")[1]) for key in metrics if key.startswith("pass@") and not key.endswith("_sem"))
-
-
 TABLE_DIVERSITY = ("semantic_entropy", "distinct_1", "distinct_2", "train_entropy")
 """Diversity columns of the summary table, where the evaluations hold them (sampled ones do;
 `train_entropy` comes from the RL step lines, see `_add_entropy`)."""
@@ -323,59 +350,3 @@ def _cell(values: Mapping[str, float], key: str) -> str:
     if key not in values:
         return "-"
     return f"{values[key]:.3f} ± {values.get(key + '_sem', 0.0):.3f}"
-
-
-def _plot(report: Mapping[str, Any], curves: Mapping[str, Mapping[int, list]], out: Path) -> None:
-    try:
-        from rlvr.training.plots import plot_curves
-    except ImportError:
-        return
-    try:
-        series = {"after SFT": _pass_series(next(iter(report["mean"].values()))["after_sft"])}
-        series.update({arm: _pass_series(values["final"]) for arm, values in report["mean"].items()})
-        plot_curves(series, out / "pass_at_k.png", "pass@k on held-out problems (mean over seeds)", "k", "pass@k",
-                    log_x=True)
-        accuracy = {arm: _mean_curve(per_seed) for arm, per_seed in curves.items()}
-        plot_curves(accuracy, out / "heldout_accuracy.png", "greedy held-out accuracy (mean over seeds)", "RL step",
-                    "accuracy")
-    except ImportError:
-        return
-
-
-def _pass_series(metrics: Mapping[str, float]) -> tuple[list[int], list[float]]:
-    ks = pass_at_k_keys(metrics)
-    return ks, [metrics[f"pass@{k}"] for k in ks]
-
-
-def _mean_curve(per_seed: Mapping[int, list[tuple[int, float]]], width: int = 1) -> tuple[list[int], list[float]]:
-    """Steps and the mean over seeds at each (NaN where a seed lacks the step), then averaged over
-    blocks of `width` consecutive steps (labelled by their last step)."""
-    steps = sorted({step for curve in per_seed.values() for step, _ in curve})
-    lookups = [dict(curve) for curve in per_seed.values()]
-    mean = [sum(lookup.get(step, math.nan) for lookup in lookups) / len(lookups) for step in steps]
-    blocks = range(0, len(steps), max(1, width))
-    return ([steps[min(i + width, len(steps)) - 1] for i in blocks],
-            [sum(mean[i:i + width]) / len(mean[i:i + width]) for i in blocks])
-
-
-ENTROPY_POINTS = 50
-"""Points per line of the entropy plot: per-step estimates are averaged over blocks of steps,
-since one step's estimate (a few hundred tokens) is noisy."""
-
-
-def _plot_entropy(curves: Mapping[str, Mapping[int, list[tuple[int, float]]]], out: Path) -> None:
-    """entropy.png: the RL step lines' entropy estimate per arm, mean over seeds; none without data."""
-    series = {}
-    for arm, per_seed in curves.items():
-        longest = max((len(curve) for curve in per_seed.values()), default=0)
-        if longest:
-            series[arm] = _mean_curve(per_seed, width=math.ceil(longest / ENTROPY_POINTS))
-    if not series:
-        return
-    try:
-        from rlvr.training.plots import plot_curves
-
-        plot_curves(series, out / "entropy.png", "policy entropy during RL: -mean log p of sampled tokens "
-                    "(mean over seeds)", "RL step", "nats per token")
-    except ImportError:
-        return

@@ -156,7 +156,7 @@ def test_an_interrupted_run_resumes_the_unfinished_arm_and_redoes_nothing(tmp_pa
 
 
 def test_curves_average_over_seeds_then_over_blocks_of_steps():
-    from rlvr.training.compare import _mean_curve
+    from rlvr.training.compare_plots import _mean_curve
 
     per_seed = {0: [(1, 1.0), (2, 2.0), (3, 3.0)], 1: [(1, 3.0), (2, 4.0), (3, 5.0)]}
     assert _mean_curve(per_seed) == ([1, 2, 3], [2.0, 3.0, 4.0])
@@ -188,3 +188,24 @@ def test_paired_differences_count_the_seeds_on_each_side():
     assert "unfinished" not in paired  # no seed to pair
     table = paired_table({"per_seed": results, "paired": paired})
     assert "each arm minus grpo" in table and "| other | +0.167 ± 0.067 (3/0) |" in table
+
+
+def test_a_field_added_to_the_config_since_a_run_finished_keeps_it_comparable():
+    from rlvr.training.compare import _changed_keys
+    from rlvr.training.config import TrainConfig
+
+    wanted = {"lr": 1e-4, "rl_steps": 4, "generator": None}  # generator: a field the stored run predates
+    assert _changed_keys({"lr": 1e-4, "rl_steps": 4}, wanted, TrainConfig) == []
+    assert _changed_keys({"lr": 1e-4, "rl_steps": 4}, {**wanted, "generator": "latr"}, TrainConfig) == ["generator"]
+    assert _changed_keys({"lr": 1e-4, "rl_steps": 4, "gone": 1}, wanted, TrainConfig) == ["gone"]
+    assert _changed_keys({"lr": 2e-4, "rl_steps": 4}, wanted, TrainConfig) == ["lr"]
+
+
+@pytest.mark.parametrize("text", ["{not json", "[1, 2]", '{"config": 3, "result": {}}', "\udcff"])
+def test_a_damaged_record_of_a_finished_run_is_an_error_naming_it(tmp_path, text):
+    from rlvr.training.compare import DONE_FILE, _read_done
+
+    path = tmp_path / DONE_FILE
+    path.write_bytes(text.encode("utf-8", "surrogateescape"))
+    with pytest.raises(ValueError, match=DONE_FILE):
+        _read_done(path)
