@@ -99,7 +99,7 @@ def run_scenario(path: str | Path, out: str | Path, progress: bool | None = Fals
                                                         "model_seed": seed, "out_dir": str(folder),
                                                         "force_resume": True}, start_from=warm)
             report = write_results(path, scenario, results, out)
-    print(summary_table(report))
+    print(summary_table(report) + paired_table(report))
     return report
 
 
