@@ -3,10 +3,10 @@
 One flat dataclass, a docstring under each field, so `--set key=value` names a field directly and
 a scenario file reads like the field list. `load_config` validates before any work starts: an
 unknown key names its close matches, a value of the wrong type or out of range says what was
-expected and what came. Every field's domain is checked (`DOMAINS`, the choices, the loss and
-advantage settings through `rlvr.training.builders.build_loss` and `build_advantage`): floats must
-be finite (YAML's `.nan` and `.inf` are floats), list elements have their type, and a bool is not a
-number.
+expected and what came. Every field's domain is checked (`rlvr.training.config_checks`: the
+domains, the choices, the fields that depend on each other, and the plug-ins' settings through
+`rlvr.training.builders`): floats must be finite (YAML's `.nan` and `.inf` are floats), list
+elements have their type, and a bool is not a number.
 
 >>> config = load_config({"rl_steps": 3}, ["group_size=4", "lr=1e-4"])
 >>> config.rl_steps, config.group_size, config.lr
@@ -22,10 +22,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
-import string
 import types
 import typing
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,18 +32,8 @@ from typing import Any
 import yaml
 
 from rlvr.core.hints import did_you_mean
+from rlvr.training.config_checks import DOMAINS, check_relations
 
-LOSS_AGGREGATIONS = ("seq_mean_token_mean", "token_mean", "seq_mean_token_sum_norm")
-"""The aggregations `rlvr.training.losses.ppo_clip_loss` accepts (GRPO, DAPO, Dr. GRPO)."""
-EVAL_SPLITS = ("eval", "test", "heldout")
-SFT_TARGETS = ("solve", "answer")
-DECODE_PATHS = ("dynamic", "static")
-ROLLOUT_ENGINES = ("transformers", "vllm", "server")
-PARALLEL_MODES = ("ddp", "fsdp")
-ROLLOUT_BACKENDS = ("ray", "threads")
-DTYPES = ("auto", "bfloat16", "float16", "float32")
-MAX_SEED = 2**32 - 1
-"""Largest seed: step seeds are seed * 1_000_033 + step, which must fit torch's 64-bit seeds."""
 _NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
 
 
@@ -288,139 +277,11 @@ class TrainConfig:
                 description, accepts = DOMAINS[name]
                 if not accepts(value):
                     raise ValueError(f"config {name} must be {description}, got {value!r}")
-        if self.prompt_template is not None:
-            try:
-                list(string.Formatter().parse(self.prompt_template))
-            except ValueError as error:  # e.g. a lone '{': the template would fail on the first prompt
-                raise ValueError(f"config prompt_template must be a format string with balanced braces "
-                                 f"('{{{{' for a literal brace), got {self.prompt_template!r} ({error})") from None
-        if self.device != "auto":
-            import torch
-
-            try:
-                torch.device(self.device)
-            except (RuntimeError, ValueError):
-                raise ValueError(f"config device must be 'auto', 'cpu' or 'cuda[:n]', got {self.device!r}") from None
-        if self.tiny_hidden_size % self.tiny_num_heads:
-            raise ValueError(f"config tiny_hidden_size must be a multiple of tiny_num_heads={self.tiny_num_heads}, "
-                             f"got {self.tiny_hidden_size}")
-        _check_choice("sft_target", self.sft_target, SFT_TARGETS)
-        _check_choice("decode", self.decode, DECODE_PATHS)
-        _check_choice("dtype", self.dtype, DTYPES)
-        _check_choice("rollout_engine", self.rollout_engine, ROLLOUT_ENGINES)
-        _check_choice("parallel", self.parallel, PARALLEL_MODES)
-        _check_choice("rollout_backend", self.rollout_backend, ROLLOUT_BACKENDS)
-        if self.rollout_engine == "vllm" and self.model == "tiny":
-            raise ValueError("config rollout_engine 'vllm' loads the model from a local path: set model to one")
-        _check_server(self)
-        if self.loss_aggregation is not None:
-            _check_choice("loss_aggregation", self.loss_aggregation, LOSS_AGGREGATIONS)
-        _check_choice("eval_split", self.eval_split, EVAL_SPLITS)
-        from rlvr.training.advantages import ADVANTAGES
-
-        _check_choice("advantage", self.advantage, tuple(ADVANTAGES))  # settings: build_advantage below
-        from rlvr.training.samplers import SAMPLERS
-
-        _check_choice("sampler", self.sampler, tuple(SAMPLERS))  # settings: build_sampler below
-        if not 0 <= self.overlong_buffer <= self.max_new_tokens:
-            raise ValueError(f"config overlong_buffer must be in [0, max_new_tokens={self.max_new_tokens}], "
-                             f"got {self.overlong_buffer!r}")
-        if self.max_turns > 1 and (self.dynamic_sampling or self.overlong_buffer):
-            raise ValueError("config dynamic_sampling and overlong_buffer work on single-turn rollouts (a length "
-                             "budget per response); set max_turns=1 or turn them off")
-        from rlvr.training.losses import LOSSES
-
-        _check_choice("loss", self.loss, tuple(LOSSES))
-        bad_k = [k for k in self.eval_k if not 1 <= k <= self.eval_samples]
-        if not self.eval_k or bad_k:
-            raise ValueError(f"config eval_k must be a non-empty list of k in [1, eval_samples={self.eval_samples}], "
-                             f"got {self.eval_k!r}")
-        from rlvr.training.builders import (
-            build_advantage,
-            build_loss,
-            build_reward_transforms,
-            build_sampler,
-            check_task_options,
-        )
-
-        check_task_options(self.env_id, self.task_options)
-        build_advantage(self)  # an unknown or bad advantage setting fails now, not at the first RL step
-        build_sampler(self)  # a bad sampler setting or curriculum knob fails now, not when RL starts
-        build_reward_transforms(self)  # a bad transform or setting fails now, not at the first RL step
-        build_loss(self)  # a loss setting that conflicts with the loss (or its preset) fails now, not after SFT
-        from rlvr.training.builders import build_generator, build_objective
-
-        build_generator(self)  # an unknown generator, a bad setting or one that does not fit max_turns fails now
-        build_objective(self)  # so does an objective and what it cannot take
+        check_relations(self)
         return self
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
-
-
-def _at_least(low: float) -> Callable[[Any], bool]:
-    return lambda value: value >= low
-
-
-_COUNT = (">= 1", _at_least(1))
-_NON_NEGATIVE = (">= 0", _at_least(0))
-_POSITIVE = ("> 0", lambda value: value > 0)
-_SEED = (f"an int in [0, {MAX_SEED}]", lambda value: 0 <= value <= MAX_SEED)
-_TEXT = ("non-empty text", lambda value: bool(value.strip()))
-_STR_KEYS = ("a mapping with text keys", lambda value: all(isinstance(key, str) for key in value))
-DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
-    "env_id": _TEXT, "model": _TEXT, "out_dir": _TEXT, "difficulty": _STR_KEYS, "task_options": _STR_KEYS, "loss_settings": _STR_KEYS,
-    "advantage_settings": _STR_KEYS, "sampler_settings": _STR_KEYS, "generator_settings": _STR_KEYS,
-    "objective_settings": _STR_KEYS,
-    "model_seed": _SEED, "seed": _SEED,
-    **dict.fromkeys(("tiny_hidden_size", "tiny_num_layers", "tiny_num_heads", "tiny_intermediate_size",
-                     "num_threads", "sft_batch_size", "prompts_per_step", "group_size", "updates_per_batch",
-                     "max_new_tokens", "dynamic_sampling_max_draws", "max_turns", "eval_problems",
-                     "eval_samples", "eval_batch_size", "sft_check_every", "sft_check_problems"), _COUNT),
-    **dict.fromkeys(("sft_steps", "rl_steps", "weight_decay", "max_grad_norm", "clip_eps_low", "clip_eps_high",
-                     "kl_beta", "overlong_buffer", "eval_every", "checkpoint_every", "rollout_workers"), _NON_NEGATIVE),
-    **dict.fromkeys(("sft_lr", "lr", "temperature", "rollout_timeout_s"), _POSITIVE),
-    "top_p": ("in (0, 1]", lambda value: 0 < value <= 1),
-    "sft_until_accuracy": ("in (0, 1]", lambda value: 0 < value <= 1),
-    "server_sync_every": _COUNT, "server_timeout_s": _POSITIVE,
-}
-"""Field -> (what it must be, test) for the fields with a range; floats are also checked finite and
-every field's type is checked against its annotation (a bool is not an int)."""
-
-
-def _check_choice(name: str, value: Any, choices: Sequence[str]) -> None:
-    if value not in choices:
-        raise ValueError(f"config {name} must be one of {list(choices)}, got {value!r}" + did_you_mean(str(value), choices))
-
-
-def _check_server(config: TrainConfig) -> None:
-    """The `server_*` fields: complete and consistent with rollout_engine 'server', unset otherwise."""
-    from rlvr.agents.server_weights import WEIGHT_SYNCS
-
-    given = [name for name in ("server_url", "server_model", "server_weights_dir") if getattr(config, name) is not None]
-    if config.rollout_engine != "server":
-        if given:
-            raise ValueError(f"config {', '.join(given)} describe an inference server, but rollout_engine is "
-                             f"{config.rollout_engine!r}: set rollout_engine to 'server' or remove them")
-        return
-    _check_choice("server_weight_sync", config.server_weight_sync, WEIGHT_SYNCS)
-    url = (config.server_url or "").strip()
-    if not url.startswith(("http://", "https://")) or not url.partition("://")[2].strip("/"):
-        raise ValueError(f"config rollout_engine 'server' needs server_url, an http(s) URL such as "
-                         f"'http://localhost:8000/v1', got {config.server_url!r}")
-    if not (config.server_model or "").strip():
-        raise ValueError(f"config rollout_engine 'server' needs server_model, the name the server serves, "
-                         f"got {config.server_model!r}")
-    if config.server_weight_sync == "none":
-        if not config.server_allow_stale:
-            raise ValueError("config server_weight_sync 'none' leaves the server's weights fixed while the learner "
-                             "trains (off-policy); set server_allow_stale: true to accept that")
-    elif not (config.server_weights_dir or "").strip():
-        raise ValueError(f"config server_weight_sync {config.server_weight_sync!r} writes the learner's weights into "
-                         "server_weights_dir, the folder the server loads from: set it")
-    elif config.model != "tiny" and Path(config.server_weights_dir).resolve() == Path(config.model).resolve():
-        raise ValueError(f"config server_weights_dir is the model folder {config.model!r}, which each weight push "
-                         "would overwrite: serve a copy of it and point server_weights_dir there")
 
 
 def _coerce(name: str, value: Any, from_text: bool = True) -> Any:

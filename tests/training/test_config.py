@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rlvr.training.config import _FIELD_NAMES, DOMAINS, TrainConfig, load_config, parse_override
+from rlvr.training.config import _FIELD_NAMES, TrainConfig, load_config, parse_override
+from rlvr.training.config_checks import DOMAINS
 
 
 def test_yaml_file_and_overrides_apply_in_order(tmp_path):
