@@ -14,6 +14,15 @@ and shaping that wants to punish truncation can read it.
 Problems come from the task's seeded stream (`task.problem_at(seed, index, ...)`), so problem `i`
 of a run is a pure function of (seed, i): a resumed run picks the stream up at the right index
 with no sampler state beyond that index.
+
+Ragged groups (a generator that gives each problem its own number of rollouts, `rollout_gdro`) keep
+this layout: groups are padded to the largest n of the batch, G = max n, and `batch.valid` (bool
+[B, G]) marks the rollouts that exist, each group's first, padding after (`rlvr.training.ragged`).
+A padded row holds the group's prompt and no completion (no token, mask all false, log-probs 0,
+text "", finished) and 0 in rewards and components; it is never scored, logged or trained on: every
+reader of [B, G] takes `valid` (advantages, reward transforms, samplers, DAPO's filter, the step's
+metrics) and the update trains on `without_padding()`, the valid rows alone. `valid` is None for a
+dense batch, including a ragged one whose groups all came out full, so a dense run is unchanged.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ import torch
 from rlvr.agents.policy import SampleBatch
 from rlvr.core.problem import Problem
 from rlvr.core.task import Task
+from rlvr.training.ragged import cat_groups, check_valid, group_counts, is_ragged
 
 
 class ProblemStream:
@@ -98,6 +108,43 @@ class RolloutBatch:
     task: Any = None
     """The task that scored the batch: a plug-in that groups rollouts by answer class re-reads the
     answers with its verifier and `canonical_answer`, only when it asks."""
+    valid: torch.Tensor | None = None
+    """Bool [B, G]: the rollouts that exist, for ragged groups (valid first in each group, padding
+    after); None when every group holds G (see the module doc)."""
+
+    def __post_init__(self) -> None:
+        self.valid = check_valid(self.valid, (len(self.problems), self.group_size))
+        if not is_ragged(self.valid):
+            self.valid = None  # all groups full: the dense batch, bit for bit
+
+    @property
+    def counts(self) -> list[int]:
+        """Rollouts per group, [B]."""
+        return group_counts(self.valid, (len(self.problems), self.group_size))
+
+    def without_padding(self) -> RolloutBatch:
+        """The valid rollouts as a batch of groups of one, in row order (what the update trains on:
+        the loss reads rows, not groups, so Dr. GRPO's N counts valid rollouts); itself when dense."""
+        if self.valid is None:
+            return self
+        keep = self.valid.reshape(-1)
+        rows = keep.nonzero().squeeze(1).tolist()
+        sample = self.sample
+        on = keep.to(sample.completion_ids.device)
+        narrowed = SampleBatch(
+            prompt_ids=[sample.prompt_ids[row] for row in rows], prompt_index=list(range(len(rows))),
+            completion_ids=sample.completion_ids[on], completion_mask=sample.completion_mask[on],
+            logprobs=sample.logprobs[on], texts=[sample.texts[row] for row in rows],
+            finished=[sample.finished[row] for row in rows])
+
+        def flat(value: torch.Tensor) -> torch.Tensor:
+            return value.reshape(-1)[keep.to(value.device)].unsqueeze(1)
+
+        return RolloutBatch(
+            [self.problems[row // self.group_size] for row in rows], 1, narrowed, flat(self.rewards),
+            {name: flat(value) for name, value in self.components.items()},
+            [self.errors[row] for row in rows] if self.errors else [],
+            None if self.action_mask is None else self.action_mask[keep.to(self.action_mask.device)], task=self.task)
 
     @property
     def loss_mask(self) -> torch.Tensor:
@@ -166,40 +213,58 @@ def score_rollouts(task: Task, problems: Sequence[Problem], sample: SampleBatch,
 
 
 def select_groups(parts: Sequence[tuple[RolloutBatch, Sequence[int]]], pad_id: int) -> RolloutBatch:
-    """One batch of the chosen groups of several single-turn batches (same G), re-padded with `pad_id`.
+    """One batch of the chosen groups of several single-turn batches, re-padded with `pad_id`.
 
-    `parts` pairs each batch with the indices of the groups to keep from it, in order. None kept
-    gives a batch of no rows (a data-parallel rank whose groups DAPO's filter all dropped).
+    `parts` pairs each batch with the indices of the groups to keep from it, in order (a batch may
+    appear in several parts). None kept gives a batch of no rows (a data-parallel rank whose groups
+    DAPO's filter all dropped). Groups of different sizes (ragged, or batches of different G) give a
+    ragged batch padded to the largest (see the module doc); groups all of one size give a dense one.
     """
-    group_size = parts[0][0].group_size
-    if any(batch.group_size != group_size for batch, _ in parts):
-        raise ValueError("select_groups needs batches of one group size")
-    rows = [(batch, g * group_size + i) for batch, groups in parts for g in groups for i in range(group_size)]
+    counts = [batch.counts[g] for batch, groups in parts for g in groups]
+    group_size = max(counts if counts else [batch.group_size for batch, _ in parts])
+    ragged = any(count != group_size for count in counts)
+    # (batch, row) per row of the result; (batch, -1 - g) is a padded row of the batch's group g
+    rows = [(batch, g * batch.group_size + i if i < batch.counts[g] else -1 - g)
+            for batch, groups in parts for g in groups for i in range(group_size)]
     width = max(1, max(batch.sample.completion_ids.shape[1] for batch, _ in parts))
 
     def stack(name: str, fill: Any) -> torch.Tensor:
         out = []
         for batch, row in rows:
-            tensor = getattr(batch.sample, name)[row]
+            tensor = getattr(batch.sample, name)[max(row, 0)]
+            if row < 0:  # a padded row: no token
+                tensor = torch.full((0,), fill, dtype=tensor.dtype, device=tensor.device)
             pad = torch.full((width - tensor.shape[0],), fill, dtype=tensor.dtype, device=tensor.device)
             out.append(torch.cat([tensor, pad]))
         return torch.stack(out) if out else getattr(parts[0][0].sample, name).new_full((0, width), fill)
 
+    def prompt_of(batch: RolloutBatch, row: int) -> list[int]:
+        return batch.sample.prompt_ids[row if row >= 0 else (-1 - row) * batch.group_size]
+
     sample = SampleBatch(
-        prompt_ids=[batch.sample.prompt_ids[row] for batch, row in rows],
+        prompt_ids=[prompt_of(batch, row) for batch, row in rows],
         prompt_index=[index // group_size for index in range(len(rows))],
         completion_ids=stack("completion_ids", pad_id), completion_mask=stack("completion_mask", False),
         logprobs=stack("logprobs", 0.0),
-        texts=[batch.sample.texts[row] for batch, row in rows], finished=[batch.sample.finished[row] for batch, row in rows],
+        texts=[batch.sample.texts[row] if row >= 0 else "" for batch, row in rows],
+        finished=[batch.sample.finished[row] if row >= 0 else True for batch, row in rows],
     )
     problems = [batch.problems[g] for batch, groups in parts for g in groups]
+    valid = None
 
     def groups_of(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
-        return torch.cat([tensor[list(groups)] for tensor, (_, groups) in zip(tensors, parts, strict=True)])
+        chosen = [tensor[list(groups)] for tensor, (_, groups) in zip(tensors, parts, strict=True)]
+        if not ragged:
+            return torch.cat(chosen)
+        return cat_groups(chosen, [batch.valid[list(groups)] if batch.valid is not None else None
+                                   for batch, groups in parts])[0]
 
+    if ragged:
+        valid = torch.arange(group_size).unsqueeze(0) < torch.tensor(counts).unsqueeze(1)
     names = set.intersection(*(set(batch.components) for batch, _ in parts))
     return RolloutBatch(
         problems, group_size, sample, groups_of([batch.rewards for batch, _ in parts]),
         {name: groups_of([batch.components[name] for batch, _ in parts]) for name in sorted(names)},
-        [batch.errors[row] if batch.errors else None for batch, row in rows], task=parts[0][0].task,
+        [batch.errors[row] if batch.errors and row >= 0 else None for batch, row in rows], task=parts[0][0].task,
+        valid=valid,
     )

@@ -41,6 +41,7 @@ from rlvr.training.advantages.base import (
     RolloutView,
     compute_advantages,
     make_advantage,
+    ragged_names,
     register,
     setting,
     turn_level_names,
@@ -79,7 +80,7 @@ __all__ = [
     "UCASToken", "Unlikeliness", "as_groups", "centre", "compute_advantages", "dgpo_advantages",
     "dgpo_question_weights", "dr_grpo_advantages", "group_std", "grpo_advantages", "intra_group_token_weights",
     "make_advantage", "max_variance_subset", "progrpo_advantages", "register", "representation_bonus",
-    "rewards_to_go", "rloo_advantages", "rollout_view", "seed_grpo_advantages", "self_certainty", "setting",
+    "ragged_names", "rewards_to_go", "rloo_advantages", "rollout_view", "seed_grpo_advantages", "self_certainty", "setting",
     "turn_advantages", "turn_level_names", "turn_token_advantages", "ucas_advantages", "ucas_token_advantages",
     "unlikeliness_advantages", "view_of", "zscore_in_group",
 ]

@@ -21,7 +21,10 @@ A plug-in is a small frozen dataclass whose fields are its settings:
   unknown one refused with close matches;
 - `state_dict()` / `load_state_dict()`: plain values (numbers, text, lists, dicts, tensors) the
   trainer saves in its checkpoint, so a plug-in that keeps state across steps resumes exactly.
-  Stateless plug-ins keep the defaults (an empty state).
+  Stateless plug-ins keep the defaults (an empty state);
+- `ragged`: whether it takes ragged groups (`view.valid`, a generator such as `rollout_gdro` gives
+  problems different numbers of rollouts): each group's statistics over its valid rollouts only.
+  Plug-ins that do not are refused such a view, with the ones that do named.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from rlvr.training.plugins import Registry, check_settings, settings_of
 from rlvr.training.plugins import (
     setting as setting,  # what plug-in modules of this kind declare settings with
 )
+from rlvr.training.ragged import check_valid, is_ragged
 
 QUANTITIES: dict[str, str] = {
     "mean_logprob": "pi_old's mean token log-prob of each rollout, [B, G], from the sampler's log-probs "
@@ -94,6 +98,9 @@ class RolloutView:
     drop: Callable[[Tensor], None] | None = field(default=None, repr=False, compare=False)
     """Takes a bool keep mask [B * G, T] and removes the other tokens from the step's loss mask (set
     by `rollout_view`; `compute_advantages` calls it for plug-ins that return `Kept`)."""
+    valid: Tensor | None = None
+    """Bool [B, G] for ragged groups: the rollouts that exist, each group's first (padding holds 0
+    everywhere and gets advantage 0); None when every group is full."""
 
     def __getitem__(self, name: str) -> Tensor:
         if name not in self.quantities:
@@ -109,10 +116,11 @@ class RolloutView:
 
 
 def view_of(rewards: Tensor | list, lengths: Tensor | None = None, mask: Tensor | list | None = None,
-            **quantities: Tensor | list) -> RolloutView:
+            valid: Tensor | list | None = None, **quantities: Tensor | list) -> RolloutView:
     """A view of bare rewards [B, G] (and any quantities: per rollout shaped like them, per token
-    [B * G, T] like `mask`, hidden states with a trailing H): for tests and for using a plug-in
-    outside the trainer. Without `mask`, every position of a per-token quantity is a token.
+    [B * G, T] like `mask`, hidden states with a trailing H) and, for ragged groups, `valid` [B, G]:
+    for tests and for using a plug-in outside the trainer. Without `mask`, every position of a
+    per-token quantity is a token.
 
     >>> view_of([[1.0, 0.0]], mean_logprob=[[-0.5, -1.0]])["mean_logprob"]
     tensor([[-0.5000, -1.0000]])
@@ -141,7 +149,7 @@ def view_of(rewards: Tensor | list, lengths: Tensor | None = None, mask: Tensor 
     lengths = torch.ones(rewards.shape, dtype=torch.long) if lengths is None else torch.as_tensor(lengths)
     groups = torch.arange(rewards.shape[0]).unsqueeze(1).expand(rewards.shape).contiguous()
     mask = None if mask is None else torch.as_tensor(mask, dtype=torch.bool)
-    return RolloutView(rewards, lengths, groups, checked, mask=mask)
+    return RolloutView(rewards, lengths, groups, checked, mask=mask, valid=check_valid(valid, rewards.shape))
 
 
 @dataclass(frozen=True)
@@ -177,6 +185,8 @@ class AdvantagePlugin:
     """One line: what it does (`rlvr algorithms` prints it with `source`)."""
     min_group_size: ClassVar[int] = 1
     """Fewest rollouts per problem the estimator is defined for (RLOO's leave-one-out needs 2)."""
+    ragged: ClassVar[bool] = False
+    """Whether it takes ragged groups (`RolloutView.valid`), each group over its valid rollouts."""
 
     def __post_init__(self) -> None:
         check_settings("advantage", self)
@@ -231,17 +241,26 @@ def turn_level_names() -> list[str]:
     return [name for name, cls in ADVANTAGES.items() if cls.turn_level]
 
 
+def ragged_names() -> list[str]:
+    """The registered plug-ins that take ragged groups."""
+    return [name for name, cls in ADVANTAGES.items() if cls.ragged]
+
+
 def compute_advantages(plugin: Callable[[RolloutView], Tensor | Kept], view: RolloutView) -> Tensor:
     """Run `plugin` on `view`; the result as the loss takes it: [B * G] per rollout or [B * G, T] per
     token, float32. Any other shape, or a non-finite value, is the plug-in's error, named. A `Kept`
-    result has its left-out rollouts or tokens zeroed and dropped from the loss (`view.drop`)."""
+    result has its left-out rollouts or tokens zeroed and dropped from the loss (`view.drop`). Ragged
+    groups go only to plug-ins that take them (`ragged`); their padding gets advantage 0."""
+    name = getattr(plugin, "name", type(plugin).__name__)
+    if is_ragged(view.valid) and not getattr(plugin, "ragged", False):
+        raise ValueError(f"advantage {name!r} takes full groups only, got ragged groups (a generator such as "
+                         f"'rollout_gdro' gives problems different numbers of rollouts); use one of {ragged_names()}")
     result = plugin(view)
     keep = None
     if isinstance(result, Kept):
         result, keep = result.advantages, torch.as_tensor(result.keep, dtype=torch.bool)
     result = torch.as_tensor(result)
     rows = view.rewards.numel()
-    name = getattr(plugin, "name", type(plugin).__name__)
     if tuple(result.shape) == tuple(view.rewards.shape):
         result = result.reshape(-1)
     elif not (result.dim() == 2 and result.shape[0] == rows and
@@ -255,6 +274,8 @@ def compute_advantages(plugin: Callable[[RolloutView], Tensor | Kept], view: Rol
                          f"(rewards of the step: min {float(view.rewards.min())}, max {float(view.rewards.max())})")
     if keep is not None:
         result = _apply_keep(name, result, keep, view)
+    if is_ragged(view.valid):  # padding teaches nothing, whatever the plug-in wrote there
+        result = result * view.valid.reshape(-1, *([1] * (result.dim() - 1))).to(result.dtype)
     return result.to(torch.float32)
 
 

@@ -19,20 +19,24 @@ from torch import Tensor
 
 from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting
 from rlvr.training.groups import as_groups, centre
+from rlvr.training.ragged import group_means, group_spread, in_valid_groups
 
 
-def dgpo_advantages(rewards: Tensor, eps: float = 1e-4) -> Tensor:
+def dgpo_advantages(rewards: Tensor, eps: float = 1e-4, valid: Tensor | None = None) -> Tensor:
     """DGPO / MathForge [code]: A_i = G * (r_i - mean r) / (sum_j |r_j - mean r| + eps).
 
     Normalising by the mean absolute deviation instead of the std keeps the total advantage mass
-    of a group (sum |A_i| ~= G) the same for easy and hard questions.
+    of a group (sum |A_i| ~= G) the same for easy and hard questions. With `valid` (ragged groups),
+    G and the mean are each group's own, over its valid rollouts.
 
     >>> dgpo_advantages(torch.tensor([[1.0, 0.0, 0.0, 0.0]])).round(decimals=3)
     tensor([[ 2.0000, -0.6670, -0.6670, -0.6670]])
     """
-    rewards = as_groups(rewards)
-    centred = centre(rewards)
-    return rewards.shape[1] * centred / (centred.abs().sum(dim=1, keepdim=True) + eps)
+    def normalised(groups: Tensor) -> Tensor:
+        centred = centre(groups)
+        return groups.shape[1] * centred / (centred.abs().sum(dim=1, keepdim=True) + eps)
+
+    return in_valid_groups(normalised, as_groups(rewards), valid)
 
 
 def dgpo_question_weights(
@@ -75,6 +79,7 @@ class DGPO(AdvantagePlugin):
     """Group advantages over the mean absolute deviation; optional per-question weights."""
 
     name: ClassVar[str] = "dgpo"
+    ragged: ClassVar[bool] = True
     source: ClassVar[str] = "DGPO / MathForge [code]"
     summary: ClassVar[str] = "G (r - mean) / (sum |r - mean| + 1e-4); optional softmax(-accuracy / T) question weights"
 
@@ -88,10 +93,13 @@ class DGPO(AdvantagePlugin):
         return ("correct",) if self.question_weights else ()
 
     def __call__(self, view: RolloutView) -> Tensor:
-        advantages = dgpo_advantages(view.rewards)
+        advantages = dgpo_advantages(view.rewards, valid=view.valid)
         if not self.question_weights:
             return advantages
         rewards = view.rewards
-        valid = (rewards != rewards[:, :1]).any(dim=1)
-        weights = dgpo_question_weights(view["correct"].mean(dim=1), valid, self.temperature)
+        if view.valid is None:
+            valid = (rewards != rewards[:, :1]).any(dim=1)
+        else:  # ragged groups: signal and accuracy over each group's valid rollouts
+            valid = group_spread(rewards, view.valid) > 0
+        weights = dgpo_question_weights(group_means(view["correct"], view.valid), valid, self.temperature)
         return advantages * weights.to(advantages.dtype).unsqueeze(1)

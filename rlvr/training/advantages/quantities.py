@@ -82,7 +82,8 @@ def rollout_view(batch: Any, needs: Iterable[str], policy: Any = None) -> Rollou
 
     return RolloutView(rewards, batch.lengths.cpu(), groups, quantities,
                        turn_rewards=getattr(batch, "turn_rewards", None) if token_turns is not None else None,
-                       token_turns=None if token_turns is None else token_turns.cpu(), mask=mask, drop=drop)
+                       token_turns=None if token_turns is None else token_turns.cpu(), mask=mask, drop=drop,
+                       valid=getattr(batch, "valid", None))
 
 
 def low_token_logprob(logprobs: torch.Tensor, mask: torch.Tensor, fraction: float = LOW_TOKEN_FRACTION) -> torch.Tensor:
