@@ -47,11 +47,11 @@ def whole_batch(dp: DataParallel, batch: Any) -> dict[str, Any]:
     turns = getattr(batch, "turns", None)
     if not dp.active:
         return {"rewards": batch.rewards, "components": batch.components, "lengths": batch.lengths,
-                "finished": batch.finished, "turns": turns}
+                "finished": batch.finished, "turns": turns, "valid": batch.valid}  # valid: ragged groups
     names = sorted(set.intersection(*(set(n) for n in dp.gather_json(sorted(batch.components)))))
     whole = {"rewards": dp.gather_rows(batch.rewards), "lengths": dp.gather_rows(batch.lengths),
              "components": {name: dp.gather_rows(batch.components[name]) for name in names},
-             "finished": dp.gather_rows(batch.finished), "turns": None}
+             "finished": dp.gather_rows(batch.finished), "turns": None, "valid": None}  # ragged: one process
     if dp.all_true(turns is not None):
         whole["turns"] = dp.gather_rows(turns)
     return whole

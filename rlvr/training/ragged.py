@@ -97,6 +97,13 @@ def group_spread(values: Tensor, valid: Tensor | None) -> Tensor:
     return high - low
 
 
+def signal_share(rewards: Tensor, valid: Tensor | None) -> float:
+    """Share of groups whose valid rewards are not all equal (the step's `groups_with_signal`)."""
+    if not is_ragged(valid):
+        return float((rewards.max(1).values > rewards.min(1).values).float().mean())
+    return float((group_spread(rewards, valid) > 0).float().mean())
+
+
 def cat_groups(tensors: Sequence[Tensor], valids: Sequence[Tensor | None]) -> tuple[Tensor, Tensor | None]:
     """Groups of several batches as one [sum B, max G], padded with 0, and their `valid` (None when
     every group is full: then exactly `torch.cat`)."""

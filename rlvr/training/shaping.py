@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from rlvr.training.groups import as_groups, mean_token_logprob
+from rlvr.training.ragged import group_spread
 from rlvr.training.rollout import select_groups
 
 __all__ = ["dynamic_sampling_mask", "mean_token_logprob", "overlong_penalty", "refill_groups",
@@ -42,19 +43,18 @@ def overlong_penalty(lengths: Tensor, max_len: int, cache_len: int) -> Tensor:
     return ((soft_start - lengths) / cache_len).clamp(min=-1.0, max=0.0)
 
 
-def dynamic_sampling_mask(rewards: Tensor, tol: float = 0.0) -> Tensor:
+def dynamic_sampling_mask(rewards: Tensor, tol: float = 0.0, valid: Tensor | None = None) -> Tensor:
     """DAPO dynamic sampling [paper]: True for the groups to keep, [B] bool.
 
     A group whose rewards are all equal (all right or all wrong) has zero advantage under every
     mean-centred estimator, so it adds no gradient and only dilutes the batch; DAPO drops it and
-    samples more prompts until the batch is full (that loop is the trainer's).
+    samples more prompts until the batch is full (that loop is the trainer's). With `valid` (ragged
+    groups) the spread is over each group's valid rollouts.
 
     >>> dynamic_sampling_mask(torch.tensor([[1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]))
     tensor([ True, False, False])
     """
-    rewards = as_groups(rewards)
-    spread = rewards.amax(dim=1) - rewards.amin(dim=1)
-    return spread > tol
+    return group_spread(as_groups(rewards), valid) > tol
 
 
 def unlikeliness_rewards(rewards: Tensor, mean_logprobs: Tensor, beta_rank: float = 0.25) -> Tensor:
@@ -93,7 +93,8 @@ def refill_groups(trainer: Any, batch: Any, scored: list) -> tuple[Any, int, flo
     wanted, parts, kept, draws, sampling, scoring = config.prompts_per_step, [], 0, 1, 0.0, 0.0
     current = batch
     while True:
-        signal = dynamic_sampling_mask(trainer.dp.gather_rows(current.components["correct"])).tolist()
+        signal = dynamic_sampling_mask(trainer.dp.gather_rows(current.components["correct"]),
+                                       valid=current.valid).tolist()  # ragged groups: one process only
         groups = [g for g, keep in enumerate(signal) if keep][: wanted - kept]
         if groups:
             start, stop = trainer.dp.bounds(len(signal))

@@ -80,6 +80,7 @@ from rlvr.training.metrics import describe_evaluation, json_safe, run_summary
 from rlvr.training.multiturn import EpisodeBatch, oracle_transcripts
 from rlvr.training.objectives.update import add_objective_parameters, objective_update, trainer_objective
 from rlvr.training.optim import adamw
+from rlvr.training.ragged import cat_groups
 from rlvr.training.reward_transforms import apply_reward_transforms
 from rlvr.training.rollout import ProblemStream, RolloutBatch
 from rlvr.training.sft import run_sft
@@ -295,14 +296,15 @@ class Trainer:
             batch, draws, more_sampling, more_scoring = refill_groups(self, batch, scored)
             sampling_time, scoring_time = sampling_time + more_sampling, scoring_time + more_scoring
         # before shaping: the sampler judges problems by the verifier's rewards, dropped groups included
-        gather = self.dp.gather_rows
-        self.sampler.observe([p for chosen, _ in scored for p in chosen],
-                             torch.cat([gather(part.rewards) for _, part in scored]),
-                             torch.cat([gather(part.components["correct"]) for _, part in scored]))
+        gather, valids = self.dp.gather_rows, [part.valid for _, part in scored]  # valid: ragged groups
+        seen, valid = cat_groups([gather(part.rewards) for _, part in scored], valids)
+        self.sampler.observe([p for chosen, _ in scored for p in chosen], seen,
+                             cat_groups([gather(part.components["correct"]) for _, part in scored], valids)[0],
+                             **({} if valid is None else {"valid": valid}))
         whole = whole_batch(self.dp, batch)
         raw_rewards = whole["rewards"]  # `correct` stays the verifier's: accuracy is never shaped
         rewards = apply_reward_transforms(self.reward_transforms, raw_rewards, whole["lengths"],
-                                          whole["components"], self.step)
+                                          whole["components"], self.step, whole["valid"])
         batch.rewards = self.dp.local_rows(rewards, len(batch.problems))
         numbers: dict[str, float] = {}
         if self.objective is not None:  # trajectory balance, robust DPO: in place of advantage and loss
@@ -310,6 +312,10 @@ class Trainer:
         else:
             sample = batch.sample
             advantages = self.advantages(batch, probe=scored[0][1])
+            if batch.valid is not None:  # ragged groups: the update trains on the valid rollouts alone
+                advantages = advantages[batch.valid.reshape(-1).to(advantages.device)]
+                batch = batch.without_padding()
+                sample = batch.sample
             ref = None
             if self.loss_fn.needs_reference and batch.problems:
                 with torch.no_grad():

@@ -24,6 +24,7 @@ from typing import Any
 import torch
 
 from rlvr.training.losses import aggregation_count
+from rlvr.training.ragged import signal_share, valid_count, valid_mean
 
 
 @dataclass
@@ -102,23 +103,24 @@ def step_record(trainer: Any, whole: dict[str, Any], rewards: torch.Tensor, raw_
     transforms); `times`: this rank's seconds (total, problems, sampling, scoring); sampling, scoring,
     passes and optimizer are the slowest rank's, which the step waited for."""
     slowest = trainer.dp.max([times["sampling"], times["scoring"], update.fwd_bwd, update.optimizer])
+    valid = whole.get("valid")  # ragged groups: every figure over the valid rollouts only
     return {
         "step": trainer.step,
-        "reward_mean": float(rewards.mean()),
-        **({"raw_reward_mean": float(raw_rewards.mean())} if trainer.reward_transforms else {}),
+        "reward_mean": valid_mean(rewards, valid),
+        **({"raw_reward_mean": valid_mean(raw_rewards, valid)} if trainer.reward_transforms else {}),
         **{key: value for transform in trainer.reward_transforms
            for key, value in transform.metrics().items()},
-        "accuracy": float(whole["components"]["correct"].mean()),
+        "accuracy": valid_mean(whole["components"]["correct"], valid),
         "loss": update.losses[-1],
         "grad_norm": update.norms[-1],
         "skipped_updates": update.skipped,
-        "groups_with_signal": float((rewards.max(1).values > rewards.min(1).values).float().mean()),
-        "mean_length": float(whole["lengths"].float().mean()),
-        "truncated": float((~whole["finished"]).float().mean()),
+        "groups_with_signal": signal_share(rewards, valid),
+        "mean_length": valid_mean(whole["lengths"].float(), valid),
+        "truncated": valid_mean((~whole["finished"]).float(), valid),
         **({"mean_turns": float(whole["turns"].float().mean())} if whole["turns"] is not None else {}),
         **({"dynamic_draws": draws, "groups": rewards.shape[0]} if trainer.config.dynamic_sampling else {}),
         **trainer.sampler.metrics(),
-        "samples_per_s": rewards.numel() / times["total"],
+        "samples_per_s": valid_count(rewards, valid) / times["total"],
         "time_total": times["total"],
         "time_problems": times["problems"],
         "time_sampling": slowest[0],

@@ -23,7 +23,9 @@ A transform is a small dataclass whose init fields are its settings:
 - `keeps_binary` / `needs_binary`: whether 0/1 rewards stay 0/1, and whether it needs them (a
   transform that needs them is refused after one that does not keep them);
 - `metrics()`: numbers for the step's line, named `<name>_...`; `state_dict()` / `load_state_dict()`:
-  plain values saved in the checkpoint (none by default).
+  plain values saved in the checkpoint (none by default);
+- `ragged`: whether it takes ragged groups (`RewardBatch.valid`, a generator such as `rollout_gdro`);
+  one that does not is refused them. Padding leaves every transform as 0.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from torch import Tensor
 from rlvr.training.plugins import REQUIRED as REQUIRED  # what transform modules mark required settings with
 from rlvr.training.plugins import Registry, check_settings, settings_of
 from rlvr.training.plugins import setting as setting  # what transform modules declare settings with
+from rlvr.training.ragged import is_ragged
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,8 @@ class RewardBatch:
     """The verifier's named components, each [B, G] (`correct`: 0/1); read-only."""
     step: int
     """RL steps already taken (the metrics line of this step says step + 1)."""
+    valid: Tensor | None = None
+    """Bool [B, G] for ragged groups: the rollouts that exist (each group's first); None when full."""
 
 
 @dataclass
@@ -68,6 +73,8 @@ class RewardTransformPlugin:
     """Whether multi-turn episodes are supported."""
     keeps_binary: ClassVar[bool] = True
     """Whether 0/1 rewards stay 0/1 through this transform."""
+    ragged: ClassVar[bool] = False
+    """Whether ragged groups (`RewardBatch.valid`) are supported."""
 
     def __post_init__(self) -> None:
         check_settings("reward transform", self)
@@ -159,11 +166,18 @@ def make_reward_transforms(items: Sequence[Mapping[str, Any]]) -> list[RewardTra
 
 
 def apply_reward_transforms(transforms: Sequence[RewardTransformPlugin], rewards: Tensor, lengths: Tensor,
-                            components: Mapping[str, Tensor], step: int) -> Tensor:
+                            components: Mapping[str, Tensor], step: int, valid: Tensor | None = None) -> Tensor:
     """Run `transforms` in order on the step's rewards [B, G]; the result of each must be finite and
-    shaped like the rewards (else the transform's error, named). No transforms: `rewards` itself."""
+    shaped like the rewards (else the transform's error, named). No transforms: `rewards` itself.
+    Ragged groups (`valid`) go only to transforms that take them, and their padding stays 0."""
+    ragged = is_ragged(valid)
+    refused = [transform.name for transform in transforms if ragged and not transform.ragged]
+    if refused:
+        takers = [name for name, cls in REWARD_TRANSFORMS.items() if cls.ragged]
+        raise ValueError(f"reward transform(s) {refused} take full groups only, got ragged groups (a generator "
+                         f"such as 'rollout_gdro'); use some of {takers}")
     for transform in transforms:
-        batch = RewardBatch(rewards, lengths, components, step)
+        batch = RewardBatch(rewards, lengths, components, step, valid if ragged else None)
         result = torch.as_tensor(transform(batch))
         if result.shape != rewards.shape:
             raise ValueError(f"reward transform {transform.name!r} returned shape {tuple(result.shape)}; "
@@ -171,5 +185,5 @@ def apply_reward_transforms(transforms: Sequence[RewardTransformPlugin], rewards
         if not torch.isfinite(result).all():
             raise ValueError(f"reward transform {transform.name!r} returned non-finite rewards; expected finite "
                              f"values (rewards in: min {float(rewards.min())}, max {float(rewards.max())})")
-        rewards = result
+        rewards = result.masked_fill(~valid.to(result.device), 0.0) if ragged else result
     return rewards

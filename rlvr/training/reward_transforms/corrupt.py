@@ -24,6 +24,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from rlvr.training.ragged import is_ragged, valid_mean
 from rlvr.training.reward_transforms.base import (
     REQUIRED,
     RewardBatch,
@@ -39,14 +40,18 @@ _SEED_SALT = 0x5EED_C0DE
 the sampling seeds (k * stride + s) so the shuffle is not tied to the samples."""
 
 
-def shuffle_in_groups(rewards: Tensor, seed: int) -> Tensor:
-    """Each row of `rewards` [B, G] permuted by its own uniform random permutation from `seed`.
+def shuffle_in_groups(rewards: Tensor, seed: int, valid: Tensor | None = None) -> Tensor:
+    """Each row of `rewards` [B, G] permuted by its own uniform random permutation from `seed`; with
+    `valid` (ragged groups) each group's valid rollouts among themselves, padding left in place.
 
     >>> shuffle_in_groups(torch.tensor([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5]]), seed=3).sum(dim=1)
     tensor([1.0000, 1.5000])
     """
     generator = torch.Generator().manual_seed(int(seed))
-    order = torch.rand(rewards.shape, generator=generator, dtype=torch.float64).argsort(dim=1)
+    keys = torch.rand(rewards.shape, generator=generator, dtype=torch.float64)
+    if is_ragged(valid):  # padding sorts last, so each group's valid prefix is permuted within itself
+        keys = keys.masked_fill(~valid.cpu(), float("inf"))
+    order = keys.argsort(dim=1)
     return rewards.gather(1, order.to(rewards.device))
 
 
@@ -73,6 +78,7 @@ class Corrupt(RewardTransformPlugin):
     source: ClassVar[str] = "reward corruption for the accurate / random / inverted comparison (random as a " \
                            "shuffle within each group: our reading)"
     summary: ClassVar[str] = "accurate: unchanged; random: rewards shuffled within each group; inverted: 1 - r"
+    ragged: ClassVar[bool] = True
 
     mode: str = setting(REQUIRED, "accurate, random (shuffled within each group) or inverted (1 - r, 0/1 only)",
                         choices=MODES)
@@ -88,10 +94,11 @@ class Corrupt(RewardTransformPlugin):
     def __call__(self, batch: RewardBatch) -> Tensor:
         rewards = batch.rewards
         if self.mode == "random":
-            result = shuffle_in_groups(rewards, self.seed_of(batch.step))
+            result = shuffle_in_groups(rewards, self.seed_of(batch.step), batch.valid)
         elif self.mode == "inverted":
-            result = invert_binary(rewards)
+            result = invert_binary(rewards) if batch.valid is None else \
+                torch.where(batch.valid.to(rewards.device), invert_binary(rewards), rewards)
         else:
             result = rewards
-        self._metrics = {"corrupt_changed": float((result != rewards).float().mean())}
+        self._metrics = {"corrupt_changed": valid_mean((result != rewards).float(), batch.valid)}
         return result

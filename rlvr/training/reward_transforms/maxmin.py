@@ -20,6 +20,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
+from rlvr.training.ragged import group_means
 from rlvr.training.reward_transforms.base import (
     REQUIRED,
     RewardBatch,
@@ -48,6 +49,7 @@ class MaxMin(RewardTransformPlugin):
     summary: ClassVar[str] = ("each step the reward is the listed component whose mean of group expectations over "
                               "the batch is lowest (min over expectations)")
     keeps_binary: ClassVar[bool] = False
+    ragged: ClassVar[bool] = True  # group expectations over each group's valid rollouts
     components: list = setting(REQUIRED, "names of the verifier's score components to choose from (two or more)")
 
     def __post_init__(self) -> None:
@@ -63,7 +65,10 @@ class MaxMin(RewardTransformPlugin):
             raise ValueError(f"reward transform 'maxmin' needs components {missing}, the verifier reports "
                              f"{sorted(batch.components)}")
         values = torch.stack([batch.components[name].to(torch.float32) for name in self.components])  # [F, B, G]
-        expectations = values.mean(dim=2).mean(dim=1)  # group expectations, then over the batch
+        if batch.valid is None:
+            expectations = values.mean(dim=2).mean(dim=1)  # group expectations, then over the batch
+        else:  # ragged groups: each group's expectation over its valid rollouts
+            expectations = torch.stack([group_means(value, batch.valid) for value in values]).mean(dim=1)
         choice = maxmin_choice(expectations)
         self._metrics = {"maxmin_choice": float(choice),
                          **{f"maxmin_{name}": float(value) for name, value in zip(self.components, expectations,

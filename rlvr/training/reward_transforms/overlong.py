@@ -13,6 +13,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
+from rlvr.training.ragged import valid_mean
 from rlvr.training.reward_transforms.base import (
     REQUIRED,
     RewardBatch,
@@ -32,6 +33,7 @@ class Overlong(RewardTransformPlugin):
     source: ClassVar[str] = "DAPO overlong reward shaping [paper]"
     summary: ClassVar[str] = "penalise responses in the last `buffer` tokens of the budget, linearly down to -1"
     keeps_binary: ClassVar[bool] = False
+    ragged: ClassVar[bool] = True
 
     buffer: int = setting(REQUIRED, "L_cache: tokens before L_max over which the penalty ramps from 0 to -1", low=1)
     max_len: int | None = setting(None, "L_max; unset: the run's max_new_tokens", low=1)
@@ -44,5 +46,5 @@ class Overlong(RewardTransformPlugin):
 
     def __call__(self, batch: RewardBatch) -> Tensor:
         penalty = overlong_penalty(batch.lengths, self.max_len or self.max_new_tokens, self.buffer)
-        self._metrics = {"overlong_penalty_mean": float(penalty.mean())}
+        self._metrics = {"overlong_penalty_mean": valid_mean(penalty, batch.valid)}
         return batch.rewards + penalty.to(batch.rewards.device)

@@ -17,9 +17,10 @@ A sampler is a small dataclass whose init fields are its settings:
 - `select(step)`: B problems for the step being assembled (`step` = RL steps already taken, so the
   metrics line of that step says `step + 1`); DAPO's dynamic sampling calls it again within a step
   for more problems;
-- `observe(problems, rewards, correct)`: once per step, after scoring, every group scored that step
-  (groups dynamic sampling dropped included): rewards [B', G] before any shaping and the verifier's
-  0/1 `correct` [B', G];
+- `observe(problems, rewards, correct, valid=None)`: once per step, after scoring, every group scored
+  that step (groups dynamic sampling dropped included): rewards [B', G] before any shaping and the
+  verifier's 0/1 `correct` [B', G]; for ragged groups (`rlvr.training.ragged`) `valid` [B', G] marks
+  the rollouts that exist and pass rates are over those (the trainer passes `valid` only then);
 - `state_dict()` / `load_state_dict()`: plain values (numbers, text, lists, dicts) saved in the
   checkpoint, so a sampler with memory resumes exactly; stateless samplers keep the defaults;
 - `metrics()`: numbers added to the step's metrics line (none by default);
@@ -53,7 +54,8 @@ class Sampler(Protocol):
 
     def bind(self, stream: ProblemStream, prompts_per_step: int, seed: int) -> None: ...
     def select(self, step: int) -> list[Problem]: ...
-    def observe(self, problems: Sequence[Problem], rewards: torch.Tensor, correct: torch.Tensor) -> None: ...
+    def observe(self, problems: Sequence[Problem], rewards: torch.Tensor, correct: torch.Tensor,
+                valid: torch.Tensor | None = None) -> None: ...
     def state_dict(self) -> dict[str, Any]: ...
     def load_state_dict(self, state: Mapping[str, Any]) -> None: ...
     def metrics(self) -> dict[str, float]: ...
@@ -92,8 +94,9 @@ class SamplerPlugin:
         """`prompts_per_step` problems for the step being assembled."""
         raise NotImplementedError
 
-    def observe(self, problems: Sequence[Problem], rewards: torch.Tensor, correct: torch.Tensor) -> None:
-        """The step's scored groups; samplers without memory ignore them."""
+    def observe(self, problems: Sequence[Problem], rewards: torch.Tensor, correct: torch.Tensor,
+                valid: torch.Tensor | None = None) -> None:
+        """The step's scored groups (`valid`: ragged groups' rollouts); samplers without memory ignore them."""
 
     def check_knobs(self, knobs: Sequence[Knob]) -> None:
         """Refuse settings that name knobs the task lacks or values they refuse (none by default)."""

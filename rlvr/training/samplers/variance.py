@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from rlvr.core.problem import Problem
+from rlvr.training.ragged import group_means
 from rlvr.training.samplers.base import SamplerPlugin, register, setting
 
 _SEED_TAG = 0x5A3D
@@ -103,12 +104,13 @@ class Variance(SamplerPlugin):
         """Draw weights of the pooled candidates (all with signal): p(1 - p) here."""
         return np.array([vps(self.pool[key].accuracy) for key in candidates])
 
-    def observe(self, problems: Sequence[Problem], rewards: torch.Tensor, correct: torch.Tensor) -> None:
+    def observe(self, problems: Sequence[Problem], rewards: torch.Tensor, correct: torch.Tensor,
+                valid: torch.Tensor | None = None) -> None:
         correct = torch.as_tensor(correct, dtype=torch.float32)
         if correct.dim() != 2 or correct.shape[0] != len(problems):
             raise ValueError(f"sampler {self.name!r} expects correct shaped [{len(problems)}, G] (one row per "
                              f"problem), got {tuple(correct.shape)}")
-        for problem, row in zip(problems, correct.mean(1).tolist(), strict=True):
+        for problem, row in zip(problems, group_means(correct, valid).tolist(), strict=True):
             key = problem.problem_id
             if key not in self._pending and key not in self.pool:
                 raise ValueError(f"sampler {self.name!r} observed problem {key} it did not select; the trainer "
