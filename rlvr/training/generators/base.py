@@ -89,6 +89,9 @@ class GeneratorPlugin(Stateless):
     """Whether it plays multi-turn episodes (`max_turns > 1`)."""
     brings_companions: ClassVar[bool] = False
     """Whether `companions()` replaces the configured advantage and reward transforms."""
+    ragged: ClassVar[bool] = False
+    """Whether its groups may be ragged (`rlvr.training.ragged`): the advantage and reward transforms
+    must take them, and no objective may train on them."""
 
     def __post_init__(self) -> None:
         check_settings("generator", self)

@@ -1,14 +1,27 @@
-"""Rollout-GDRO [abs]: how many rollouts each difficulty bin's problems get at a fixed mean budget.
+"""Rollout-GDRO [abs]: each step's rollouts spent by difficulty bin, at a fixed mean budget of G per
+problem, so groups are ragged (n_b rollouts for a problem of bin b; `rlvr.training.ragged`).
 
-Our reading of the spec: bin b (online pass@k difficulty bins, as the `prompt_gdro` sampler keeps)
-with weight w_b and pass rate p_b gets n_b proportional to sqrt(w_b) * sigma_b, sigma_b =
-sqrt(p_b (1 - p_b)) the std of its 0/1 rewards, scaled so that the mean over bins is the budget G;
-rounding by largest remainder keeps the total exact, and every bin keeps at least `minimum`.
+Our reading of the spec, which gives only the abstract:
 
-Not a registered generator yet: its groups would be ragged (n_b rollouts per problem), and the
-step's metrics, the samplers' observations, the reward transforms and Dr. GRPO's N * L_max
-normaliser all read groups as [B, G]. The allocation is here, with the spec's worked number, for
-the generator that will use it once ragged groups are carried through those.
+- difficulty: each problem's pass rate p is an EMA (`decay`) of the verifier's `correct` over the
+  groups it got (per problem id; the first group sets it), remembered for the `memory` newest
+  problems. A problem with no history takes the prior: the run's pass-rate EMA over every group
+  scored so far (0.5 before the first), so a fresh problem sits in the bin of a typical one;
+- bins: pass@k = 1 - (1 - p)^k (k = `k`) in `bins` equal slices of [0, 1], as `prompt_gdro` bins;
+- weights: multiplicative weights over the bins on their failure rates, EMA-debiased: the same
+  `BinWeights` as the `prompt_gdro` sampler, updated with every batch this generator scores;
+- allocation: n_b proportional to sqrt(w_b) * sigma_b, sigma_b = sqrt(p_b (1 - p_b)) with p_b the
+  mean pass rate of the batch's problems in bin b; `allocate_rollouts` is called per problem (each
+  with its bin's p_b and w_b), so the step's total is exactly B * G, problems of one bin get the same
+  n up to one (largest remainders) and each at least `minimum`;
+- sampling: one `Policy.sample` call per distinct n, with the step's seed plus n times a stride, so
+  every rollout is a sample of its own call (none drawn and thrown away) and the draws are a
+  function of (seed, step, n); the groups are merged back in the problems' order, padded to the
+  largest n.
+
+Advantage plug-ins and reward transforms that take ragged groups only (`grpo`, `dr_grpo`, `rloo`,
+`dgpo`; `overlong`, `corrupt`, `maxmin`), single responses, one process (a launcher is refused).
+State (checkpoint): the pass-rate EMAs, the prior and the bins' weights.
 
 >>> allocate_rollouts([0.5, 0.9], [1.0, 1.0], 8)
 [10, 6]
@@ -17,7 +30,15 @@ the generator that will use it once ragged groups are carried through those.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from rlvr.training.generators.base import GeneratorPlugin, register, setting
+from rlvr.training.samplers.gdro import BinWeights, bin_index
+
+_COUNT_SEED_STRIDE = 32_452_843
+"""The problems given n rollouts sample with the step's seed + n * this (far from other steps' seeds)."""
 
 
 def allocate_rollouts(pass_rates: Sequence[float], weights: Sequence[float], mean_budget: int,
@@ -47,3 +68,123 @@ def allocate_rollouts(pass_rates: Sequence[float], weights: Sequence[float], mea
     for b in order[: total - sum(counts)]:
         counts[b] += 1
     return counts
+
+
+@register
+@dataclass
+class RolloutGDRO(GeneratorPlugin):
+    """n_b rollouts per problem of difficulty bin b (n_b ~ sqrt(w_b) sigma_b, mean G); ragged groups."""
+
+    name: ClassVar[str] = "rollout_gdro"
+    source: ClassVar[str] = "Rollout-GDRO [abs]; n_b ~ sqrt(w_b) sigma_b and the pass-rate estimate are our reading"
+    summary: ClassVar[str] = ("rollouts spent by pass@k bin at a mean of G per problem, more where the bin's "
+                              "weight and reward spread are larger (ragged groups)")
+    ragged: ClassVar[bool] = True
+    k: int = setting(4, "the k of the pass@k that bins a problem", low=1)
+    bins: int = setting(4, "number of equal pass@k bins over [0, 1]", low=1)
+    eta: float = setting(1.0, "multiplicative-weights step size", low=0.0)
+    decay: float = setting(0.9, "EMA decay of each problem's pass rate, the prior and each bin's failure rate",
+                           low=0.0, high=1.0)
+    minimum: int = setting(2, "fewest rollouts a problem gets (2: every group can carry signal)", low=1)
+    memory: int = setting(4096, "problems whose pass rate is remembered (the oldest forgotten first)", low=1)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.rates: dict[str, float] = {}  # problem id -> pass-rate EMA, oldest update first
+        self.prior: float | None = None  # the run's pass-rate EMA over all groups
+        self.mw = BinWeights(self.bins, self.eta, self.decay)
+        self._last: dict[str, float] = {}
+
+    def check(self, group_size: int, max_new_tokens: int, max_turns: int) -> None:
+        super().check(group_size, max_new_tokens, max_turns)
+        if group_size < self.minimum:
+            raise ValueError(f"generator 'rollout_gdro' gives each problem at least minimum={self.minimum} rollouts "
+                             f"at a mean of group_size; expected group_size >= {self.minimum}, got {group_size}")
+
+    def estimate(self, problem_id: str) -> float:
+        """The pass rate of a problem: its EMA, or the prior for one with no history."""
+        if problem_id in self.rates:
+            return self.rates[problem_id]
+        return 0.5 if self.prior is None else self.prior
+
+    def bin_of(self, rate: float) -> int:
+        """The bin of a pass rate: its pass@k, 1 - (1 - p)^k, in equal slices.
+
+        >>> RolloutGDRO(k=2, bins=4).bin_of(0.5)
+        3
+        """
+        return bin_index(1.0 - (1.0 - rate) ** self.k, self.bins)
+
+    def allocation(self, problems: Sequence[Any]) -> tuple[list[int], list[int]]:
+        """(rollouts per problem, bin per problem) for a batch, at a mean of G per problem."""
+        rates = [self.estimate(problem.problem_id) for problem in problems]
+        bins = [self.bin_of(rate) for rate in rates]
+        members: dict[int, list[float]] = {}
+        for b, rate in zip(bins, rates, strict=True):
+            members.setdefault(b, []).append(rate)
+        bin_rates = {b: sum(values) / len(values) for b, values in members.items()}
+        weights = self.mw.weights()
+        counts = allocate_rollouts([bin_rates[b] for b in bins], [weights[b] for b in bins],
+                                   self._context().group_size, self.minimum)
+        return counts, bins
+
+    def generate(self, problems: Sequence[Any], seed: int, step: int):
+        import time
+
+        from rlvr.training.rollout import score_rollouts, select_groups
+
+        context = self._context()
+        counts, bins = self.allocation(problems)
+        parts, sampling, scoring = {}, 0.0, 0.0
+        for n in sorted(set(counts)):
+            chosen = [i for i, count in enumerate(counts) if count == n]
+            start = time.perf_counter()
+            sample = context.policy.sample([problems[i].prompt for i in chosen], num_samples=n,
+                                           **context.sampling(seed + n * _COUNT_SEED_STRIDE))
+            sampled = time.perf_counter()
+            parts[n] = (score_rollouts(context.task, [problems[i] for i in chosen], sample, n, context.workers()),
+                        {i: position for position, i in enumerate(chosen)})
+            sampling, scoring = sampling + sampled - start, scoring + time.perf_counter() - sampled
+        order = [(parts[n][0], [parts[n][1][i]]) for i, n in enumerate(counts)]
+        batch = select_groups(order, context.policy.pad_token_id)
+        self._observe(problems, batch, counts, bins)
+        return batch, sampling, scoring
+
+    def _observe(self, problems: Sequence[Any], batch: Any, counts: list[int], bins: list[int]) -> None:
+        """Update pass rates, the prior and the bins' weights from the verifier's `correct`."""
+        correct = batch.components["correct"]
+        accuracies = [float(correct[row, :n].mean()) for row, n in enumerate(counts)]
+        failures: dict[int, list[float]] = {}
+        for problem, accuracy, b in zip(problems, accuracies, bins, strict=True):
+            key = problem.problem_id
+            previous = self.rates.pop(key, None)  # re-inserted last: the newest
+            self.rates[key] = accuracy if previous is None else self.decay * previous + (1 - self.decay) * accuracy
+            failures.setdefault(b, []).append(1.0 - accuracy)
+        while len(self.rates) > self.memory:
+            del self.rates[next(iter(self.rates))]
+        mean = sum(accuracies) / len(accuracies)
+        self.prior = mean if self.prior is None else self.decay * self.prior + (1 - self.decay) * mean
+        self.mw.update(failures)
+        spent = [0] * self.bins
+        for b, n in zip(bins, counts, strict=True):
+            spent[b] += n
+        self._last = {"rollout_gdro_min_n": float(min(counts)), "rollout_gdro_max_n": float(max(counts)),
+                      **{f"rollout_gdro_rollouts_{b}": float(value) for b, value in enumerate(spent)},
+                      **{f"rollout_gdro_weight_{b}": value for b, value in enumerate(self.mw.weights())}}
+
+    def metrics(self) -> dict[str, float]:
+        return dict(self._last)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"rates": dict(self.rates), "prior": self.prior, **self.mw.state_dict()}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if not state:
+            return
+        own = ("rates", "prior", "ema", "updates", "log_weights")
+        if any(name not in state for name in own) or any(len(state[name]) != self.bins for name in own[2:]):
+            raise ValueError(f"generator 'rollout_gdro' state needs {list(own)} with {self.bins} bins each, got "
+                             f"keys {sorted(state)}")
+        self.rates = {str(key): float(value) for key, value in state["rates"].items()}
+        self.prior = None if state["prior"] is None else float(state["prior"])
+        self.mw.load_state_dict(state)
