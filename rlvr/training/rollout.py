@@ -254,10 +254,10 @@ def select_groups(parts: Sequence[tuple[RolloutBatch, Sequence[int]]], pad_id: i
 
     def groups_of(tensors: Sequence[torch.Tensor]) -> torch.Tensor:
         chosen = [tensor[list(groups)] for tensor, (_, groups) in zip(tensors, parts, strict=True)]
-        if not ragged:
+        if all(tensor.shape[1] == group_size for tensor in chosen):
             return torch.cat(chosen)
-        return cat_groups(chosen, [batch.valid[list(groups)] if batch.valid is not None else None
-                                   for batch, groups in parts])[0]
+        # batches of other widths (ragged sources): padded with 0 to the widest, cut to the largest group kept
+        return cat_groups(chosen, [None] * len(chosen))[0][:, :group_size]
 
     if ragged:
         valid = torch.arange(group_size).unsqueeze(0) < torch.tensor(counts).unsqueeze(1)

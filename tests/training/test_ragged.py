@@ -129,6 +129,13 @@ def test_groups_of_different_sizes_merge_into_a_padded_ragged_batch():
         is None
 
 
+def test_full_groups_kept_from_a_wider_ragged_batch_make_a_dense_one():
+    merged = select_groups([(_batch([["22", "1"], ["1", "1"]]), [0, 1]), (_batch([["1", "22", "1"]], "a"), [0])], 0)
+    kept = select_groups([(merged, [0, 1])], pad_id=0)  # the two groups of 2 from a batch padded to 3
+    assert kept.valid is None and kept.group_size == 2 and kept.rewards.shape == (2, 2)
+    assert kept.sample.texts == ["22", "1", "1", "1"] and kept.rewards.tolist() == [[0.0, 1.0], [1.0, 1.0]]
+
+
 def test_cat_groups_pads_to_the_widest_and_is_torch_cat_when_dense():
     a, b = torch.ones(1, 2), torch.full((2, 3), 2.0)
     values, valid = cat_groups([a, b], [None, _valid([3, 1], 3)])

@@ -85,6 +85,15 @@ def test_a_short_run_with_ragged_groups(tmp_path):
     assert sum(line["groups_with_signal"] for line in lines) > 0
 
 
+def test_ragged_groups_under_dynamic_sampling_and_reward_transforms(tmp_path):
+    extra = ["sft_steps=30", "rl_steps=3", "checkpoint_every=0", "loss=dapo", "loss_aggregation=token_mean",
+             "dynamic_sampling=true", "reward_transforms=[{name: corrupt, mode: random}]", "overlong_buffer=1"]
+    Trainer(small_config(tmp_path, *RESUME, *GDRO, *extra)).train()
+    lines = step_lines(tmp_path)
+    assert len(lines) == 3 and all(math.isfinite(line["loss"]) and line["skipped_updates"] == 0 for line in lines)
+    assert all(line["dynamic_draws"] >= 1 and line["groups"] <= 4 for line in lines)
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("keep_state", [True, False])
 def test_rollout_gdro_resumes_exactly_with_its_pass_rates_and_weights(tmp_path, monkeypatch, keep_state):
