@@ -221,7 +221,7 @@ def build_generator(config: TrainConfig) -> Any:
         raise ValueError(f"config generator {generator.name!r} brings its own reward and advantage; leave advantage "
                          f"at 'grpo' (got {config.advantage!r}) and reward_transforms and overlong_buffer unset")
     if generator.ragged:
-        from rlvr.training.ragged import check_ragged_config
+        from rlvr.training.generators.base import check_ragged_config
 
         check_ragged_config(config, generator, build_advantage(config), build_reward_transforms(config))
     return generator

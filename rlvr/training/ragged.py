@@ -19,7 +19,6 @@ tensor([0.5000, 1.0000])
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -118,30 +117,3 @@ def cat_groups(tensors: Sequence[Tensor], valids: Sequence[Tensor | None]) -> tu
         padded.append(torch.nn.functional.pad(tensor, (0, extra)))
         masks.append(torch.nn.functional.pad(mask, (0, extra), value=False))
     return torch.cat(padded), torch.cat(masks)
-
-
-def check_ragged_config(config: Any, plugin: Any, advantage: Any, transforms: Sequence[Any]) -> None:
-    """Refuse, before any work, what cannot take the ragged groups of the generator `plugin`: an
-    advantage plug-in or reward transform that reads full groups only, one that needs more rollouts
-    than the generator's `minimum` per problem, an objective (it trains on rows, padding included)."""
-    from rlvr.training.advantages import ragged_names
-    from rlvr.training.reward_transforms import REWARD_TRANSFORMS
-
-    generator, minimum = plugin.name, getattr(plugin, "minimum", 1)
-    if advantage.min_group_size > minimum:
-        raise ValueError(f"config advantage {config.advantage!r} needs {advantage.min_group_size} rollouts per problem; "
-                         f"generator {generator!r} may give {minimum}: set generator_settings minimum >= "
-                         f"{advantage.min_group_size}")
-
-    if not getattr(advantage, "ragged", False):
-        raise ValueError(f"config generator {generator!r} makes ragged groups (problems get different numbers of "
-                         f"rollouts); advantage {config.advantage!r} takes full groups only: use one of "
-                         f"{ragged_names()}")
-    refused = [transform.name for transform in transforms if not transform.ragged]
-    if refused:
-        takers = [name for name, cls in REWARD_TRANSFORMS.items() if cls.ragged]
-        raise ValueError(f"config generator {generator!r} makes ragged groups; reward transform(s) {refused} take "
-                         f"full groups only: use some of {takers}")
-    if getattr(config, "objective", None) is not None:
-        raise ValueError(f"config generator {generator!r} makes ragged groups, which objective {config.objective!r} "
-                         "does not take: leave objective unset")
