@@ -45,8 +45,11 @@ def test_the_command_serves_and_stops_on_ctrl_c():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
+    # a shell that runs the tests in the background starts them with SIGINT ignored, and children
+    # inherit that; a terminal's Ctrl-C reaches a process with the default disposition, so restore it
     server = subprocess.Popen([sys.executable, "-m", "rlvr", "serve", "rlvr/Countdown-v0", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         deadline = time.monotonic() + 30
         while True:
