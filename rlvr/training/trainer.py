@@ -443,18 +443,10 @@ class Trainer:
             summary.update(sft_only_baseline(config, timings.get("sft_s", 0.0) + timings["rl_s"], type(self)))
             self._say(describe_evaluation("SFT alone for the same wall time", summary["sft_only"], config.eval_k))
             (self.out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
-        from rlvr.training.evaluate import write_samples
         from rlvr.training.report import write_report
 
-        if config.max_turns == 1:  # the report's sample responses (multi-turn: greedy episodes' transcripts)
-            write_samples(self.out_dir / "samples.jsonl", self.policy, self.task, self._eval_problems,
-                          max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch_size)
-        else:
-            from rlvr.training.multiturn import write_transcripts
-
-            write_transcripts(self.out_dir / "samples.jsonl", self.policy, self._make_env, self._eval_problems,
-                              max_turns=config.max_turns, max_new_tokens=config.max_new_tokens,
-                              batch_size=config.eval_batch_size)
+        self.generator.write_samples(self.out_dir / "samples.jsonl", self._eval_problems,  # the report's samples
+                                     max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch_size)
         self._say(f"report: {write_report(self.out_dir, environment=True)}")
         return summary
 

@@ -131,6 +131,20 @@ class GeneratorPlugin(Stateless):
 
         return evaluate(context.policy, context.task, problems, **sampling)
 
+    def write_samples(self, path: Any, problems: Sequence[Problem], max_new_tokens: int, batch_size: int) -> int:
+        """The run report's samples of `problems` at `path` (greedy responses with the verifier's
+        verdict, or multi-turn episodes turn by turn); the number written."""
+        context = self._context()
+        if context.max_turns > 1:
+            from rlvr.training.multiturn import write_transcripts
+
+            return write_transcripts(path, context.policy, context.make_env, problems, max_turns=context.max_turns,
+                                     max_new_tokens=max_new_tokens, batch_size=batch_size)
+        from rlvr.training.evaluate import write_samples
+
+        return write_samples(path, context.policy, context.task, problems, max_new_tokens=max_new_tokens,
+                             batch_size=batch_size)
+
     def companions(self) -> tuple[Any, list[Any]]:
         """(advantage plug-in or None, reward transforms) that come with the generator."""
         return None, []
