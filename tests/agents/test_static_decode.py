@@ -54,8 +54,16 @@ def tiny_pair(tiny):
     return pair(model, tokenizer, max_new_tokens=16)
 
 
-@pytest.mark.parametrize(("temperature", "top_p"), [(1.0, 1.0), (0.7, 0.9), (1.5, 1.0), (0.0, 1.0), (1.0, 0.3)])
-@pytest.mark.parametrize("seed", [0, 1, 2])
+SAMPLING = [(1.0, 1.0), (0.7, 0.9), (1.5, 1.0), (0.0, 1.0), (1.0, 0.3)]
+"""(temperature, top_p): plain, both cut, hot, greedy, a tight nucleus."""
+
+
+# every sampling setting on seed 0 by default; seeds 1 and 2 with the slow tests (the suite's time)
+@pytest.mark.parametrize(("temperature", "top_p", "seed"), [
+    *[(temperature, top_p, 0) for temperature, top_p in SAMPLING],
+    *[pytest.param(temperature, top_p, seed, marks=pytest.mark.slow)
+      for temperature, top_p in SAMPLING for seed in (1, 2)],
+])
 def test_tiny_model_static_equals_dynamic(tiny_pair, temperature, top_p, seed):
     dynamic, static = tiny_pair
     options = dict(num_samples=3, temperature=temperature, top_p=top_p, seed=seed)
@@ -89,7 +97,7 @@ def test_a_stop_token_mid_batch_ends_the_same_rows_at_the_same_step():
     assert (second.completion_ids[0, int(lengths[0]):] == dynamic.pad_token_id).all()
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(lengths=st.lists(st.integers(1, 70), min_size=1, max_size=4), num_samples=st.integers(1, 3),
        max_new_tokens=st.integers(1, 12), seed=st.integers(0, 2**31))
 def test_any_prompt_lengths_decode_alike(tiny_pair, lengths, num_samples, max_new_tokens, seed):
