@@ -2,7 +2,8 @@
 
 `sampled_entropy_sums(batch)` gives (sum of -log p, count) over the policy's sampled tokens of a
 rollout batch; `entropy_logging(Trainer)` is a Trainer whose RL step lines carry their ratio as
-`entropy` (what `rlvr run` compare scenarios train with); `entropy_curve` reads it back. The
+`entropy` (what `rlvr run` compare scenarios train with); `step_entropy(batches)` is the same
+figure as a step line's entry, for a trainer that logs it itself; `entropy_curve` reads it back. The
 estimate costs no forward pass: the log-probs are the ones the sampler returned.
 """
 
@@ -58,3 +59,11 @@ def entropy_curve(metrics_path: Path) -> list[tuple[int, float]]:
 
     steps, _ = read_metrics(metrics_path)
     return [(int(s["step"]), float(s[ENTROPY_KEY])) for s in steps if isinstance(s.get(ENTROPY_KEY), (int, float))]
+
+
+def step_entropy(batches: list) -> dict[str, float]:
+    """`{ENTROPY_KEY: estimate}` over every rollout batch a step sampled (none: {}), for a step line:
+    `record = {..., **step_entropy(scored)}`."""
+    sums = [sampled_entropy_sums(batch) for batch in batches]
+    count = sum(count for _, count in sums)
+    return {ENTROPY_KEY: sum(total for total, _ in sums) / count} if count else {}

@@ -56,3 +56,12 @@ def test_a_trainer_logs_the_estimate_on_rl_step_lines_only():
     trainer.log({"eval": "rl", "step": 1})
     trainer.log({"step": 2})  # nothing sampled since: no figure rather than a stale one
     assert [line.get(ENTROPY_KEY) for line in trainer.lines] == [None, 2.0, None, None]
+
+
+def test_a_steps_estimate_pools_its_batches_by_token():
+    from rlvr.training.sampled_entropy import ENTROPY_KEY, step_entropy
+
+    one = _batch(torch.tensor([[-1.0, -3.0]]), torch.tensor([[True, True]]))  # 4 nats over 2 tokens
+    other = _batch(torch.tensor([[-4.0, -9.0]]), torch.tensor([[True, False]]))  # 4 nats over 1 token
+    assert step_entropy([one, other]) == {ENTROPY_KEY: pytest.approx(8 / 3)}
+    assert step_entropy([]) == {}
