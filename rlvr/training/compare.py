@@ -115,7 +115,6 @@ def _finished_run(folder: Path, config: Mapping[str, Any], start_from: Path | No
     """The results of the run of `config` in `folder`: read back when it finished before, else
     trained (resumed from the folder's checkpoint, or from `start_from`'s copied into it first)."""
     from rlvr.training.config import load_config
-    from rlvr.training.sampled_entropy import entropy_logging
     from rlvr.training.trainer import Trainer
 
     config = load_config({**config, "resume": True})
@@ -137,7 +136,7 @@ def _finished_run(folder: Path, config: Mapping[str, Any], start_from: Path | No
         for name in ("checkpoint.pt", "checkpoint.json", "metrics.jsonl"):
             shutil.copy(start_from / name, pending / name)
         pending.rename(folder)
-    summary = entropy_logging(Trainer)(config).train()
+    summary = Trainer(config).train()
     result = {"after_sft": summary["after_sft"], "final": summary["final"],
               "greedy_accuracy_after_rl": summary["greedy_accuracy_after_rl"],
               "seconds": {key: summary[key] for key in ("sft_s", "rl_s") if key in summary}}

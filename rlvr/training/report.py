@@ -155,10 +155,12 @@ def _curves(run: RunFiles, warm_up: float) -> str:
         line_chart(per_step("mean_length", "rollouts", 0)
                    + [Series("held-out greedy", eval_xs, [number(e.get("mean_length")) for e in evals], dots=True, color=3)],
                    title="Response length", xlabel=xlabel, ylabel="tokens per response", marker=marker),
+        line_chart(per_step("entropy", "sampled tokens", 0), title="Policy entropy during RL (-mean log p of its samples)",
+                   xlabel=xlabel, ylabel="nats per token", marker=marker),
         stacked_bars(xs, _time_layers(steps), title="Time per RL step, by phase", xlabel=xlabel, ylabel="seconds",
                      marker=marker),
     ]
-    names = ("reward", "greedy accuracy", "pass@k", "response length", "time by phase")
+    names = ("reward", "greedy accuracy", "pass@k", "response length", "entropy", "time by phase")
     figures = "".join(figure(chart, f"no {name} data in metrics.jsonl") for chart, name in zip(charts, names, strict=True))
     return f'<div class="charts">{figures}</div>'
 

@@ -1,10 +1,10 @@
 """The policy's mean token entropy during RL, estimated from the sampler's own log-probs.
 
 `sampled_entropy_sums(batch)` gives (sum of -log p, count) over the policy's sampled tokens of a
-rollout batch; `entropy_logging(Trainer)` is a Trainer whose RL step lines carry their ratio as
-`entropy` (what `rlvr run` compare scenarios train with); `step_entropy(batches)` is the same
-figure as a step line's entry, for a trainer that logs it itself; `entropy_curve` reads it back. The
-estimate costs no forward pass: the log-probs are the ones the sampler returned.
+rollout batch; `step_entropy(batches)` their ratio over a step's batches, which every RL step line
+carries as `entropy` (the trainer logs it; the run report and compare scenarios plot it);
+`entropy_curve` reads it back. The estimate costs no forward pass: the log-probs are the ones the
+sampler returned.
 """
 
 from __future__ import annotations
@@ -30,29 +30,6 @@ def sampled_entropy_sums(batch: Any) -> tuple[float, int]:
     return float(-(logprobs * mask).sum()), int(mask.sum())
 
 
-def entropy_logging(trainer: type) -> type:
-    """`trainer` whose RL step lines carry `ENTROPY_KEY`, over every rollout sampled in the step
-    (refills of dynamic sampling included)."""
-
-    class EntropyLogging(trainer):
-        _entropy = (0.0, 0)
-
-        def collect(self, problems: list, seed: int) -> Any:
-            collected = super().collect(problems, seed)
-            total, count = sampled_entropy_sums(collected[0])
-            self._entropy = (self._entropy[0] + total, self._entropy[1] + count)
-            return collected
-
-        def log(self, record: dict[str, Any]) -> None:
-            total, count = self._entropy
-            if count and "eval" not in record:  # only RL steps sample through collect()
-                record = {**record, ENTROPY_KEY: total / count}
-                self._entropy = (0.0, 0)
-            super().log(record)
-
-    return EntropyLogging
-
-
 def entropy_curve(metrics_path: Path) -> list[tuple[int, float]]:
     """(step, entropy) of every RL step line that logged it."""
     from rlvr.training.tracking import read_metrics
@@ -61,9 +38,10 @@ def entropy_curve(metrics_path: Path) -> list[tuple[int, float]]:
     return [(int(s["step"]), float(s[ENTROPY_KEY])) for s in steps if isinstance(s.get(ENTROPY_KEY), (int, float))]
 
 
-def step_entropy(batches: list) -> dict[str, float]:
-    """`{ENTROPY_KEY: estimate}` over every rollout batch a step sampled (none: {}), for a step line:
-    `record = {..., **step_entropy(scored)}`."""
+def step_entropy(batches: list, reduce: Any = float) -> dict[str, float]:
+    """`{ENTROPY_KEY: estimate}` over every rollout batch a step sampled (none: {}), for a step line.
+    `reduce` turns this process's sum into the run's (a data-parallel learner sums over ranks)."""
     sums = [sampled_entropy_sums(batch) for batch in batches]
-    count = sum(count for _, count in sums)
-    return {ENTROPY_KEY: sum(total for total, _ in sums) / count} if count else {}
+    total = reduce(sum(total for total, _ in sums))
+    count = reduce(sum(count for _, count in sums))
+    return {ENTROPY_KEY: total / count} if count else {}

@@ -83,6 +83,7 @@ from rlvr.training.optim import adamw
 from rlvr.training.ragged import cat_groups
 from rlvr.training.reward_transforms import apply_reward_transforms
 from rlvr.training.rollout import ProblemStream, RolloutBatch
+from rlvr.training.sampled_entropy import step_entropy
 from rlvr.training.sft import run_sft
 from rlvr.training.shaping import refill_groups
 from rlvr.training.tracking import MetricsLogger
@@ -327,6 +328,8 @@ class Trainer:
         record = step_record(self, whole, rewards, raw_rewards, update, draws, {
             "total": elapsed, "problems": sample_start - started, "sampling": sampling_time, "scoring": scoring_time})
         record.update({**self.generator.metrics(), **numbers})  # none for plain or episodes: the line as it was
+        # the policy's entropy along its samples, every rank's tokens (no extra pass)
+        record.update(step_entropy([part for _, part in scored], reduce=lambda value: float(self.dp.sum(value))))
         if update.skipped:
             self._say(f"step {self.step}: non-finite loss or gradient, {update.skipped} update(s) skipped")
         self.log(record)

@@ -16,8 +16,9 @@ from rlvr.training.trainer import Trainer  # noqa: E402
 from tests.training.test_trainer import small_config, step_lines  # noqa: E402
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "overlong_buffer_before.json").read_text())
-ADDED = {"raw_reward_mean", "overlong_penalty_mean"}
-"""The keys a step line gained when the overlong penalty became a transform."""
+ADDED = {"raw_reward_mean", "overlong_penalty_mean", "entropy"}
+"""The keys a step line gained since: the two when the overlong penalty became a transform, and the
+policy's sampled-token entropy, logged on every RL step line later."""
 
 
 def _untimed(line):

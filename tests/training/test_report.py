@@ -34,7 +34,7 @@ TINY = [
     "tensorboard=false", "sft_steps=4", "sft_check_every=2", "sft_check_problems=8", "rl_steps=3",
 ]
 CHART_TITLES = ("Reward per RL step", "Greedy accuracy", "Held-out pass@k at the evaluations", "Response length",
-                "Time per RL step, by phase", "pass@k")
+                "Policy entropy during RL (-mean log p of its samples)", "Time per RL step, by phase", "pass@k")
 
 
 class Page(HTMLParser):

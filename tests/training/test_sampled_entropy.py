@@ -35,27 +35,30 @@ def test_over_many_samples_the_estimate_approaches_the_entropy():
     assert total / count == pytest.approx(entropy, abs=0.02)
 
 
-def test_a_trainer_logs_the_estimate_on_rl_step_lines_only():
-    from rlvr.training.sampled_entropy import ENTROPY_KEY, entropy_logging
+def test_rl_step_lines_carry_the_estimate_of_their_own_samples(tmp_path):
+    from rlvr.training.config import load_config
+    from rlvr.training.sampled_entropy import ENTROPY_KEY, sampled_entropy_sums
+    from rlvr.training.trainer import Trainer
 
-    class Stub:
-        def __init__(self):
-            self.lines = []
+    config = load_config({"env_id": "rlvr/RandomCalc-v0", "difficulty": {"num_ops": 1, "operators": ["+"]},
+                          "prompt_template": "{expression}=", "tiny_hidden_size": 32, "tiny_num_layers": 1,
+                          "tiny_num_heads": 2, "tiny_intermediate_size": 64, "max_new_tokens": 4,
+                          "prompts_per_step": 2, "group_size": 3, "rl_steps": 1, "eval_every": 0,
+                          "eval_problems": 4, "eval_samples": 2, "eval_k": [1, 2], "progress": False,
+                          "plots": False, "out_dir": str(tmp_path)})
+    trainer = Trainer(config)
+    sampled = []
+    collect = trainer.collect
 
-        def collect(self, problems, seed):
-            return _batch(torch.tensor([[-1.0, -3.0]]), torch.tensor([[True, True]])), 0.0, 0.0
+    def recording(problems, seed):
+        collected = collect(problems, seed)
+        sampled.append(sampled_entropy_sums(collected[0]))
+        return collected
 
-        def log(self, record):
-            self.lines.append(record)
-
-    trainer = entropy_logging(Stub)()
-    trainer.log({"eval": "after_sft", "step": 0})
-    trainer.collect([], 0)
-    trainer.collect([], 1)  # a dynamic-sampling refill: one step, two batches
-    trainer.log({"step": 1})
-    trainer.log({"eval": "rl", "step": 1})
-    trainer.log({"step": 2})  # nothing sampled since: no figure rather than a stale one
-    assert [line.get(ENTROPY_KEY) for line in trainer.lines] == [None, 2.0, None, None]
+    trainer.collect = recording
+    line = trainer.rl_step()
+    total, count = map(sum, zip(*sampled, strict=True))
+    assert count > 0 and line[ENTROPY_KEY] == pytest.approx(total / count)
 
 
 def test_a_steps_estimate_pools_its_batches_by_token():
