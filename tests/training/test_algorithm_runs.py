@@ -5,8 +5,6 @@ resume of the stateful ones."""
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -17,7 +15,8 @@ from rlvr.training.advantages.quantities import low_token_logprob  # noqa: E402
 from rlvr.training.groups import mean_token_logprob  # noqa: E402
 from rlvr.training.trainer import Trainer  # noqa: E402
 from tests.training.interrupt import run_until_killed  # noqa: E402
-from tests.training.test_advantage_training import EASY, RUN, held_up  # noqa: E402
+from tests.training.test_advantage_training import EASY  # noqa: E402
+from tests.training.test_sampler_runs import _run  # noqa: E402
 from tests.training.test_trainer import small_config, step_lines  # noqa: E402
 
 
@@ -95,19 +94,6 @@ def test_quantities_cost_at_most_one_pass_a_step(tmp_path, monkeypatch, advantag
 
 
 # ---- a 20-step run per plug-in kind ----------------------------------------------------------------------------
-
-
-def _run(path, *extra):
-    trainer = Trainer(small_config(path, *RUN, "tensorboard=false", *extra))
-    trainer.train()
-    lines = step_lines(path)
-    assert [line["step"] for line in lines] == list(range(1, 21))
-    for line in lines:
-        assert line["skipped_updates"] == 0, line
-        assert all(math.isfinite(line[key]) for key in ("loss", "grad_norm", "reward_mean")), line
-    assert sum(line["groups_with_signal"] for line in lines) > 0
-    assert held_up(lines), [line["accuracy"] for line in lines]
-    return lines, trainer
 
 
 SLOW_ADVANTAGES = [("riskpo", "{bundle: 2}"), ("progrpo", "{}"), ("ucas_token", "{}"),
