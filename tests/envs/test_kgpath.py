@@ -268,6 +268,34 @@ def test_reward_modes():
         KGPathTask(reward_mode="bonus")
 
 
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10**6), st.integers(1, 5), st.sampled_from(["free", "multiple_choice"]),
+       st.sampled_from(["binary", "paper", "paper_entity", "entity"]))
+def test_chain_solution_earns_the_full_reward(seed, hops, answer_format, mode):
+    """The compact oracle names every path item in path order, so it scores what the steps oracle does."""
+    difficulty = {"hops": hops, "answer_format": answer_format, "entities_per_type": 6}
+    chain_task = KGPathTask(reward_mode=mode, solution_style="chain")
+    problem = chain_task.problem_at(seed, 0, difficulty)
+    chain, steps = chain_task.solve(problem), KGPathTask(reward_mode=mode).solve(problem)
+    assert chain_task.score(problem, chain).reward == chain_task.score(problem, steps).reward == \
+        chain_task.reward_range[1]
+    head, *_ = problem.content["path"][0]
+    line, answer = chain.split("\n")
+    assert line.startswith(head) and answer == f"Answer: {problem.answer}"
+    assert line.count("->") == hops and len(chain) < len(steps) / 2
+
+
+def test_chain_solution_worked_example():
+    problem = KGPathTask().problem_at(0, 0, {"hops": 2})
+    (e0, r1, e1), (_, r2, e2) = problem.content["path"]
+    expected = f"{e0} -{r1.replace('_', ' ')}-> {e1} -{r2.replace('_', ' ')}-> {e2}\nAnswer: {e2}"
+    assert KGPathTask(solution_style="chain").solve(problem) == expected
+    with pytest.raises(ValueError, match="solution_style must be one of"):
+        KGPathTask(solution_style="short")
+    env = gymnasium.make("rlvr/KGPath-v0", solution_style="chain")
+    assert env.unwrapped.task.solution_style == "chain"
+
+
 def test_split_answer():
     assert split_answer("a <answer>x</answer> b").answer == "x"
     assert split_answer("a <answer>x</answer> b").reasoning == "a  b"

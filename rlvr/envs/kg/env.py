@@ -18,7 +18,7 @@ class KGPathEnv(TextEnv):
     episode (doc cards: `card` and `long_card`)."""
 
     task_class: ClassVar[type[Task]] = KGPathTask
-    task_options = ("reward_mode",)
+    task_options = ("reward_mode", "solution_style")
     card = EnvCard(
         summary="Knowledge-graph multi-hop questions: a small fictional typed graph per problem; the prompt "
         "lists the path's facts plus distractor facts and asks 'What is the r_L of ... the r_1 of E0?' "

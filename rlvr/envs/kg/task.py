@@ -27,6 +27,14 @@ entity_coverage, path_alignment and repetition (formulas in `scoring.py`):
 In the paper modes an unreadable answer is a wrong answer (-1.0 + alignment), so refusing to
 answer never beats answering.
 
+The oracle (`solve`, what an SFT warm-up imitates) writes in `solution_style=`:
+- "steps" (default): one line per hop naming the entities, the relation and the fact, then the
+  answer in tags (about 80 characters a hop);
+- "chain": the path on one line, each relation's name between the entities it joins, then an
+  "Answer:" line: "Kobo Labs -founded by-> Zaper Vu -born in-> Velholm\nAnswer: Velholm"
+  (about 25 characters a hop, for small models). Both mention every path item, so each scores the
+  full reward in every mode.
+
 >>> import numpy as np
 >>> task = KGPathTask()
 >>> problem = task.sample(np.random.default_rng(0), {"hops": 2})
@@ -56,6 +64,7 @@ from rlvr.envs.knowledge.paths import HopsKnob, Path, relation_forms, render_que
 
 REWARD_MODES = ("binary", "paper", "paper_entity", "entity")
 ANSWER_FORMATS = ("free", "multiple_choice")
+SOLUTION_STYLES = ("steps", "chain")
 CORRECT_BONUS, WRONG_PENALTY = 0.1, -1.0
 PATH_ATTEMPTS_PER_GRAPH = 50
 MAX_GRAPHS = 50
@@ -91,11 +100,15 @@ class KGPathTask(Task):
         "in <answer> </answer> tags."
     )
 
-    def __init__(self, template: PromptTemplate | None = None, *, reward_mode: str = "binary") -> None:
+    def __init__(self, template: PromptTemplate | None = None, *, reward_mode: str = "binary",
+                 solution_style: str = "steps") -> None:
         super().__init__(template)
         if reward_mode not in REWARD_MODES:
             raise ValueError(f"reward_mode must be one of {REWARD_MODES}, got {reward_mode!r}")
+        if solution_style not in SOLUTION_STYLES:
+            raise ValueError(f"solution_style must be one of {SOLUTION_STYLES}, got {solution_style!r}")
         self.reward_mode = reward_mode
+        self.solution_style = solution_style
 
     @property
     def reward_range(self) -> tuple[float, float]:
@@ -234,7 +247,11 @@ class KGPathTask(Task):
         return Score(round(reward, 12), components, parsed, None if correct else error)
 
     def solve(self, problem: Problem) -> str:
-        """Every hop spelled out (entity, relation name, entity and the fact), then the answer."""
+        """Every hop spelled out, then the answer, in the task's `solution_style` (module doc)."""
+        path = problem.content["path"]
+        if self.solution_style == "chain":
+            hops = "".join(f" -{relation.replace('_', ' ')}-> {tail}" for _, relation, tail in path)
+            return f"{path[0][0]}{hops}\nAnswer: {problem.answer}"
         lines = [f"Step {i}: {h} --{r}--> {t}, because {_lower_first(describe_triple(h, r, t))}"
                  for i, (h, r, t) in enumerate(problem.content["path"], 1)]
         gold = problem.metadata["answer_entity"]
