@@ -264,6 +264,26 @@ def _task_knobs(env_id: str) -> tuple | None:
     return tuple(task_class.knobs) if isinstance(task_class, type) and issubclass(task_class, Task) else None
 
 
+def eval_levels(task: Any, config: TrainConfig, difficulty: dict[str, Any]) -> list[dict[str, Any]]:
+    """The difficulties a run evaluates at: `difficulty`, or each level of `eval_sweep` over it, every
+    one checked against the task's knobs now (an unknown knob or a bad value is an error before work)."""
+    from rlvr.training.eval_breakdown import sweep_difficulties
+
+    levels = sweep_difficulties(difficulty, config.eval_sweep) if config.eval_sweep else [difficulty]
+    for level in levels:
+        try:
+            task.difficulty(level)
+        except (KeyError, ValueError) as error:
+            message = error.args[0] if error.args else str(error)
+            raise ValueError(f"config eval_sweep: {message}") from None
+    return levels
+
+
+def evaluation_problems(task: Any, config: TrainConfig, levels: list[dict[str, Any]]) -> list:
+    """`eval_problems` held-out problems at each level, level after level."""
+    return [problem for level in levels for problem in heldout_problems(task, config, level)]
+
+
 def heldout_problems(task: Any, config: TrainConfig, difficulty: dict[str, Any] | None = None) -> list:
     """`eval_problems` distinct held-out problems ('heldout': any split but train)."""
     split = None if config.eval_split == "heldout" else config.eval_split

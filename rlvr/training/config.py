@@ -243,6 +243,12 @@ class TrainConfig:
     """The k of pass@k and maj@k (each <= eval_samples)."""
     eval_batch_size: int = 1024
     """Prompts per generation batch during evaluation."""
+    eval_sweep: dict[str, Any] = field(default_factory=dict)
+    """Evaluate at several difficulty levels, {knob: [value, ...]} (every combination when several
+    knobs): `eval_problems` held-out problems at each level, the training difficulty's other knobs
+    kept. Each evaluation then reports every level's greedy solve rate (`by_difficulty`) besides the
+    overall figures, e.g. `{hops: [[1, 2, 3], [4, 5]]}` for a run trained on 1-3 hops. Empty: the
+    training difficulty only."""
 
     # ---- run ------------------------------------------------------------------------------------
     seed: int = 0

@@ -40,6 +40,8 @@ _TEXT = ("non-empty text", lambda value: bool(value.strip()))
 _STR_KEYS = ("a mapping with text keys", lambda value: all(isinstance(key, str) for key in value))
 DOMAINS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "env_id": _TEXT, "model": _TEXT, "out_dir": _TEXT, "difficulty": _STR_KEYS, "task_options": _STR_KEYS, "loss_settings": _STR_KEYS,
+    "eval_sweep": ("a mapping of knob names to non-empty lists of values",
+                   lambda value: all(isinstance(k, str) and isinstance(v, list) and v for k, v in value.items())),
     "advantage_settings": _STR_KEYS, "sampler_settings": _STR_KEYS, "generator_settings": _STR_KEYS,
     "objective_settings": _STR_KEYS,
     "model_seed": _SEED, "seed": _SEED,

@@ -88,7 +88,7 @@ def eval_command(result: Mapping[str, Any], given: Mapping[str, Any]) -> list[st
     else:
         argv += ["--model", str(given.get("model") or "tiny")]
     sweep = given.get("sweep_values") or {}
-    levels = len(sweep_difficulties({}, sweep)) if sweep else 1
+    levels = result.get("levels") or (len(sweep_difficulties({}, sweep)) if sweep else 1)  # a run's eval_sweep too
     problems = result.get("problems")
     settings = [("--env", result.get("env_id")), ("--split", result.get("split")),
                 ("--problems", problems // levels if isinstance(problems, int) else None),

@@ -57,7 +57,8 @@ def run_evaluation(
     greedy only, k = 1, temperature 1.0, 256 new tokens, the eval split. With `samples` given and
     `ks` not, the run's k that fit within `samples` are kept (else k = 1). `sampling_seeds` repeats
     the sampled metrics per seed (0 is the run's own sampling seed); `sweep` ({knob: [values]})
-    draws the held-out problems at each level and breaks the greedy solve rate down by level.
+    draws the held-out problems at each level and breaks the greedy solve rate down by level (a run
+    folder trained with `eval_sweep` is evaluated at its levels unless `sweep` is given).
     `paraphrases` (two or more prompt templates) evaluates the same problems once per template and
     reports each metric's mean, with its spread under `across_paraphrases`. `extra_body` (server
     only) adds fields to every request, e.g. vLLM's `top_k` (`parse_extra_body` reads the flag).
@@ -138,11 +139,12 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
 
     env = build_env(config)
     task, difficulty = env.task, dict(env.difficulty)
+    sweep = sweep or config.eval_sweep  # a run folder trained with eval_sweep is evaluated at its levels
     levels = sweep_difficulties(difficulty, sweep) if sweep else [difficulty]
     problems = [problem for level in levels for problem in heldout_problems(task, config, level)]
     ks = config.eval_k if samples else [1]
-    source: dict[str, Any] = {"env_id": config.env_id, "problems": len(problems), "split": config.eval_split,
-                              "seed": config.seed}
+    source: dict[str, Any] = {"env_id": config.env_id, "problems": len(problems), "levels": len(levels),
+                              "split": config.eval_split, "seed": config.seed}
     settings = {"samples": samples, "k": list(ks), "temperature": config.temperature,
                 "max_new_tokens": config.max_new_tokens}
     if base_url is not None:

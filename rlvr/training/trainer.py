@@ -60,7 +60,8 @@ from rlvr.training.builders import (
     build_policy,
     build_reward_transforms,
     build_sampler,
-    heldout_problems,
+    eval_levels,
+    evaluation_problems,
 )
 from rlvr.training.checkpoint import (
     CHECKPOINT_KEYS,
@@ -109,6 +110,7 @@ class Trainer:
         self.env = build_env(config) if task is None else None
         self.task = task if task is not None else self.env.task
         self.difficulty = dict(config.difficulty) if self.env is None else dict(self.env.difficulty)
+        self.eval_levels = eval_levels(self.task, config, self.difficulty)  # checked before any work
         if config.max_turns > 1 and self.env is None:
             raise ValueError("multi-turn training (max_turns > 1) plays the env of env_id: do not pass a task")
         self._env_pool: list[Any] = []  # multi-turn: envs reused across steps
@@ -175,7 +177,7 @@ class Trainer:
         fields; logged. With several ranks rank 0 evaluates and hands the numbers to the others."""
         config = self.config
         if self._eval_problems is None:
-            self._eval_problems = heldout_problems(self.task, config, self.difficulty)
+            self._eval_problems = evaluation_problems(self.task, config, self.eval_levels)
         metrics = None
         with self.dp.gathered():
             if self.dp.is_main:
