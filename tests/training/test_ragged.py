@@ -71,10 +71,14 @@ def test_dgpo_question_weights_read_each_groups_valid_rollouts():
     assert group_spread(rewards, valid).tolist() == [1.0, 0.0]
 
 
-def test_plugins_that_take_full_groups_refuse_ragged_ones_naming_those_that_do():
+def test_plugins_that_take_full_groups_refuse_ragged_ones_naming_those_that_do(monkeypatch):
+    # every registered plug-in takes them today: one that did not would be refused like this
+    from rlvr.training.advantages import Unlikeliness
+
+    monkeypatch.setattr(Unlikeliness, "ragged", False)
     view = view_of([[1.0, 0.0, 0.0]], valid=[[True, True, False]], mean_logprob=[[-1.0, -2.0, 0.0]])
     with pytest.raises(ValueError, match=r"advantage 'unlikeliness' takes full groups only.*rollout_gdro.*"
-                                         r"\['grpo', 'dr_grpo', 'rloo', 'dgpo'\]"):
+                                         r"\['grpo', 'dr_grpo', 'rloo', 'd3s', 'dgpo', .*'tw_grpo'\]"):
         compute_advantages(make_advantage("unlikeliness"), view)
 
 

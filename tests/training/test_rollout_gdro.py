@@ -108,8 +108,16 @@ def test_rollout_gdro_resumes_exactly_with_its_pass_rates_and_weights(tmp_path, 
     assert (resumed == straight) == keep_state
 
 
+def test_an_advantage_that_takes_full_groups_only_is_refused_before_any_work(tmp_path, monkeypatch):
+    from rlvr.training.advantages import UCAS
+
+    monkeypatch.setattr(UCAS, "ragged", False)  # every registered plug-in takes ragged groups today
+    with pytest.raises(ValueError, match=r"ragged groups.*advantage 'ucas' takes full groups only.*'grpo', "
+                                         r"'dr_grpo', 'rloo', 'd3s', 'dgpo', 'progrpo', 'representation_bonus'"):
+        small_config(tmp_path, *GDRO, "advantage=ucas")
+
+
 @pytest.mark.parametrize(("extra", "message"), [
-    (["advantage=ucas"], r"ragged groups.*advantage 'ucas' takes full groups only.*'grpo', 'dr_grpo', 'rloo', 'dgpo'"),
     (["advantage=rloo", "generator_settings={minimum: 1}"], "needs 2 rollouts per problem.*minimum >= 2"),
     (["objective=flow_of_reasoning"], "ragged groups, which objective 'flow_of_reasoning' does not take"),
     (["group_size=1"], r"expected group_size >= 2, got 1"),

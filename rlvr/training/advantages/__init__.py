@@ -46,6 +46,7 @@ from rlvr.training.advantages.base import (
     setting,
     turn_level_names,
     view_of,
+    within_groups,
 )
 from rlvr.training.advantages.baselines import (
     GRPO,
@@ -82,5 +83,5 @@ __all__ = [
     "make_advantage", "max_variance_subset", "progrpo_advantages", "register", "representation_bonus",
     "ragged_names", "rewards_to_go", "rloo_advantages", "rollout_view", "seed_grpo_advantages", "self_certainty", "setting",
     "turn_advantages", "turn_level_names", "turn_token_advantages", "ucas_advantages", "ucas_token_advantages",
-    "unlikeliness_advantages", "view_of", "zscore_in_group",
+    "unlikeliness_advantages", "view_of", "within_groups", "zscore_in_group",
 ]

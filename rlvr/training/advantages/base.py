@@ -24,11 +24,15 @@ A plug-in is a small frozen dataclass whose fields are its settings:
   Stateless plug-ins keep the defaults (an empty state);
 - `ragged`: whether it takes ragged groups (`view.valid`, a generator such as `rollout_gdro` gives
   problems different numbers of rollouts): each group's statistics over its valid rollouts only.
-  Plug-ins that do not are refused such a view, with the ones that do named.
+  A plug-in whose statistics all stay within a group gets that from `within_groups` on its
+  `__call__` (each group computed alone); one that reads across groups (DGPO's question weights,
+  RiskPO's bundles, D3S's token share) masks with `valid` itself. Plug-ins that do not take them
+  are refused such a view, with the ones that do named.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -113,6 +117,52 @@ class RolloutView:
     def episodes(self) -> bool:
         """True for multi-turn episodes (turn rewards and token turns present)."""
         return self.token_turns is not None
+
+
+def group_alone(view: RolloutView, row: int, count: int) -> RolloutView:
+    """The view of group `row`'s first `count` rollouts as a batch of that one full group: per-rollout
+    values [1, count], per-token rows `row * G .. row * G + count - 1` (G the view's group width).
+    It cannot drop tokens (`drop` None): a plug-in that leaves rollouts out sees the whole step."""
+    width = view.rewards.shape[1]
+    first, rows = row * width, slice(row * width, row * width + count)
+
+    def cut(name: str, value: Tensor) -> Tensor:
+        return value[rows] if name in TOKEN_QUANTITIES else value[row : row + 1, :count]
+
+    return RolloutView(
+        view.rewards[row : row + 1, :count], view.lengths[row : row + 1, :count],
+        torch.zeros(1, count, dtype=torch.long), {name: cut(name, value) for name, value in view.quantities.items()},
+        turn_rewards=None if view.turn_rewards is None else list(view.turn_rewards[first : first + count]),
+        token_turns=None if view.token_turns is None else view.token_turns[rows],
+        mask=None if view.mask is None else view.mask[rows])
+
+
+def within_groups(call: Callable[[Any, RolloutView], Tensor]) -> Callable[[Any, RolloutView], Tensor]:
+    """Decorator of a plug-in's `__call__` whose every statistic is taken within a group (means, stds,
+    ranks, classes, token variances across the group): on ragged groups it runs on each group's valid
+    rollouts alone (`group_alone`), exactly as that group in a batch of its own, and the results are
+    put back in the [B, G] (or [B * G, T]) layout with 0 in the padding; a dense view goes straight
+    through, so full groups keep their numbers bit for bit."""
+
+    @functools.wraps(call)
+    def each_group(self: Any, view: RolloutView) -> Tensor:
+        if not is_ragged(view.valid):
+            return call(self, view)
+        width, counts = view.rewards.shape[1], view.valid.sum(dim=1).tolist()
+        parts = [torch.as_tensor(call(self, group_alone(view, row, count))) for row, count in enumerate(counts)]
+        # [1, n] per rollout or [n, T] per token (only n = T = 1 looks like both: either layout holds it)
+        per_token = any(tuple(part.shape) != (1, count) for part, count in zip(parts, counts, strict=True))
+        if per_token:
+            out = torch.zeros(view.rewards.numel(), *parts[0].shape[1:], dtype=parts[0].dtype)
+            for row, (part, count) in enumerate(zip(parts, counts, strict=True)):
+                out[row * width : row * width + count] = part
+            return out
+        out = torch.zeros(view.rewards.shape, dtype=parts[0].dtype)
+        for row, (part, count) in enumerate(zip(parts, counts, strict=True)):
+            out[row, :count] = part.reshape(count)
+        return out
+
+    return each_group
 
 
 def view_of(rewards: Tensor | list, lengths: Tensor | None = None, mask: Tensor | list | None = None,

@@ -15,6 +15,9 @@ What is left out gets advantage 0 and leaves the loss: the plug-in returns `Kept
 trainer's `compute_advantages` removes those tokens from the step's loss mask, so the loss's
 normaliser counts only kept tokens (`token_mean`) or rows that keep a token
 (`seq_mean_token_mean`), never the dropped ones.
+
+Ragged groups: GRPO's advantages and the max-variance subset are each group's own, k = ceil(ratio *
+n_b) of its n_b valid rollouts; the token share is of the batch's tokens, where padding has none.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from torch import Tensor
 from rlvr.training.advantages.base import AdvantagePlugin, Kept, RolloutView, register, setting
 from rlvr.training.advantages.baselines import grpo_advantages
 from rlvr.training.groups import as_groups
+from rlvr.training.ragged import in_valid_groups
 
 
 def max_variance_subset(advantages: Tensor, k: int) -> Tensor:
@@ -76,6 +80,7 @@ class D3S(AdvantagePlugin):
     """GRPO on the most informative rollouts (max-variance subset) and tokens (|A| * entropy)."""
 
     name: ClassVar[str] = "d3s"
+    ragged: ClassVar[bool] = True
     source: ClassVar[str] = "D3S [abs]; the relaxing schedule is our reading"
     summary: ClassVar[str] = ("keep per group the ceil(ratio G) rollouts with max Var(A) and/or the batch's "
                               "top-ratio tokens by |A| entropy; ratio relaxes to 1")
@@ -100,11 +105,14 @@ class D3S(AdvantagePlugin):
     def __call__(self, view: RolloutView) -> Kept:
         ratio = self.ratio(self.steps[0])
         self.steps[0] += 1
-        advantages = grpo_advantages(view.rewards)
-        size = advantages.shape[1]
-        rollouts = torch.ones_like(advantages, dtype=torch.bool)
-        if self.level in ("sample", "both"):
-            rollouts = max_variance_subset(advantages, max(1, min(size, math.ceil(ratio * size))))
+        advantages = grpo_advantages(view.rewards, valid=view.valid)
+        rollouts = torch.ones_like(advantages, dtype=torch.bool) if view.valid is None else view.valid.clone()
+        if self.level in ("sample", "both"):  # each group keeps ceil(ratio * its own size)
+            def subset(groups: Tensor) -> Tensor:
+                size = groups.shape[1]
+                return max_variance_subset(groups, max(1, min(size, math.ceil(ratio * size)))).to(groups.dtype)
+
+            rollouts = in_valid_groups(subset, advantages, view.valid) > 0
         if self.level == "sample":
             return Kept(advantages, rollouts)
         entropy = view["token_entropy"]

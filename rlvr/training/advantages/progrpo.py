@@ -22,7 +22,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting
+from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting, within_groups
 from rlvr.training.advantages.baselines import grpo_advantages
 from rlvr.training.groups import as_groups
 
@@ -50,6 +50,7 @@ class ProGRPO(AdvantagePlugin):
     """GRPO plus alpha * (question confidence - answer confidence), groups that all failed excepted."""
 
     name: ClassVar[str] = "progrpo"
+    ragged: ClassVar[bool] = True
     needs: ClassVar[tuple[str, ...]] = ("low_token_logprob", "prompt_logprob")
     source: ClassVar[str] = "ProGRPO / ARM [abs]; the confidences are our reading"
     summary: ClassVar[str] = ("GRPO + alpha (1/ppl(prompt) - geometric-mean probability of the answer's least "
@@ -57,5 +58,6 @@ class ProGRPO(AdvantagePlugin):
 
     alpha: float = setting(0.1, "weight of the confidence shift", low=0.0)
 
+    @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
         return progrpo_advantages(view.rewards, view["low_token_logprob"], view["prompt_logprob"], self.alpha)

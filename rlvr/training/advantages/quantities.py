@@ -44,6 +44,7 @@ def rollout_view(batch: Any, needs: Iterable[str], policy: Any = None) -> Rollou
     rewards = batch.rewards.detach().float().cpu()
     shape = tuple(rewards.shape)
     needs = list(dict.fromkeys(needs))
+    valid = getattr(batch, "valid", None)
     mask = batch.loss_mask.cpu()
     scored = _score(batch, policy, {_SCORED[name] for name in needs if name in _SCORED})
     quantities = {}
@@ -73,6 +74,8 @@ def rollout_view(batch: Any, needs: Iterable[str], policy: Any = None) -> Rollou
         value = value.detach().float().cpu()
         if name not in TOKEN_QUANTITIES:  # per rollout: [B, G], hidden means [B, G, H]
             value = value.reshape(*shape, value.shape[-1]) if name in VECTOR_QUANTITIES else value.reshape(shape)
+            if valid is not None:  # ragged groups: padding holds 0 here too (the prompt's log-prob would not)
+                value = value * valid.reshape(*shape, *([1] * (value.dim() - 2))).to(value.dtype)
         quantities[name] = value
     groups = torch.arange(shape[0]).unsqueeze(1).expand(shape).contiguous()
     token_turns = getattr(batch, "token_turns", None)
@@ -83,7 +86,7 @@ def rollout_view(batch: Any, needs: Iterable[str], policy: Any = None) -> Rollou
     return RolloutView(rewards, batch.lengths.cpu(), groups, quantities,
                        turn_rewards=getattr(batch, "turn_rewards", None) if token_turns is not None else None,
                        token_turns=None if token_turns is None else token_turns.cpu(), mask=mask, drop=drop,
-                       valid=getattr(batch, "valid", None))
+                       valid=valid)
 
 
 def low_token_logprob(logprobs: torch.Tensor, mask: torch.Tensor, fraction: float = LOW_TOKEN_FRACTION) -> torch.Tensor:
@@ -113,8 +116,13 @@ def answer_classes(batch: Any) -> torch.Tensor:
         raise ValueError("the answer_class quantity re-reads answers with the task's verifier, but the batch "
                          "holds no task (build it with `score_rollouts`)")
     group_size = batch.group_size
+    valid = getattr(batch, "valid", None)
+    exists = [True] * len(batch.sample.texts) if valid is None else valid.reshape(-1).tolist()
     keys = []
     for row, text in enumerate(batch.sample.texts):
+        if not exists[row]:  # padding of ragged groups, after the group's rollouts: never scored
+            keys.append(None)
+            continue
         parsed = task.score(batch.problems[row // group_size], text).parsed_answer
         keys.append(None if parsed is None else _class_key(task, parsed))
     classes = []

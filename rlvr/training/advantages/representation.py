@@ -27,7 +27,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting
+from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting, within_groups
 from rlvr.training.advantages.baselines import grpo_advantages
 from rlvr.training.groups import as_groups
 
@@ -63,6 +63,7 @@ class RepresentationBonus(AdvantagePlugin):
     """GRPO on r + coef * h^T Sigma^-1 h, Sigma from the group's earlier rollouts' hidden states."""
 
     name: ClassVar[str] = "representation_bonus"
+    ragged: ClassVar[bool] = True
     needs: ClassVar[tuple[str, ...]] = ("hidden_mean",)
     source: ClassVar[str] = "representation-based exploration [abs]; our reading"
     summary: ClassVar[str] = ("GRPO on r + coef * h^T (lambda I + sum of earlier h h^T)^-1 h, h the mean "
@@ -72,6 +73,7 @@ class RepresentationBonus(AdvantagePlugin):
     lam: float = setting(1.0, "lambda of Sigma = lambda I + sum h h^T", low=0.0, low_open=True)
     normalise: bool = setting(True, "scale each h to unit length first (bonus in [0, 1 / lambda])")
 
+    @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
         hidden = view["hidden_mean"]
         if self.normalise:
@@ -101,6 +103,7 @@ class THR(AdvantagePlugin):
     """GRPO advantages reweighted per token by the sign of its hidden reward; p = 0 is GRPO."""
 
     name: ClassVar[str] = "thr"
+    ragged: ClassVar[bool] = True
     needs: ClassVar[tuple[str, ...]] = ("hidden_state", "correct")
     source: ClassVar[str] = "THR, token hidden reward [abs]; our reading"
     summary: ClassVar[str] = ("A * (1 + p sign(THR_t)), THR_t the alignment of token t's hidden state with the "
@@ -109,6 +112,7 @@ class THR(AdvantagePlugin):
     p: float = setting(0.2, "reweighting strength: > 0 favours tokens aligned with correct rollouts, < 0 the "
                             "others, 0 is GRPO", low=-1.0, high=1.0)
 
+    @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
         hidden = view["hidden_state"]
         mask = view.mask if view.mask is not None else torch.ones(hidden.shape[:2], dtype=torch.bool)

@@ -21,6 +21,11 @@ quantiles from earlier steps), each takes one pinball-loss SGD step of size `lr`
 q <- q + lr * (level - share of bundle scores below q). On the first step they start at the
 empirical quantiles of that step's scores (our reading of the initialisation). They go into the
 checkpoint, so a resumed run continues with the same quantiles.
+
+Ragged groups (questions with different numbers of rollouts): rollout k of a bundle scores `bundle`
+times the mean reward of the bundle's questions that have a rollout k (the short-bundle scaling,
+per rollout index), and the quantiles, their start, their update and the score std read only the
+scores some question reaches; each question's std is over its own rollouts. Padding adds nothing.
 """
 
 from __future__ import annotations
@@ -34,25 +39,37 @@ from torch import Tensor
 
 from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting
 from rlvr.training.groups import as_groups
+from rlvr.training.ragged import is_ragged
 
 _STD_FLOOR = 1e-3
 """A std below this is taken as 1: dividing by it would blow up a near-constant score."""
 
 
-def bundle_scores(rewards: Tensor, bundle: int) -> tuple[Tensor, Tensor]:
+def bundle_scores(rewards: Tensor, bundle: int, valid: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
     """Bundle scores S [K, G] (sums over `bundle` consecutive questions; a short last bundle scaled
-    up) and each question's bundle index [B].
+    up), each question's bundle index [B], and which scores exist [K, G].
 
-    >>> bundle_scores(torch.tensor([[1.0, 0], [1.0, 1], [0.0, 1]]), 2)
+    With `valid` (ragged groups) rollout k of a bundle sums the questions that have a rollout k,
+    scaled to `bundle` questions like a short bundle (so S is `bundle` times their mean reward); a
+    score no question reaches does not exist. Without it every score exists.
+
+    >>> bundle_scores(torch.tensor([[1.0, 0], [1.0, 1], [0.0, 1]]), 2)[:2]
     (tensor([[2., 1.],
             [0., 2.]]), tensor([0, 0, 1]))
+    >>> bundle_scores(torch.tensor([[1.0, 0], [1.0, 0]]), 2, torch.tensor([[True, True], [True, False]]))[0]
+    tensor([[2., 0.]])
     """
     rewards = as_groups(rewards)
     index = torch.arange(rewards.shape[0]) // bundle
     count = int(index[-1]) + 1
-    sums = torch.zeros(count, rewards.shape[1], dtype=rewards.dtype).index_add_(0, index, rewards)
-    sizes = torch.bincount(index, minlength=count).to(rewards.dtype).unsqueeze(1)
-    return sums * (bundle / sizes), index
+    if valid is None:
+        sums = torch.zeros(count, rewards.shape[1], dtype=rewards.dtype).index_add_(0, index, rewards)
+        sizes = torch.bincount(index, minlength=count).to(rewards.dtype).unsqueeze(1)
+        return sums * (bundle / sizes), index, torch.ones(sums.shape, dtype=torch.bool)
+    weights = valid.to(rewards.dtype)  # padding adds nothing, whatever it holds
+    sums = torch.zeros(count, rewards.shape[1], dtype=rewards.dtype).index_add_(0, index, rewards * weights)
+    sizes = torch.zeros_like(sums).index_add_(0, index, weights)
+    return sums * (bundle / sizes.clamp_min(1.0)), index, sizes > 0
 
 
 def riskpo_bundle_advantages(scores: Tensor, q_alpha: float, q_beta: float, alpha: float = 0.2,
@@ -77,6 +94,7 @@ class RiskPO(AdvantagePlugin):
     """Mixed CVaR / RVaR advantages of bundle scores, with quantiles tracked by pinball SGD."""
 
     name: ClassVar[str] = "riskpo"
+    ragged: ClassVar[bool] = True
     source: ClassVar[str] = "RiskPO [code]; bundle scaling and quantile start are our reading"
     summary: ClassVar[str] = ("(1.5 A_CVaR + A_RVaR) / 2.5 of bundle scores against quantiles tracked across "
                               "steps, over the score std and the question's reward std")
@@ -95,17 +113,22 @@ class RiskPO(AdvantagePlugin):
             raise ValueError(f"advantage 'riskpo' needs alpha < beta, got alpha={self.alpha}, beta={self.beta}")
 
     def __call__(self, view: RolloutView) -> Tensor:
-        rewards = view.rewards
-        scores, index = bundle_scores(rewards, self.bundle)
+        rewards, valid = view.rewards, view.valid if is_ragged(view.valid) else None
+        scores, index, exists = bundle_scores(rewards, self.bundle, valid)
+        # ragged groups: the quantiles, the score std and their update see the scores that exist only
+        flat = scores.flatten() if valid is None else scores[exists]
         if not self.quantiles:
             levels = torch.tensor([self.alpha, self.beta], dtype=scores.dtype)
-            self.quantiles.extend(torch.quantile(scores.flatten(), levels).tolist())
+            self.quantiles.extend(torch.quantile(flat, levels).tolist())
         q_alpha, q_beta = self.quantiles
         advantages = riskpo_bundle_advantages(scores, q_alpha, q_beta, self.alpha, self.beta, self.cvar_weight)
-        advantages = advantages / _std_or_one(scores)
-        per_question = advantages[index] / _std_or_one(rewards, dim=1)
+        advantages = advantages / _std_or_one(scores if valid is None else flat)
+        if valid is None:
+            per_question = advantages[index] / _std_or_one(rewards, dim=1)
+        else:  # each question's std over its own valid rewards
+            spreads = torch.stack([_std_or_one(rewards[row, :count]) for row, count in enumerate(valid.sum(1).tolist())])
+            per_question = torch.where(valid, advantages[index] / spreads.unsqueeze(1), torch.zeros_like(rewards))
         # one pinball step per quantile, after use: this step's advantages saw only earlier steps
-        flat = scores.flatten()
         self.quantiles[0] = q_alpha + self.lr * (self.alpha - float((flat < q_alpha).float().mean()))
         self.quantiles[1] = q_beta + self.lr * (self.beta - float((flat < q_beta).float().mean()))
         return per_question

@@ -17,7 +17,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting
+from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting, within_groups
 from rlvr.training.groups import as_groups, centre
 
 
@@ -56,6 +56,7 @@ class SeedGRPO(AdvantagePlugin):
     """r - mean, damped by the semantic entropy of the group's answer classes."""
 
     name: ClassVar[str] = "seed_grpo"
+    ragged: ClassVar[bool] = True
     needs: ClassVar[tuple[str, ...]] = ("answer_class",)
     source: ClassVar[str] = "SEED-GRPO [abs]; f(SE) = 1 / (1 + alpha SE) as reported, our reading"
     summary: ClassVar[str] = ("(r - mean) / (1 + alpha * SE), SE the entropy (nats) of the group's answers "
@@ -64,5 +65,6 @@ class SeedGRPO(AdvantagePlugin):
     alpha: float = setting(0.02, "how strongly semantic entropy damps the advantage: f = 1 / (1 + alpha * SE)",
                            low=0.0)
 
+    @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
         return seed_grpo_advantages(view.rewards, view["answer_class"], self.alpha)

@@ -20,7 +20,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register
+from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, within_groups
 from rlvr.training.advantages.baselines import grpo_advantages
 
 
@@ -51,11 +51,13 @@ class TWGRPO(AdvantagePlugin):
     """GRPO advantages weighted per token by the group's log-prob variance at its position."""
 
     name: ClassVar[str] = "tw_grpo"
+    ragged: ClassVar[bool] = True
     needs: ClassVar[tuple[str, ...]] = ("token_logprob",)
     source: ClassVar[str] = "token weighting by intra-group variance (TW-GRPO) [abs]; the formula is our reading"
     summary: ClassVar[str] = ("GRPO advantage times v_t / mean v, v_t the variance of the group's token log-probs "
                               "at position t")
 
+    @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
         logprobs = view["token_logprob"]
         mask = view.mask if view.mask is not None else torch.ones(logprobs.shape, dtype=torch.bool)

@@ -20,7 +20,7 @@ from typing import ClassVar
 import torch
 from torch import Tensor
 
-from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting
+from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting, within_groups
 from rlvr.training.advantages.baselines import grpo_advantages
 from rlvr.training.groups import STD_EPS, as_groups, zscore_in_group
 
@@ -92,6 +92,7 @@ class UCAS(AdvantagePlugin):
     """GRPO advantages scaled by the rollout's self-certainty z-scored in its group (response level)."""
 
     name: ClassVar[str] = "ucas"
+    ragged: ClassVar[bool] = True
     needs: ClassVar[tuple[str, ...]] = ("self_certainty",)
     source: ClassVar[str] = "UCAS [code], response level"
     summary: ClassVar[str] = "GRPO advantages scaled by exp(-+ scale * self-certainty z-scored in the group)"
@@ -99,6 +100,7 @@ class UCAS(AdvantagePlugin):
     positive_scale: float = setting(0.25, "A > 0 is multiplied by exp(-positive_scale * C^)", low=0.0)
     negative_scale: float = setting(0.35, "A <= 0 is multiplied by exp(negative_scale * C^)", low=0.0)
 
+    @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
         return ucas_advantages(view.rewards, certainty=view["self_certainty"],
                                positive_scale=self.positive_scale, negative_scale=self.negative_scale)
@@ -118,6 +120,7 @@ class UCASToken(UCAS):
     logit_scale: float = setting(0.05, "how much of the normalised chosen logit each token's advantage loses",
                                  low=0.0)
 
+    @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
         response = super().__call__(view).reshape(-1)
         logits = view["chosen_logit"]

@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from torch import Tensor
 
-from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting
+from rlvr.training.advantages.base import AdvantagePlugin, RolloutView, register, setting, within_groups
 from rlvr.training.advantages.baselines import grpo_advantages
 from rlvr.training.groups import STD_EPS
 from rlvr.training.shaping import unlikeliness_rewards
@@ -40,6 +40,7 @@ class Unlikeliness(AdvantagePlugin):
     """Correct rollouts the policy finds likely earn less, then GRPO's normalisation."""
 
     name: ClassVar[str] = "unlikeliness"
+    ragged: ClassVar[bool] = True
     needs: ClassVar[tuple[str, ...]] = ("mean_logprob",)
     source: ClassVar[str] = "unlikeliness reward [code]"
     summary: ClassVar[str] = "r (1 - beta_rank rank / G), rank by pi_old likelihood (likely correct earn less), then GRPO"
@@ -47,5 +48,6 @@ class Unlikeliness(AdvantagePlugin):
     beta_rank: float = setting(0.25, "reward cut per rank: r * (1 - beta_rank * rank / G), the least likely "
                                      "rollout rank 0", low=0.0, high=1.0)
 
+    @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
         return unlikeliness_advantages(view.rewards, mean_logprobs=view["mean_logprob"], beta_rank=self.beta_rank)

@@ -19,8 +19,9 @@ Our reading of the spec, which gives only the abstract:
   function of (seed, step, n); the groups are merged back in the problems' order, padded to the
   largest n.
 
-Advantage plug-ins and reward transforms that take ragged groups only (`grpo`, `dr_grpo`, `rloo`,
-`dgpo`; `overlong`, `corrupt`, `maxmin`), single responses, one process (a launcher is refused).
+Advantage plug-ins and reward transforms that take ragged groups only (every advantage plug-in of
+`ragged_names()`; `overlong`, `corrupt`, `maxmin`), single responses, one process (a launcher is
+refused).
 State (checkpoint): the pass-rate EMAs, the prior and the bins' weights.
 
 >>> allocate_rollouts([0.5, 0.9], [1.0, 1.0], 8)
