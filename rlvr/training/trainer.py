@@ -84,9 +84,9 @@ from rlvr.training.optim import adamw
 from rlvr.training.ragged import cat_groups
 from rlvr.training.reward_transforms import apply_reward_transforms
 from rlvr.training.rollout import ProblemStream, RolloutBatch
-from rlvr.training.sampled_entropy import step_entropy
 from rlvr.training.sft import run_sft
 from rlvr.training.shaping import refill_groups
+from rlvr.training.step_tokens import SampledTokens
 from rlvr.training.tracking import MetricsLogger
 from rlvr.training.update import policy_update, step_record
 from rlvr.training.workers import workers_from_config
@@ -304,7 +304,8 @@ class Trainer:
         self.sampler.observe([p for chosen, _ in scored for p in chosen], seen,
                              cat_groups([gather(part.components["correct"]) for _, part in scored], valids)[0],
                              **({} if valid is None else {"valid": valid}))
-        whole = whole_batch(self.dp, batch)
+        whole = whole_batch(self.dp, batch)  # lengths and `sampled` (entropy) before a plug-in drops tokens (D3S)
+        sampled = SampledTokens(self, scored, batch)
         raw_rewards = whole["rewards"]  # `correct` stays the verifier's: accuracy is never shaped
         rewards = apply_reward_transforms(self.reward_transforms, raw_rewards, whole["lengths"],
                                           whole["components"], self.step, whole["valid"])
@@ -330,8 +331,7 @@ class Trainer:
         record = step_record(self, whole, rewards, raw_rewards, update, draws, {
             "total": elapsed, "problems": sample_start - started, "sampling": sampling_time, "scoring": scoring_time})
         record.update({**self.generator.metrics(), **numbers})  # none for plain or episodes: the line as it was
-        # the policy's entropy along its samples, every rank's tokens (no extra pass)
-        record.update(step_entropy([part for _, part in scored], reduce=lambda value: float(self.dp.sum(value))))
+        record.update(sampled.line(batch))  # the policy's entropy along its samples, every rank's (no extra pass)
         if update.skipped:
             self._say(f"step {self.step}: non-finite loss or gradient, {update.skipped} update(s) skipped")
         self.log(record)

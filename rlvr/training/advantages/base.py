@@ -237,6 +237,9 @@ class AdvantagePlugin:
     """Fewest rollouts per problem the estimator is defined for (RLOO's leave-one-out needs 2)."""
     ragged: ClassVar[bool] = False
     """Whether it takes ragged groups (`RolloutView.valid`), each group over its valid rollouts."""
+    drops: ClassVar[bool] = False
+    """Whether it may leave rollouts or tokens out of the loss (returns `Kept`): the step line then
+    says what share of the sampled tokens the loss kept (`kept_token_fraction`)."""
 
     def __post_init__(self) -> None:
         check_settings("advantage", self)

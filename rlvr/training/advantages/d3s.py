@@ -81,6 +81,7 @@ class D3S(AdvantagePlugin):
 
     name: ClassVar[str] = "d3s"
     ragged: ClassVar[bool] = True
+    drops: ClassVar[bool] = True
     source: ClassVar[str] = "D3S [abs]; the relaxing schedule is our reading"
     summary: ClassVar[str] = ("keep per group the ceil(ratio G) rollouts with max Var(A) and/or the batch's "
                               "top-ratio tokens by |A| entropy; ratio relaxes to 1")
