@@ -239,6 +239,50 @@ def test_tag_search_observation_and_inject():
     assert env.oracle_action() is not None and env.render() is None
 
 
+@pytest.mark.parametrize("room", [0, 20])
+def test_snippet_chars_bounds_what_a_search_shows(room):
+    env = SearchQAEnv(hops=1, search_k=2, snippet_chars=room)
+    env.reset(seed=3)
+    texts = {doc_id: text for doc_id, _, text in env.problem.content["documents"]}
+    titles = {doc_id: title for doc_id, title, _ in env.problem.content["documents"]}
+    _, _, _, _, info = env.step(f"<search>{env.problem.content['path'][0][0]}</search>")
+    lines = info["tool_output"].splitlines()[1:-1]
+    assert len(lines) == 2
+    for line in lines:
+        doc_id = line[1:line.index("]")]
+        head = f"[{doc_id}] {titles[doc_id]}"
+        # 0: the id and title alone; else ": " and the first `room` characters of the text
+        assert line == (head if room == 0 else f"{head}: {texts[doc_id][:room]}")
+    call = {"name": "search", "arguments": {"query": env.problem.content["path"][0][0]}}
+    _, _, _, _, info = env.step(json.dumps(call))
+    assert [len(hit["snippet"]) for hit in json.loads(info["tool_output"])["results"]] == [room, room]
+
+
+def test_reply_is_the_tool_output_without_the_call():
+    from rlvr.core.text_env import env_reply
+
+    env = three_hop_env()
+    observation, _ = env.reset(seed=0)
+    action = "<search>capital</search>"
+    new_observation, _, _, _, info = env.step(action)
+    assert info["reply"] == "\n" + info["tool_output"] + "\n"
+    assert env_reply(info, observation, new_observation) == info["reply"]
+    # the observation's new tail, what a rollout would append without `reply`, repeats the call
+    assert action in new_observation[len(observation):] and action not in info["reply"]
+
+
+def test_bare_question_template_keeps_the_problem():
+    from rlvr.core.templates import PromptTemplate
+
+    short = SearchQAEnv(hops=1, template=PromptTemplate(instruction="", text="{bare_question}>"))
+    full = SearchQAEnv(hops=1)
+    prompt, _ = short.reset(seed=4)
+    full.reset(seed=4)
+    question = full.problem.content["question"]
+    assert prompt == question + ">" and question.startswith("What is the ") and question.endswith("?")
+    assert short.problem.problem_id == full.problem.problem_id and full.problem.prompt.startswith(f"Question: {question}")
+
+
 def test_user_corpus_and_questions(tmp_path):
     corpus_file, questions_file = tmp_path / "corpus.jsonl", tmp_path / "questions.jsonl"
     corpus_file.write_text("\n".join(json.dumps(d) for d in (

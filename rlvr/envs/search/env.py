@@ -1,7 +1,8 @@
 """`SearchQAEnv` (`rlvr/SearchQA-v0`): answer a multi-hop question with search, open and answer tools.
 
 Each action is one tool call (syntaxes in `calls.py`). `search` returns the top k documents as
-(id, title, snippet), `open` a whole document, `answer` ends the episode with the task's score
+(id, title, snippet; the `snippet_chars` knob bounds the snippet, 0 leaves ids and titles), `open`
+a whole document, `answer` ends the episode with the task's score
 (`task.py`, reward modes in `rewards.py`); only citations of documents the episode opened count.
 Tag calls are answered in tags (`<information>...</information>`), JSON calls in JSON.
 
@@ -9,7 +10,9 @@ Every search, open and malformed call uses one unit of the `tool_budget` knob; a
 or an unknown document gets an error observation (`<error>...</error>`, or {"error": ...}) with
 the reason in `info["error"]` and the episode goes on. A call beyond the budget ends the episode
 (truncated) with reward 0 and the reason. The observation is the prompt followed by the whole
-transcript (actions and tool outputs); `info["tool_output"]` holds the latest tool output alone.
+transcript (actions and tool outputs); `info["tool_output"]` holds the latest tool output alone
+and `info["reply"]` the same between newlines: what a token-level multi-turn rollout appends after
+the call it already holds (the observation's new tail would repeat the call).
 
 `inject(text)` appends text to the transcript without using a turn (REX-RAG's probe: resume a
 trajectory from an added hint); injected text is shown to the policy but never credited as the
@@ -31,7 +34,7 @@ from rlvr.core.spaces import UnicodeText
 from rlvr.core.task_env import TaskEnv, action_repr, guarded_score, internal_error
 from rlvr.core.templates import PromptTemplate
 from rlvr.envs.search.calls import MAX_ACTION_CHARS, ToolCall, parse_call
-from rlvr.envs.search.corpus import MAX_K
+from rlvr.envs.search.corpus import MAX_K, SNIPPET_CHARS
 from rlvr.envs.search.rewards import normalise
 from rlvr.envs.search.task import SearchQATask
 
@@ -120,7 +123,8 @@ class SearchQAEnv(TaskEnv):
         except Exception as exc:  # the last-resort guard (see guarded_score)
             output, error = f"<error>{internal_error(exc)}</error>", internal_error(exc)
         self._transcript = (*self._transcript, ("tool", output))
-        info = {**self._problem_info(), **self._counters(), "tool_output": output, "error": error,
+        info = {**self._problem_info(), **self._counters(), "tool_output": output, "reply": f"\n{output}\n",
+                "error": error,
                 "call": call.name if isinstance(call, ToolCall) else None, "correct": False}
         return self._observation(), 0.0, False, False, info
 
@@ -137,10 +141,12 @@ class SearchQAEnv(TaskEnv):
             query = call.arguments["query"]
             self._searched = (*self._searched, normalise(query))
             hits = corpus.search(query, k)
+            room = int(self.problem.difficulty.get("snippet_chars", SNIPPET_CHARS))
             if as_json:
-                return json.dumps({"results": [{"doc_id": h.doc_id, "title": h.title, "snippet": h.snippet}
+                return json.dumps({"results": [{"doc_id": h.doc_id, "title": h.title, "snippet": h.snippet[:room]}
                                                for h in hits]}), None
-            lines = [f"[{h.doc_id}] {h.title}: {h.snippet}" for h in hits] or ["no document matches the query"]
+            lines = [f"[{h.doc_id}] {h.title}" + (f": {h.snippet[:room]}" if room else "") for h in hits]
+            lines = lines or ["no document matches the query"]
             return "<information>\n" + "\n".join(lines) + "\n</information>", None
         doc = corpus.get(call.arguments["doc_id"].strip())
         if doc is None:

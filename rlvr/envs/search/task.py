@@ -5,7 +5,8 @@ A generated problem is drawn from the problem's rng: a knowledge graph (`rlvr.en
 question asking for the path's last entity (`render_question`), and a corpus of one document per
 entity plus distractor documents (`corpus.kg_documents`), shuffled and numbered doc_0, doc_1, ...
 The content holds the question, the path and every document, so a problem is self-contained
-and its id covers its corpus.
+and its id covers its corpus. Prompt templates get `{question}` (the question and the budget
+line) and `{bare_question}` (the question sentence alone, for short templates).
 
 Users can bring their own files instead: `corpus_path` (JSONL {"id", "title", "text"}) and
 `questions_path` (JSONL {"question", "answer", "path_entities"?}); problems are then questions
@@ -43,7 +44,15 @@ from rlvr.envs.knowledge.graph import describe_triple, generate_graph
 from rlvr.envs.knowledge.paths import HopsKnob, render_question, sample_path
 from rlvr.envs.search import rewards
 from rlvr.envs.search.calls import MAX_ACTION_CHARS, ToolCall, parse_call, split_citations
-from rlvr.envs.search.corpus import Corpus, Document, kg_documents, load_corpus, number_documents, read_jsonl
+from rlvr.envs.search.corpus import (
+    SNIPPET_CHARS,
+    Corpus,
+    Document,
+    kg_documents,
+    load_corpus,
+    number_documents,
+    read_jsonl,
+)
 from rlvr.rewards.qa import exact_match, f1_score
 
 REWARD_MODES = ("em", "f1", "entity", "rubric", "cgrpo")
@@ -78,6 +87,8 @@ class SearchQATask(Task):
         Knob("distractor_docs", 8, "documents about unrelated entities added to the corpus", low=0, high=500),
         Knob("tool_budget", 12, "search/open/malformed calls allowed before the episode ends", low=1, high=1000),
         Knob("search_k", 3, "results a search returns when the call gives no k", low=1, high=50),
+        Knob("snippet_chars", SNIPPET_CHARS, "characters of each document's text a search result shows "
+             "(0: ids and titles only, so reading a document takes an open call)", low=0, high=SNIPPET_CHARS),
     )
     default_template: ClassVar[PromptTemplate] = PromptTemplate(instruction=INSTRUCTION)
 
@@ -136,7 +147,9 @@ class SearchQATask(Task):
     def _problem(self, content: dict[str, Any], d: Mapping[str, Any]) -> Problem:
         text = (f"Question: {content['question']}\n\nYou may make {d['tool_budget']} search/open calls; a "
                 f"search returns {d['search_k']} results unless it asks for another k.")
-        return self.make_problem(text, content, content["answer"], d)
+        # `bare_question`: the question sentence alone, for short prompt templates (the budget
+        # still holds whether or not the prompt states it)
+        return self.make_problem(text, content, content["answer"], d, bare_question=content["question"])
 
     def corpus(self, problem: Problem) -> Corpus:
         """The problem's corpus, indexed (cached for the last few problems)."""
