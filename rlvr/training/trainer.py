@@ -75,13 +75,12 @@ from rlvr.training.checkpoint import (
 )
 from rlvr.training.config import TrainConfig
 from rlvr.training.distributed import DataParallel
-from rlvr.training.distributed_step import check_config, gathered_advantages, whole_batch
+from rlvr.training.distributed_step import check_config, gathered_advantages, gathered_groups, whole_batch
 from rlvr.training.generators.wiring import trainer_generator, with_companions
 from rlvr.training.metrics import describe_evaluation, json_safe, run_summary
 from rlvr.training.multiturn import EpisodeBatch, oracle_transcripts
 from rlvr.training.objectives.update import add_objective_parameters, objective_update, trainer_objective
 from rlvr.training.optim import adamw
-from rlvr.training.ragged import cat_groups
 from rlvr.training.reward_transforms import apply_reward_transforms
 from rlvr.training.rollout import ProblemStream, RolloutBatch
 from rlvr.training.sft import run_sft
@@ -293,16 +292,14 @@ class Trainer:
         problems = self.sampler.select(self.step)
         sample_start = time.perf_counter()
         with self.dp.gathered():  # FSDP: whole weights while each rank samples its share
-            batch, sampling_time, scoring_time = self.collect(self.dp.shard(problems), self._sample_seed())
+            batch, sampling_time, scoring_time = self.collect(self.generator.shard(problems, self.dp), self._sample_seed())
         draws, scored = 1, [(problems, batch)]
         if config.dynamic_sampling:
             batch, draws, more_sampling, more_scoring = refill_groups(self, batch, scored)
             sampling_time, scoring_time = sampling_time + more_sampling, scoring_time + more_scoring
         # before shaping: the sampler judges problems by the verifier's rewards, dropped groups included
-        gather, valids = self.dp.gather_rows, [part.valid for _, part in scored]  # valid: ragged groups
-        seen, valid = cat_groups([gather(part.rewards) for _, part in scored], valids)
-        self.sampler.observe([p for chosen, _ in scored for p in chosen], seen,
-                             cat_groups([gather(part.components["correct"]) for _, part in scored], valids)[0],
+        seen, correct, valid = gathered_groups(self.dp, scored)  # valid: ragged groups
+        self.sampler.observe([p for chosen, _ in scored for p in chosen], seen, correct,
                              **({} if valid is None else {"valid": valid}))
         whole = whole_batch(self.dp, batch)  # lengths and `sampled` (entropy) before a plug-in drops tokens (D3S)
         sampled = SampledTokens(self, scored, batch)

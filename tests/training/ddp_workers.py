@@ -11,6 +11,7 @@ import json
 import os
 import signal
 import sys
+import zlib
 from pathlib import Path
 
 import torch
@@ -51,10 +52,66 @@ def fixed_batches(config, count: int, flat_half: bool = False) -> list:
     return batches
 
 
+PASS_RATES = (0.5, 0.5, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.5)
+"""`rollout_gdro`'s starting pass rates, cycled over the run's problems: bin 3 of pass@4 with the
+largest spread and bin 0 with none, so the steps are ragged from the first (10, 10 and six 2s: rank 0
+plays the two 10s, rank 1 the 2s padded to the step's 10, each rank's own groups all full)."""
+
+
+def _pad_columns(tensor: torch.Tensor, width: int, fill) -> torch.Tensor:
+    return torch.cat([tensor, tensor.new_full((tensor.shape[0], width - tensor.shape[1]), fill)], dim=1)
+
+
+class PatternTask:
+    """A verifier of a fixed 0/1 pattern of (problem, completion text): the same on every process."""
+
+    def __init__(self, task) -> None:
+        self.task = task
+
+    def score(self, problem, response: str):
+        from rlvr.core import Score
+
+        return Score.binary(zlib.crc32(f"{problem.problem_id}|{response}".encode()) % 2 == 1)
+
+
+def fixed_sampling(trainer) -> None:
+    """For a generator that allocates rollouts itself (`rollout_gdro`), in place of fixed batches:
+    its policy samples each prompt on its own with a seed of the prompt and the count, and its
+    verifier is `PatternTask`, so a problem's rollouts and rewards are the same whichever rank (or
+    the one process) plays it while the generator allocates, splits, pads and learns for real; its
+    pass rates start at `PASS_RATES` over the run's problems (what the stream sampler will draw)."""
+    from rlvr.agents.policy import SampleBatch
+    from rlvr.training.rollout import ProblemStream
+
+    policy, generator = trainer.policy, trainer.generator
+    real = policy.sample
+
+    def sample(prompts, num_samples=1, seed=None, **kwargs):
+        parts = [real([prompt], num_samples=num_samples, seed=zlib.crc32(repr(prompt).encode()) + num_samples,
+                      **kwargs) for prompt in prompts]
+        width = max(part.completion_ids.shape[1] for part in parts)
+        return SampleBatch(
+            prompt_ids=[ids for part in parts for ids in part.prompt_ids],
+            prompt_index=[index for index, part in enumerate(parts) for _ in range(len(part))],
+            completion_ids=torch.cat([_pad_columns(part.completion_ids, width, policy.pad_token_id) for part in parts]),
+            completion_mask=torch.cat([_pad_columns(part.completion_mask, width, False) for part in parts]),
+            logprobs=torch.cat([_pad_columns(part.logprobs, width, 0.0) for part in parts]),
+            texts=[text for part in parts for text in part.texts],
+            finished=[flag for part in parts for flag in part.finished])
+
+    policy.sample = sample
+    generator.context.task = PatternTask(generator.context.task)
+    config = trainer.config
+    upcoming = ProblemStream(trainer.task, config.seed, trainer.difficulty, "train").take(STEPS * config.prompts_per_step)
+    generator.rates = {problem.problem_id: PASS_RATES[index % len(PASS_RATES)] for index, problem in enumerate(upcoming)}
+
+
 def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
-    """STEPS RL steps of a trainer whose rollouts are the fixed batches (this rank's share of each),
-    the weights saved after the first and the last step in `out_dir` (rank 0); the step lines.
-    An override `flat_half` builds the batches with `flat_half`."""
+    """STEPS RL steps of a trainer whose rollouts are the fixed batches (this rank's share of each;
+    with `rollout_gdro`, `fixed_sampling`), the weights saved after the first and the last step in
+    `out_dir` (rank 0); the step lines. An override `flat_half` builds the batches with `flat_half`.
+    Each rank writes the plug-ins' states (`states_RANK.json`) and the rollouts per group of each
+    batch it played (`shares_RANK.json`)."""
     flat_half = "flat_half" in overrides
     overrides = [item for item in overrides if item != "flat_half"]
     from rlvr.training.config import load_config
@@ -66,15 +123,25 @@ def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
     if trainer.loss_fn.needs_reference:  # what train() makes when RL starts
         trainer.reference = trainer._frozen_copy()
     draws = config.dynamic_sampling_max_draws if config.dynamic_sampling else 1
-    batches, calls = fixed_batches(config, STEPS * draws, flat_half), [0]
+    if config.generator == "rollout_gdro":
+        fixed_sampling(trainer)
+        collect = trainer.collect
+    else:
+        batches, calls = fixed_batches(config, STEPS * draws, flat_half), [0]
 
-    def collect(problems, seed):  # the fixed batch of this call, this rank's groups of it
-        batch = batches[calls[0]]
-        calls[0] += 1
-        start, stop = trainer.dp.bounds(GROUPS)
-        return select_groups([(batch, list(range(start, stop)))], trainer.policy.pad_token_id), 0.0, 0.0
+        def collect(problems, seed):  # the fixed batch of this call, this rank's groups of it
+            batch = batches[calls[0]]
+            calls[0] += 1
+            start, stop = trainer.dp.bounds(GROUPS)
+            return select_groups([(batch, list(range(start, stop)))], trainer.policy.pad_token_id), 0.0, 0.0
+    shares = []
 
-    trainer.collect = collect
+    def played(problems, seed):
+        batch, sampling, scoring = collect(problems, seed)
+        shares.append(batch.counts)
+        return batch, sampling, scoring
+
+    trainer.collect = played
     records = []
     for step in range(STEPS):
         records.append(trainer.rl_step())
@@ -84,8 +151,9 @@ def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
                 torch.save(weights, Path(out_dir) / f"weights_{step + 1}.pt")
     states = {"sampler": trainer.sampler.state_dict(), "advantage": trainer.advantage.state_dict(),
               "reward_transforms": [transform.state_dict() for transform in trainer.reward_transforms],
-              "train_stream": trainer.train_stream.state_dict()}
+              "train_stream": trainer.train_stream.state_dict(), "generator": trainer.generator.state_dict()}
     (Path(out_dir) / f"states_{trainer.dp.rank}.json").write_text(json.dumps(states, sort_keys=True))
+    (Path(out_dir) / f"shares_{trainer.dp.rank}.json").write_text(json.dumps(shares))
     return records
 
 

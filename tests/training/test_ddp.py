@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.training.ddp_workers import STEPS, run_fixed
+from tests.training.ddp_workers import PASS_RATES, STEPS, run_fixed
 
 pytest.importorskip("torch.distributed")
 if not torch.distributed.is_available() or not torch.distributed.is_gloo_available():
@@ -32,12 +32,20 @@ CASES = {
     "fsdp_dapo_rank1_empty": ["loss=dapo", "dynamic_sampling=true", "flat_half", "parallel=fsdp"],
     "dr_grpo_variance": ["loss=dr_grpo", "advantage=dr_grpo", "loss_aggregation=null", "sampler=variance"],
     "dgpo_weighted": ["loss=dgpo", "advantage=dgpo", "advantage_settings={question_weights: true}"],
+    "gdro_grpo": ["generator=rollout_gdro", "loss=grpo", "advantage=grpo", "updates_per_batch=2"],
+    "gdro_dgpo_corrupted": ["generator=rollout_gdro", "loss=dapo", "advantage=dgpo",
+                            "advantage_settings={question_weights: true}", "kl_beta=0.05", "updates_per_batch=2",
+                            "reward_transforms=[{name: corrupt, mode: random}]"],
 }
 """GRPO's sequence mean (rewards shuffled within groups by the `corrupt` transform), DAPO's token mean with
 its filter (uneven shares across ranks) and two updates per batch, the filter leaving one rank no group
 (with a KL reference; and under FSDP2, whose empty rank still joins every layer's gather), Dr. GRPO's
-constant normaliser (with the variance sampler's memory), DGPO's question weights across the whole batch."""
+constant normaliser (with the variance sampler's memory), DGPO's question weights across the whole batch;
+`rollout_gdro`'s ragged groups (`ddp_workers.fixed_sampling`, two updates each) under GRPO's sequence mean
+over the valid rows, and under DAPO's token mean with DGPO's weights, a KL reference and shuffled rewards."""
 COMPARED = ("reward_mean", "accuracy", "loss", "grad_norm", "groups_with_signal", "mean_length", "truncated")
+GDRO_COMPARED = ("rollout_gdro_min_n", "rollout_gdro_max_n", *(f"rollout_gdro_rollouts_{b}" for b in range(4)),
+                 *(f"rollout_gdro_weight_{b}" for b in range(4)))
 
 
 def _free_port() -> int:
@@ -75,7 +83,7 @@ def test_two_ranks_make_the_update_of_one_process_on_the_whole_batch(case, two_r
     two = json.loads((two_rank_runs / case / "records.json").read_text())
     assert [r["step"] for r in two] == list(range(1, STEPS + 1))
     for a, b in zip(one, two, strict=True):
-        for key in COMPARED:
+        for key in COMPARED + (GDRO_COMPARED if "gdro" in case else ()):
             assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (case, a["step"], key)
     if "dapo" in case:  # the filter dropped groups: uneven shares, still the same update
         assert any(r["dynamic_draws"] > 1 for r in one)
@@ -92,6 +100,26 @@ def test_two_ranks_make_the_update_of_one_process_on_the_whole_batch(case, two_r
             # on float noise alone, so the tolerance is 1% of one step (lr 1e-3); grad_norm above is the
             # sharp check
             torch.testing.assert_close(double[name], tensor, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("case", [case for case in CASES if "gdro" in case])
+def test_rollout_gdro_splits_whole_groups_by_rollouts_and_keeps_one_state_on_every_rank(case, two_rank_runs):
+    from rlvr.training.distributed_step import balanced_bounds
+
+    folder = two_rank_runs / case
+    shares = [json.loads((folder / f"shares_{rank}.json").read_text()) for rank in range(2)]
+    for step, (first, second) in enumerate(zip(*shares, strict=True)):
+        counts = first + second  # the step's rollouts per problem, rank 0's groups first
+        assert len(counts) == 8 and sum(counts) == 8 * 4, (step, counts)  # every group whole: B * G
+        assert [len(first), len(second)] == [stop - start for start, stop in balanced_bounds(counts, 2)]
+    assert any(len(first) != 4 for first in shares[0]), "the split follows rollouts, not the group count"
+    assert any(min(counts) < max(counts) for rank in shares for counts in rank)  # ragged steps
+    states = [json.loads((folder / f"states_{rank}.json").read_text())["generator"] for rank in range(2)]
+    assert states[0] == states[1]
+    # the 3 steps' problems (24 draws; a repeated problem shares its id), their pass rates moved off
+    # their starts by the gathered `correct`
+    assert 8 < len(states[0]["rates"]) <= STEPS * 8 and set(states[0]["rates"].values()) - set(PASS_RATES)
+    assert len(set(states[0]["log_weights"])) > 1  # the weights moved apart: the bins fared differently
 
 
 # ---- kill -9 and resume through torchrun -------------------------------------------------------
@@ -150,3 +178,28 @@ def test_rank_zero_alone_writes_the_metrics_and_events(straight_run):
     assert [r["eval"] for r in evals] == ["after_sft", "rl", "final"]
     assert len(list(straight_run.glob("events.out.tfevents.*"))) == 1
     assert (straight_run / "report.html").is_file() and (straight_run / "summary.json").is_file()
+
+
+@pytest.mark.slow
+def test_rollout_gdro_killed_mid_step_resumes_from_the_one_state_every_rank_holds(tmp_path):
+    """Under torchrun, with problems few enough to repeat (so the pass rates decide ragged steps after
+    the checkpoint), a rank killed in step 4 and the run resumed from step 2 repeat the straight run."""
+    gdro = [*RUN, "--set", "generator=rollout_gdro",
+            "--set", "difficulty={num_ops: 1, operators: ['+'], min_operand: 0, max_operand: 3}"]
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    done = _torchrun("-m", "rlvr", "train", "scenarios/ddp_cpu.yaml", "--out", str(straight), *gdro)
+    assert done.returncode == 0, done.stderr[-3000:]
+    killed = _torchrun("tests/training/ddp_workers.py", "1", "3", "train", "scenarios/ddp_cpu.yaml",
+                       "--out", str(resumed), *gdro)
+    assert killed.returncode != 0 and [r["step"] for r in _lines(resumed)[0]] == [1, 2, 3]
+    again = _torchrun("-m", "rlvr", "train", "scenarios/ddp_cpu.yaml", "--out", str(resumed), "--resume", *gdro)
+    assert again.returncode == 0, again.stderr[-3000:]
+    one, two = _lines(straight)[0], _lines(resumed)[0]
+    assert [r["step"] for r in two] == [1, 2, 3, 4, 5, 6]
+    assert any(r["rollout_gdro_min_n"] < r["rollout_gdro_max_n"] for r in one[2:])  # ragged after the resume point
+    for a, b in zip(one, two, strict=True):
+        assert {k: a[k] for k in COMPARED + GDRO_COMPARED} == {k: b[k] for k in COMPARED + GDRO_COMPARED}
+    states = [torch.load(folder / "checkpoint.pt", weights_only=True) for folder in (straight, resumed)]
+    assert states[0]["generator"] == states[1]["generator"]
+    for name, tensor in states[0]["model"].items():
+        assert torch.equal(states[1]["model"][name], tensor), name

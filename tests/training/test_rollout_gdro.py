@@ -1,6 +1,6 @@
 """The `rollout_gdro` generator: the allocation from its state (bins, prior, weights), a 20-step run on
 the tiny model with ragged groups, exact resume with a control that forgets the state, and the
-configurations it refuses before any work."""
+configurations it refuses before any work (under a launcher: `test_ddp_ragged.py`, `test_ddp.py`)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,6 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from rlvr.cli import main  # noqa: E402
-from rlvr.training.distributed import DataParallel  # noqa: E402
-from rlvr.training.distributed_step import check_config  # noqa: E402
 from rlvr.training.generators import GenerationContext, RolloutGDRO, allocate_rollouts, make_generator  # noqa: E402
 from rlvr.training.trainer import Trainer  # noqa: E402
 from tests.training.test_advantage_training import RUN  # noqa: E402
@@ -126,11 +124,6 @@ def test_an_advantage_that_takes_full_groups_only_is_refused_before_any_work(tmp
 def test_what_cannot_take_ragged_groups_is_refused_before_any_work(tmp_path, extra, message):
     with pytest.raises(ValueError, match=message):
         small_config(tmp_path, *GDRO, *extra)
-
-
-def test_a_launched_run_refuses_rollout_gdro(tmp_path):
-    with pytest.raises(ValueError, match="generator 'rollout_gdro'.*run it in one process"):
-        check_config(small_config(tmp_path, *GDRO), DataParallel(0, 2))
 
 
 def test_rlvr_algorithms_lists_it(capsys):

@@ -20,6 +20,9 @@ A generator is a small dataclass whose init fields are its settings:
 - `generate(problems, seed, step)`: G scored rollouts per problem as one `RolloutBatch` (rows
   grouped by problem), with the seconds spent sampling and scoring; `seed` is the step's sampling
   seed, `step` the RL steps already taken (for schedules);
+- `shard(problems, dp)`: under a data-parallel launcher, this rank's share of the step's problems,
+  which it then plays with `generate` (every rank calls both); `dp.shard`'s contiguous whole groups
+  by default, `rollout_gdro` balances its ragged groups' rollouts;
 - `evaluate(problems, **sampling)`: the held-out metrics, greedy and sampled; generators that only
   change how training rollouts are drawn evaluate as plain sampling (or episodes) does;
 - `companions()`: an advantage plug-in and reward transforms that belong to the generator (HBPO's
@@ -118,6 +121,12 @@ class GeneratorPlugin(Stateless):
     def generate(self, problems: Sequence[Problem], seed: int, step: int) -> tuple[RolloutBatch, float, float]:
         """G scored rollouts per problem, with the seconds spent sampling and scoring."""
         raise NotImplementedError
+
+    def shard(self, problems: Sequence[Problem], dp: Any) -> list[Problem]:
+        """This rank's share of a step's `problems` under the ranks `dp` (`rlvr.training.distributed.
+        DataParallel`; every rank calls it with the same problems, then `generate` on its share): whole
+        groups, contiguous, as even as they divide."""
+        return dp.shard(problems)
 
     def evaluate(self, problems: Sequence[Problem], **sampling: Any) -> dict[str, Any]:
         """Held-out metrics of the policy on `problems` (greedy, and pass@k over `num_samples`)."""

@@ -20,8 +20,15 @@ Our reading of the spec, which gives only the abstract:
   largest n.
 
 Advantage plug-ins and reward transforms that take ragged groups only (every advantage plug-in of
-`ragged_names()`; `overlong`, `corrupt`, `maxmin`), single responses, one process (a launcher is
-refused).
+`ragged_names()`; `overlong`, `corrupt`, `maxmin`), single responses.
+
+Under a data-parallel launcher (`rlvr.training.distributed`) the allocation is the whole step's on
+every rank: each rank computes it from the same state over the step's problems (every rank's, in
+rank order), `shard` gives each rank a contiguous share of whole groups balanced by rollouts
+(`rlvr.training.distributed_step.balanced_bounds`), each rank samples its own share and pads its
+groups to the step's largest n (`pad_groups`: one G on every rank, so the gathered [B, G] is one
+process's), and the pass rates, prior and weights are updated from the gathered `correct`, so they
+stay equal across ranks. DAPO's dynamic sampling with it runs in one process only.
 State (checkpoint): the pass-rate EMAs, the prior and the bins' weights.
 
 >>> allocate_rollouts([0.5, 0.9], [1.0, 1.0], 8)
@@ -95,6 +102,7 @@ class RolloutGDRO(GeneratorPlugin):
         self.prior: float | None = None  # the run's pass-rate EMA over all groups
         self.mw = BinWeights(self.bins, self.eta, self.decay)
         self._last: dict[str, float] = {}
+        self.dp: Any = None  # the data-parallel ranks `shard` was last given (None: one process)
 
     def check(self, group_size: int, max_new_tokens: int, max_turns: int) -> None:
         super().check(group_size, max_new_tokens, max_turns)
@@ -118,7 +126,10 @@ class RolloutGDRO(GeneratorPlugin):
 
     def allocation(self, problems: Sequence[Any]) -> tuple[list[int], list[int]]:
         """(rollouts per problem, bin per problem) for a batch, at a mean of G per problem."""
-        rates = [self.estimate(problem.problem_id) for problem in problems]
+        return self._allocate([problem.problem_id for problem in problems])
+
+    def _allocate(self, problem_ids: Sequence[str]) -> tuple[list[int], list[int]]:
+        rates = [self.estimate(key) for key in problem_ids]
         bins = [self.bin_of(rate) for rate in rates]
         members: dict[int, list[float]] = {}
         for b, rate in zip(bins, rates, strict=True):
@@ -129,13 +140,40 @@ class RolloutGDRO(GeneratorPlugin):
                                    self._context().group_size, self.minimum)
         return counts, bins
 
+    def shard(self, problems: Sequence[Any], dp: Any) -> list[Any]:
+        """This rank's share of the step: contiguous whole groups whose rollouts are as balanced as a
+        contiguous split allows (the allocation is every rank's alike); `dp` is kept for `generate`."""
+        from rlvr.training.distributed_step import balanced_bounds
+
+        self.dp = dp
+        if not dp.active:
+            return list(problems)
+        start, stop = balanced_bounds(self.allocation(problems)[0], dp.world)[dp.rank]
+        return list(problems[start:stop])
+
+    def _ranks(self) -> Any:
+        from rlvr.training.distributed import DataParallel, launched
+
+        if self.dp is not None:
+            return self.dp
+        if launched():  # a rank allocating over its share alone would drift from the others
+            raise RuntimeError("generator 'rollout_gdro' under a launcher allocates over every rank's problems: "
+                               "call shard(problems, dp) before generate (the trainer does)")
+        return DataParallel()
+
     def generate(self, problems: Sequence[Any], seed: int, step: int):
         import time
 
         from rlvr.training.rollout import score_rollouts, select_groups
 
-        context = self._context()
-        counts, bins = self.allocation(problems)
+        context, dp = self._context(), self._ranks()
+        if not problems:
+            raise ValueError("generator 'rollout_gdro' needs at least one problem per rank")
+        shares = dp.gather_json([problem.problem_id for problem in problems])  # the step's, in rank order
+        first = sum(len(share) for share in shares[: dp.rank])
+        step_ids = [key for share in shares for key in share]
+        step_counts, step_bins = self._allocate(step_ids)
+        counts = step_counts[first : first + len(problems)]
         parts, sampling, scoring = {}, 0.0, 0.0
         for n in sorted(set(counts)):
             chosen = [i for i, count in enumerate(counts) if count == n]
@@ -147,17 +185,18 @@ class RolloutGDRO(GeneratorPlugin):
                         {i: position for position, i in enumerate(chosen)})
             sampling, scoring = sampling + sampled - start, scoring + time.perf_counter() - sampled
         order = [(parts[n][0], [parts[n][1][i]]) for i, n in enumerate(counts)]
-        batch = select_groups(order, context.policy.pad_token_id)
-        self._observe(problems, batch, counts, bins)
+        # padded to the step's largest n (one process: its own already), so every rank's G is one
+        batch = pad_groups(select_groups(order, context.policy.pad_token_id), max(step_counts),
+                           context.policy.pad_token_id)
+        self._observe(step_ids, dp.gather_rows(batch.components["correct"]), step_counts, step_bins)
         return batch, sampling, scoring
 
-    def _observe(self, problems: Sequence[Any], batch: Any, counts: list[int], bins: list[int]) -> None:
-        """Update pass rates, the prior and the bins' weights from the verifier's `correct`."""
-        correct = batch.components["correct"]
+    def _observe(self, problem_ids: Sequence[str], correct: Any, counts: list[int], bins: list[int]) -> None:
+        """Update pass rates, the prior and the bins' weights from the verifier's `correct` [B, G] of
+        the whole step (every rank's groups)."""
         accuracies = [float(correct[row, :n].mean()) for row, n in enumerate(counts)]
         failures: dict[int, list[float]] = {}
-        for problem, accuracy, b in zip(problems, accuracies, bins, strict=True):
-            key = problem.problem_id
+        for key, accuracy, b in zip(problem_ids, accuracies, bins, strict=True):
             previous = self.rates.pop(key, None)  # re-inserted last: the newest
             self.rates[key] = accuracy if previous is None else self.decay * previous + (1 - self.decay) * accuracy
             failures.setdefault(b, []).append(1.0 - accuracy)
@@ -189,3 +228,40 @@ class RolloutGDRO(GeneratorPlugin):
         self.rates = {str(key): float(value) for key, value in state["rates"].items()}
         self.prior = None if state["prior"] is None else float(state["prior"])
         self.mw.load_state_dict(state)
+
+
+def pad_groups(batch: Any, width: int, pad_id: int) -> Any:
+    """`batch` (single responses) with each group padded to `width` rollouts in the ragged layout of
+    `rlvr.training.rollout`: a padded row holds its group's prompt, no token, log-probs 0, text "",
+    finished, and 0 in rewards and components. `batch` itself when its groups are that wide already."""
+    import torch
+
+    from rlvr.agents.policy import SampleBatch
+    from rlvr.training.rollout import RolloutBatch
+
+    if batch.group_size >= width:
+        return batch
+    if batch.action_mask is not None:
+        raise ValueError("pad_groups pads single-response batches; this one holds env tokens (action_mask)")
+    old, counts, sample = batch.group_size, batch.counts, batch.sample
+    # the source row of each row of the result; -1: padding, the row of fill appended below
+    source = [b * old + i if i < counts[b] else -1 for b in range(len(batch.problems)) for i in range(width)]
+
+    def rows(tensor: torch.Tensor, fill: Any) -> torch.Tensor:
+        return torch.cat([tensor, tensor.new_full((1, tensor.shape[1]), fill)])[source]
+
+    padded = SampleBatch(
+        prompt_ids=[sample.prompt_ids[row if row >= 0 else index // width * old] for index, row in enumerate(source)],
+        prompt_index=[index // width for index in range(len(source))],
+        completion_ids=rows(sample.completion_ids, pad_id), completion_mask=rows(sample.completion_mask, False),
+        logprobs=rows(sample.logprobs, 0.0), texts=[sample.texts[row] if row >= 0 else "" for row in source],
+        finished=[sample.finished[row] if row >= 0 else True for row in source])
+
+    def widen(values: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.pad(values, (0, width - old))
+
+    return RolloutBatch(
+        list(batch.problems), width, padded, widen(batch.rewards),
+        {name: widen(value) for name, value in batch.components.items()},
+        [batch.errors[row] if batch.errors and row >= 0 else None for row in source], task=batch.task,
+        valid=torch.arange(width).unsqueeze(0) < torch.tensor(counts).unsqueeze(1))
