@@ -42,11 +42,6 @@ def check_config(config: Any, dp: DataParallel) -> None:
     if generator not in (None, "plain", "episodes", "rollout_gdro"):
         raise ValueError(f"config generator {generator!r} builds groups the data-parallel step does not "
                          "split yet: run it in one process, or leave generator unset")
-    if generator == "rollout_gdro" and config.dynamic_sampling:
-        # DAPO's refill filters each draw's gathered groups with the ranks' own `valid`, and the kept
-        # groups of several draws come out in widths that differ across ranks
-        raise ValueError("config generator 'rollout_gdro' with dynamic_sampling runs in one process: the "
-                         "data-parallel refill does not take ragged groups yet (set dynamic_sampling false)")
     if config.parallel == "fsdp" and config.kl_beta:
         raise ValueError("config kl_beta > 0 needs a frozen reference model, which parallel 'fsdp' does not "
                          "shard yet: use parallel 'ddp' or kl_beta 0")
@@ -80,7 +75,9 @@ def gathered_advantages(dp: DataParallel, plugin: Any, view: Any, rows: int, wid
 
     if view.token_turns is not None:
         return compute_advantages(plugin, view)
-    take = (lambda t: t[:rows]) if rows else (lambda t: t[:0])
+    # a rank without rows sends no column either: the step's G is then the other ranks' (a probe from
+    # another draw may be wider than the kept groups, ragged ones padded to their own largest n)
+    take = (lambda t: t[:rows]) if rows else (lambda t: t[:0, :0] if t.dim() > 1 else t[:0])
     local_rollouts = rows * view.rewards.shape[1]
     # per-rollout quantities have a row per group, per-token ones a row per rollout
     quantities = {name: dp.gather_rows(take(value) if value.shape[0] == view.rewards.shape[0] else

@@ -17,7 +17,7 @@ import torch
 from torch import Tensor
 
 from rlvr.training.groups import as_groups, mean_token_logprob
-from rlvr.training.ragged import group_spread
+from rlvr.training.ragged import group_counts, group_spread
 from rlvr.training.rollout import select_groups
 
 __all__ = ["dynamic_sampling_mask", "mean_token_logprob", "overlong_penalty", "refill_groups",
@@ -87,27 +87,39 @@ def refill_groups(trainer: Any, batch: Any, scored: list) -> tuple[Any, int, flo
     wrong) and draw more problems until `prompts_per_step` are kept or the draws run out. The kept
     groups train; with none kept the first batch stays (its advantages are all zero). Every batch
     drawn is appended to `scored` with its problems (the sampler observes them all). With several
-    ranks the choice is made on the gathered groups: the same on every rank, each keeping its own
-    (the shares may then be uneven; the loss normalises by global counts)."""
-    config = trainer.config
+    ranks the choice is made on the gathered groups (their `valid` too: ragged groups): the same on
+    every rank, each keeping its own (the shares may then be uneven; the loss normalises by global
+    counts), padded to the kept groups' largest n so that every rank's G is one process's."""
+    from rlvr.training.distributed_step import gather_valid
+    from rlvr.training.generators.rollout_gdro import pad_groups
+
+    config, dp = trainer.config, trainer.dp
     wanted, parts, kept, draws, sampling, scoring = config.prompts_per_step, [], 0, 1, 0.0, 0.0
-    current = batch
+    current, width = batch, 0
     while True:
-        signal = dynamic_sampling_mask(trainer.dp.gather_rows(current.components["correct"]),
-                                       valid=current.valid).tolist()  # ragged groups: one process only
+        correct = dp.gather_rows(current.components["correct"])
+        valid = gather_valid(dp, current.valid, current.rewards.shape)
+        signal = dynamic_sampling_mask(correct, valid=valid).tolist()
         groups = [g for g, keep in enumerate(signal) if keep][: wanted - kept]
         if groups:
-            start, stop = trainer.dp.bounds(len(signal))
+            counts = group_counts(valid, correct.shape)
+            width = max(width, *(counts[g] for g in groups))
+            # this rank's rows of the gathered groups (a generator may split by rollouts, not by count)
+            start = sum(dp.gather_json(len(current.problems))[: dp.rank]) if dp.active else 0
+            stop = start + len(current.problems)
             parts.append((current, [g - start for g in groups if start <= g < stop]))
             kept += len(groups)
         if kept >= wanted or draws >= config.dynamic_sampling_max_draws:
             break
         problems = trainer.sampler.select(trainer.step)
-        with trainer.dp.gathered():
-            current, more_sampling, more_scoring = trainer.collect(trainer.dp.shard(problems),
+        with dp.gathered():
+            current, more_sampling, more_scoring = trainer.collect(trainer.generator.shard(problems, dp),
                                                                    trainer._sample_seed(draws))
         scored.append((problems, current))
         draws, sampling, scoring = draws + 1, sampling + more_sampling, scoring + more_scoring
     if not parts:
         return batch, draws, sampling, scoring
-    return select_groups(parts, trainer.policy.pad_token_id), draws, sampling, scoring
+    pad_id = trainer.policy.pad_token_id
+    # one process: select_groups' own width already; several: a rank's kept groups may all be narrower
+    # than another's, or none (no row to take a width from)
+    return pad_groups(select_groups(parts, pad_id), width, pad_id), draws, sampling, scoring

@@ -63,23 +63,28 @@ def _pad_columns(tensor: torch.Tensor, width: int, fill) -> torch.Tensor:
 
 
 class PatternTask:
-    """A verifier of a fixed 0/1 pattern of (problem, completion text): the same on every process."""
+    """A verifier of a fixed 0/1 pattern of (problem, completion text): the same on every process;
+    every rollout of a problem in `flat` is right (a group DAPO's filter drops)."""
 
-    def __init__(self, task) -> None:
-        self.task = task
+    def __init__(self, task, flat: frozenset = frozenset()) -> None:
+        self.task, self.flat = task, flat
 
     def score(self, problem, response: str):
         from rlvr.core import Score
 
-        return Score.binary(zlib.crc32(f"{problem.problem_id}|{response}".encode()) % 2 == 1)
+        right = problem.problem_id in self.flat or zlib.crc32(f"{problem.problem_id}|{response}".encode()) % 2 == 1
+        return Score.binary(right)
 
 
-def fixed_sampling(trainer) -> None:
+def fixed_sampling(trainer, flat_half: bool = False) -> None:
     """For a generator that allocates rollouts itself (`rollout_gdro`), in place of fixed batches:
     its policy samples each prompt on its own with a seed of the prompt and the count, and its
     verifier is `PatternTask`, so a problem's rollouts and rewards are the same whichever rank (or
     the one process) plays it while the generator allocates, splits, pads and learns for real; its
-    pass rates start at `PASS_RATES` over the run's problems (what the stream sampler will draw)."""
+    pass rates start at `PASS_RATES` over the run's problems (what the stream sampler will draw). With
+    `flat_half` every draw of the first step (DAPO's refills too) has signal in its second group only,
+    every other group all right: the filter leaves rank 1 of 2 (which plays a draw's last groups)
+    nothing to train on in that step, and rank 0 groups narrower than the first draw's widest."""
     from rlvr.agents.policy import SampleBatch
     from rlvr.training.rollout import ProblemStream
 
@@ -100,18 +105,23 @@ def fixed_sampling(trainer) -> None:
             finished=[flag for part in parts for flag in part.finished])
 
     policy.sample = sample
-    generator.context.task = PatternTask(generator.context.task)
     config = trainer.config
-    upcoming = ProblemStream(trainer.task, config.seed, trainer.difficulty, "train").take(STEPS * config.prompts_per_step)
+    draws = config.dynamic_sampling_max_draws if config.dynamic_sampling else 1  # DAPO's refills draw more
+    upcoming = ProblemStream(trainer.task, config.seed, trainer.difficulty, "train").take(
+        STEPS * draws * config.prompts_per_step)
+    flat = frozenset(problem.problem_id for index, problem in enumerate(upcoming[: draws * config.prompts_per_step])
+                     if flat_half and index % config.prompts_per_step != 1)
+    generator.context.task = PatternTask(generator.context.task, flat)
     generator.rates = {problem.problem_id: PASS_RATES[index % len(PASS_RATES)] for index, problem in enumerate(upcoming)}
 
 
 def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
     """STEPS RL steps of a trainer whose rollouts are the fixed batches (this rank's share of each;
     with `rollout_gdro`, `fixed_sampling`), the weights saved after the first and the last step in
-    `out_dir` (rank 0); the step lines. An override `flat_half` builds the batches with `flat_half`.
-    Each rank writes the plug-ins' states (`states_RANK.json`) and the rollouts per group of each
-    batch it played (`shares_RANK.json`)."""
+    `out_dir` (rank 0); the step lines. An override `flat_half` builds the batches (or the sampling)
+    with `flat_half`. Each rank writes the plug-ins' states (`states_RANK.json`), the rollouts per
+    group of each batch it played (`shares_RANK.json`) and G and the rollouts per group of each step's
+    trained batch (`trained_RANK.json`: after DAPO's filter)."""
     flat_half = "flat_half" in overrides
     overrides = [item for item in overrides if item != "flat_half"]
     from rlvr.training.config import load_config
@@ -124,7 +134,7 @@ def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
         trainer.reference = trainer._frozen_copy()
     draws = config.dynamic_sampling_max_draws if config.dynamic_sampling else 1
     if config.generator == "rollout_gdro":
-        fixed_sampling(trainer)
+        fixed_sampling(trainer, flat_half)
         collect = trainer.collect
     else:
         batches, calls = fixed_batches(config, STEPS * draws, flat_half), [0]
@@ -142,6 +152,13 @@ def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
         return batch, sampling, scoring
 
     trainer.collect = played
+    trained, advantages = [], trainer.advantages
+
+    def kept(batch, probe=None):  # the batch the step trains on: DAPO's kept groups, padded
+        trained.append({"group_size": batch.group_size, "counts": batch.counts})
+        return advantages(batch, probe=probe)
+
+    trainer.advantages = kept
     records = []
     for step in range(STEPS):
         records.append(trainer.rl_step())
@@ -154,6 +171,7 @@ def run_fixed(overrides: list[str], out_dir: str) -> list[dict]:
               "train_stream": trainer.train_stream.state_dict(), "generator": trainer.generator.state_dict()}
     (Path(out_dir) / f"states_{trainer.dp.rank}.json").write_text(json.dumps(states, sort_keys=True))
     (Path(out_dir) / f"shares_{trainer.dp.rank}.json").write_text(json.dumps(shares))
+    (Path(out_dir) / f"trained_{trainer.dp.rank}.json").write_text(json.dumps(trained))
     return records
 
 

@@ -36,13 +36,17 @@ CASES = {
     "gdro_dgpo_corrupted": ["generator=rollout_gdro", "loss=dapo", "advantage=dgpo",
                             "advantage_settings={question_weights: true}", "kl_beta=0.05", "updates_per_batch=2",
                             "reward_transforms=[{name: corrupt, mode: random}]"],
+    "gdro_dynamic": ["generator=rollout_gdro", "loss=dapo", "dynamic_sampling=true", "flat_half",
+                     "updates_per_batch=2"],
 }
 """GRPO's sequence mean (rewards shuffled within groups by the `corrupt` transform), DAPO's token mean with
 its filter (uneven shares across ranks) and two updates per batch, the filter leaving one rank no group
 (with a KL reference; and under FSDP2, whose empty rank still joins every layer's gather), Dr. GRPO's
 constant normaliser (with the variance sampler's memory), DGPO's question weights across the whole batch;
 `rollout_gdro`'s ragged groups (`ddp_workers.fixed_sampling`, two updates each) under GRPO's sequence mean
-over the valid rows, and under DAPO's token mean with DGPO's weights, a KL reference and shuffled rewards."""
+over the valid rows, under DAPO's token mean with DGPO's weights, a KL reference and shuffled rewards, and
+with DAPO's filter and refill (the first step leaving rank 1 no group, later ones keeping groups narrower on
+one rank than on the other)."""
 COMPARED = ("reward_mean", "accuracy", "loss", "grad_norm", "groups_with_signal", "mean_length", "truncated")
 GDRO_COMPARED = ("rollout_gdro_min_n", "rollout_gdro_max_n", *(f"rollout_gdro_rollouts_{b}" for b in range(4)),
                  *(f"rollout_gdro_weight_{b}" for b in range(4)))
@@ -85,8 +89,14 @@ def test_two_ranks_make_the_update_of_one_process_on_the_whole_batch(case, two_r
     for a, b in zip(one, two, strict=True):
         for key in COMPARED + (GDRO_COMPARED if "gdro" in case else ()):
             assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-6), (case, a["step"], key)
-    if "dapo" in case:  # the filter dropped groups: uneven shares, still the same update
+    if "dynamic_sampling=true" in CASES[case]:  # the filter dropped groups: uneven shares, still the same update
         assert any(r["dynamic_draws"] > 1 for r in one)
+    # the trained groups: one process's (in another order: each rank keeps its own), one G on every rank
+    single = json.loads((tmp_path / "trained_0.json").read_text())
+    double = [json.loads((two_rank_runs / case / f"trained_{rank}.json").read_text()) for rank in range(2)]
+    for step, (alone, first, second) in enumerate(zip(single, *double, strict=True)):
+        assert first["group_size"] == second["group_size"] == alone["group_size"], (case, step)
+        assert sorted(first["counts"] + second["counts"]) == sorted(alone["counts"]), (case, step)
     assert any(abs(r["loss"]) > 1e-4 for r in one), "the fixed batches must carry a gradient"
     # the plug-ins saw the whole step on every rank: their states are one process's
     states = [json.loads((folder / f"states_{rank}.json").read_text())
@@ -116,10 +126,28 @@ def test_rollout_gdro_splits_whole_groups_by_rollouts_and_keeps_one_state_on_eve
     assert any(min(counts) < max(counts) for rank in shares for counts in rank)  # ragged steps
     states = [json.loads((folder / f"states_{rank}.json").read_text())["generator"] for rank in range(2)]
     assert states[0] == states[1]
-    # the 3 steps' problems (24 draws; a repeated problem shares its id), their pass rates moved off
-    # their starts by the gathered `correct`
-    assert 8 < len(states[0]["rates"]) <= STEPS * 8 and set(states[0]["rates"].values()) - set(PASS_RATES)
+    # the problems `fixed_sampling` starts (8 a draw, 3 draws a step with DAPO's refills; a repeated
+    # problem shares its id), their pass rates moved off their starts by the gathered `correct`
+    draws = 3 if "dynamic_sampling=true" in CASES[case] else 1
+    assert 8 < len(states[0]["rates"]) <= STEPS * draws * 8 and set(states[0]["rates"].values()) - set(PASS_RATES)
     assert len(set(states[0]["log_weights"])) > 1  # the weights moved apart: the bins fared differently
+
+
+def test_dapo_refill_of_ragged_groups_pads_each_ranks_kept_groups_to_the_kept_largest_n(two_rank_runs):
+    folder = two_rank_runs / "gdro_dynamic"
+    records = json.loads((folder / "records.json").read_text())
+    trained = [json.loads((folder / f"trained_{rank}.json").read_text()) for rank in range(2)]
+    shares = [json.loads((folder / f"shares_{rank}.json").read_text()) for rank in range(2)]
+    draws = [r["dynamic_draws"] for r in records]
+    assert sum(draws) == len(shares[0]) and max(draws) > 1  # groups filtered out, then refilled
+    for record, first, second in zip(records, *trained, strict=True):
+        counts = first["counts"] + second["counts"]
+        assert len(counts) == record["groups"] and first["group_size"] == max(counts)
+    # step 1 (`flat_half`): rank 1 kept nothing, and rank 0's kept groups are narrower than the first
+    # draw's widest (the advantages of the empty rank still gather at the kept G)
+    assert trained[1][0]["counts"] == [] and trained[0][0]["group_size"] < max(shares[0][0] + shares[1][0])
+    # a later step where one rank's kept groups are all narrower than the other's: padded to them
+    assert any(max(mine["counts"]) < mine["group_size"] for rank in trained for mine in rank[1:])
 
 
 # ---- kill -9 and resume through torchrun -------------------------------------------------------

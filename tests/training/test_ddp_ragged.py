@@ -115,12 +115,22 @@ def test_each_rank_of_a_step_takes_its_share_by_rollouts_from_the_same_allocatio
     assert generator.shard(problems, DataParallel()) == problems
 
 
-def test_a_launched_run_takes_rollout_gdro_but_not_with_dynamic_sampling():
-    config = load_config("scenarios/ddp_cpu.yaml", ["generator=rollout_gdro"])
-    check_config(config, DataParallel(0, 2))
-    with pytest.raises(ValueError, match="'rollout_gdro' with dynamic_sampling runs in one process"):
-        check_config(load_config("scenarios/ddp_cpu.yaml", ["generator=rollout_gdro", "dynamic_sampling=true"]),
-                     DataParallel(0, 2))
+def test_a_launched_run_takes_rollout_gdro_with_and_without_dynamic_sampling():
+    for extra in ([], ["dynamic_sampling=true"]):
+        check_config(load_config("scenarios/ddp_cpu.yaml", ["generator=rollout_gdro", *extra]), DataParallel(0, 2))
+    with pytest.raises(ValueError, match="builds groups the data-parallel step does not split"):
+        check_config(load_config("scenarios/ddp_cpu.yaml", ["generator=latr"]), DataParallel(0, 2))
+
+
+@pytest.mark.parametrize("width", [2, 7])
+def test_a_rank_that_kept_no_group_takes_the_steps_width(width):
+    # DAPO's filter left this rank none of a 5-wide draw's groups; the kept groups are `width` wide
+    empty = select_groups([(_batch([5, 3]), [])], pad_id=0)
+    assert empty.group_size == 5 and not empty.problems
+    padded = pad_groups(empty, width, pad_id=0)
+    assert padded.group_size == width and padded.valid is None and not padded.problems
+    assert padded.rewards.shape == padded.components["correct"].shape == padded.lengths.shape == (0, width)
+    assert padded.sample.completion_ids.shape[0] == 0 and padded.finished.shape == (0, width)
 
 
 def test_generate_under_a_launcher_without_the_split_is_refused(monkeypatch):

@@ -28,7 +28,8 @@ rank order), `shard` gives each rank a contiguous share of whole groups balanced
 (`rlvr.training.distributed_step.balanced_bounds`), each rank samples its own share and pads its
 groups to the step's largest n (`pad_groups`: one G on every rank, so the gathered [B, G] is one
 process's), and the pass rates, prior and weights are updated from the gathered `correct`, so they
-stay equal across ranks. DAPO's dynamic sampling with it runs in one process only.
+stay equal across ranks. DAPO's dynamic sampling filters the gathered groups by the gathered
+`valid` and pads each rank's kept groups to the kept groups' largest n (`pad_groups` again).
 State (checkpoint): the pass-rate EMAs, the prior and the bins' weights.
 
 >>> allocate_rollouts([0.5, 0.9], [1.0, 1.0], 8)
@@ -233,12 +234,20 @@ class RolloutGDRO(GeneratorPlugin):
 def pad_groups(batch: Any, width: int, pad_id: int) -> Any:
     """`batch` (single responses) with each group padded to `width` rollouts in the ragged layout of
     `rlvr.training.rollout`: a padded row holds its group's prompt, no token, log-probs 0, text "",
-    finished, and 0 in rewards and components. `batch` itself when its groups are that wide already."""
+    finished, and 0 in rewards and components. `batch` itself when its groups are that wide already.
+    A batch of no groups (a rank whose groups DAPO's filter all dropped) takes `width` whatever it
+    held, so that it gathers as the others do."""
+    import dataclasses
+
     import torch
 
     from rlvr.agents.policy import SampleBatch
     from rlvr.training.rollout import RolloutBatch
 
+    if not batch.problems and batch.group_size != width:
+        return dataclasses.replace(batch, group_size=width, rewards=batch.rewards.new_zeros((0, width)),
+                                   components={name: value.new_zeros((0, width))
+                                               for name, value in batch.components.items()}, valid=None)
     if batch.group_size >= width:
         return batch
     if batch.action_mask is not None:
