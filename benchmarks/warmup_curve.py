@@ -12,7 +12,8 @@ whether its warm-up can reach the sampled-pass@1 bar at all on this machine, and
 
 The JSON records the loss (mean over each check interval), the greedy accuracy and the seconds at
 every check, one response against its gold solution, the settings, and versions and machine
-(`environment`). Seconds are wall time on a possibly shared machine: compare them within one file.
+(`environment`); it is rewritten after every check (`finished` false until the end), so a run
+stopped early keeps its curve. Seconds are wall time on a possibly shared machine: compare them within one file.
 """
 
 from __future__ import annotations
@@ -45,8 +46,9 @@ def scenario_config(path: str, overrides: list[str]) -> Any:
     return load_config(values)
 
 
-def warmup_curve(config: Any, minutes: float, check_every: int, check_problems: int) -> dict[str, Any]:
-    """Run the warm-up and return the curve (module doc)."""
+def warmup_curve(config: Any, minutes: float, check_every: int, check_problems: int,
+                 on_check: Any = None) -> dict[str, Any]:
+    """Run the warm-up and return the curve (module doc); `on_check(curve)` after every check."""
     import torch
 
     if config.num_threads:
@@ -69,6 +71,8 @@ def warmup_curve(config: Any, minutes: float, check_every: int, check_problems: 
                       "greedy_accuracy": metrics["greedy_accuracy"]})
         interval.clear()
         print(json.dumps(curve[-1]), flush=True)
+        if on_check is not None:
+            on_check(curve)
 
     run_sft(policy, task, stream, config.sft_steps, lr=config.sft_lr, batch_size=config.sft_batch_size,
             weight_decay=config.weight_decay, max_grad_norm=config.max_grad_norm, target=config.sft_target,
@@ -89,16 +93,22 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args(argv)
     config = scenario_config(args.scenario, args.set)
-    result = warmup_curve(config, args.minutes, args.check_every, args.check_problems)
     with tempfile.TemporaryDirectory() as folder:
         environment = record_environment(folder)
     record = {"scenario": args.scenario, "overrides": args.set, "minutes": args.minutes,
               "check_every": args.check_every, "check_problems": args.check_problems,
-              "config": config.to_dict(), **result, "environment": environment}
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(record, indent=2))
-    return record
+              "config": config.to_dict(), "environment": environment}
+
+    def write(curve: list[dict[str, Any]], finished: bool = False) -> None:
+        # after every check, so a run stopped early still leaves its curve
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(json.dumps({**record, "finished": finished, "curve": curve}, indent=2))
+
+    result = warmup_curve(config, args.minutes, args.check_every, args.check_problems, on_check=write)
+    record.update(result)
+    write(result["curve"], finished=True)
+    return {**record, "finished": True}
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def test_the_curve_of_a_compare_scenarios_base(tmp_path):
     argv = [str(ROOT / "rlvr" / "scenarios" / "reward_corruption.yaml"), *[f"--set={item}" for item in SMALL],
             "--check-every", "4", "--check-problems", "8", "--out", str(tmp_path / "curve.json")]
     record = benchmark.main(argv)
-    assert json.loads((tmp_path / "curve.json").read_text()) == record
+    assert json.loads((tmp_path / "curve.json").read_text()) == record and record["finished"]
     assert record["config"]["env_id"] == "rlvr/RandomCalc-v0"  # the scenario's base, with the overrides
     assert record["config"]["tiny_hidden_size"] == 32
     curve = record["curve"]
@@ -46,3 +46,24 @@ def test_the_time_budget_ends_the_warm_up(tmp_path):
                                     "--minutes", "0.02", "--check-every", "1", "--check-problems", "2"])
     steps = [point["step"] for point in record["curve"]]
     assert steps and steps == list(range(1, len(steps) + 1)) and len(steps) < 100000
+
+
+def test_a_run_stopped_early_leaves_its_curve(tmp_path, monkeypatch):
+    benchmark = load_benchmark()
+    out = tmp_path / "curve.json"
+
+    real = benchmark.evaluate
+    calls = []
+
+    def counting_evaluate(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # stopped during the third check
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(benchmark, "evaluate", counting_evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        benchmark.main([str(ROOT / "rlvr" / "scenarios" / "quickstart.yaml"), *[f"--set={item}" for item in SMALL],
+                        "--check-every", "2", "--check-problems", "2", "--out", str(out)])
+    record = json.loads(out.read_text())
+    assert not record["finished"] and [point["step"] for point in record["curve"]] == [2, 4]
