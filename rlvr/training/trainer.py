@@ -391,6 +391,7 @@ class Trainer:
         if self.dp.is_main:
             (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         timings: dict[str, float] = {}
+        after_sft = None
         if not self.sft_done:
             start = time.perf_counter()
             sft_steps_taken = len(self.warm_up(config.sft_steps, until_accuracy=config.sft_until_accuracy)) \
@@ -430,7 +431,12 @@ class Trainer:
         if self._workers is not None:
             self._workers.close()
             self._workers = None
-        final = self.evaluate("final", with_samples=True)
+        if after_sft is not None and self.step == 0:  # no RL step since: the same weights, problems and seeds
+            final = {**after_sft, "eval": "final"}
+            self.evaluations.append(final)
+            self.log(final)
+        else:
+            final = self.evaluate("final", with_samples=True)
         self.save_checkpoint()
         summary = self.summary(final, timings)
         self.metrics.close()

@@ -247,3 +247,22 @@ def test_overlong_penalty_lowers_rewards_of_long_responses(tmp_path):
     assert shaped["reward_mean"] < plain["reward_mean"]
     with pytest.raises(ValueError, match="overlong_buffer"):
         small_config(tmp_path, "overlong_buffer=99")
+
+
+def test_a_run_without_rl_steps_evaluates_once(tmp_path, monkeypatch):
+    """With no RL step after the warm-up the final evaluation would repeat the after-SFT one (same
+    weights, problems and sampling seeds), so it is that one, logged again as `final`."""
+    config = small_config(tmp_path, "sft_steps=2", "rl_steps=0")
+    trainer = Trainer(config)
+    calls = []
+    real = trainer._evaluate_on
+    monkeypatch.setattr(trainer, "_evaluate_on", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    summary = trainer.train()
+    assert len(calls) == 1
+    evals = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines() if "eval" in line]
+    after, final = evals[-2], evals[-1]
+    assert (after["eval"], final["eval"]) == ("after_sft", "final")
+    assert {**after, "eval": "final"} == final
+    assert summary["final"]["greedy_accuracy"] == after["greedy_accuracy"]
+    # the repeat it replaces gives the same numbers
+    assert real(trainer._eval_problems, num_samples=config.eval_samples)["pass@4"] == after["pass@4"]
