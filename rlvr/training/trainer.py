@@ -391,7 +391,6 @@ class Trainer:
         if self.dp.is_main:
             (self.out_dir / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
         timings: dict[str, float] = {}
-        after_sft = None
         if not self.sft_done:
             start = time.perf_counter()
             sft_steps_taken = len(self.warm_up(config.sft_steps, until_accuracy=config.sft_until_accuracy)) \
@@ -431,8 +430,11 @@ class Trainer:
         if self._workers is not None:
             self._workers.close()
             self._workers = None
-        if after_sft is not None and self.step == 0:  # no RL step since: the same weights, problems and seeds
-            final = {**after_sft, "eval": "final"}
+        last = self.evaluations[-1] if self.evaluations else {}
+        if last.get("eval") in ("after_sft", "final") and last.get("step") == self.step:
+            # no RL step since (in this process or before a resume): the same weights, problems and seeds
+            final = {**last, "eval": "final"}
+            self._eval_problems = self._eval_problems or evaluation_problems(self.task, config, self.eval_levels)
             self.evaluations.append(final)
             self.log(final)
         else:

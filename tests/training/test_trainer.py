@@ -266,3 +266,34 @@ def test_a_run_without_rl_steps_evaluates_once(tmp_path, monkeypatch):
     assert summary["final"]["greedy_accuracy"] == after["greedy_accuracy"]
     # the repeat it replaces gives the same numbers
     assert real(trainer._eval_problems, num_samples=config.eval_samples)["pass@4"] == after["pass@4"]
+
+
+def test_a_resumed_run_without_rl_steps_reuses_the_saved_after_sft_evaluation(tmp_path, monkeypatch):
+    """Stopped after the warm-up's checkpoint (as a kill during the old repeat left it), the resumed
+    run takes the saved after-SFT evaluation as final rather than evaluating again."""
+    config = small_config(tmp_path, "sft_steps=2", "rl_steps=0")
+    first = Trainer(config)
+    real_save = first.save_checkpoint
+    saves = []
+
+    def save_then_stop():
+        real_save()
+        saves.append(1)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(first, "save_checkpoint", save_then_stop)
+    with pytest.raises(KeyboardInterrupt):
+        first.train()
+    after = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines() if "eval" in line][-1]
+    assert after["eval"] == "after_sft" and saves == [1]
+    resumed = Trainer(small_config(tmp_path, "sft_steps=2", "rl_steps=0", "resume=true"))
+    monkeypatch.setattr(resumed, "_evaluate_on", lambda *args, **kwargs: pytest.fail("evaluated again"))
+    summary = resumed.train()
+    assert summary["final"]["pass@4"] == after["pass@4"]
+    # with RL steps after it, the final evaluation is a new one
+    more = Trainer(small_config(tmp_path, "sft_steps=2", "rl_steps=1", "resume=true", "force_resume=true"))
+    calls = []
+    real = more._evaluate_on
+    monkeypatch.setattr(more, "_evaluate_on", lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    more.train()
+    assert calls
