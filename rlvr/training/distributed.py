@@ -378,3 +378,14 @@ def _destroy() -> None:
 
     if dist.is_initialized():
         dist.destroy_process_group()
+
+
+def gather_valid(dp: DataParallel, valid: torch.Tensor | None, shape: Any) -> torch.Tensor | None:
+    """The step's `valid` [B, G] over every rank from each rank's own (None: its groups, shaped
+    `shape`, are all full); None when every rollout of the step exists, as a dense batch has it.
+    Every rank calls it (a collective), whether its own groups are ragged or not."""
+    if not dp.active:
+        return valid
+    mine = torch.ones(tuple(shape), dtype=torch.bool) if valid is None else valid.to(torch.bool).cpu()
+    whole = dp.gather_rows(mine)  # a narrower rank's groups pad with False: rollouts that do not exist
+    return None if bool(whole.all()) else whole

@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from rlvr.training.distributed import DataParallel
+from rlvr.training.distributed import DataParallel, gather_valid
 
 
 def check_config(config: Any, dp: DataParallel) -> None:
@@ -102,17 +102,6 @@ def gathered_advantages(dp: DataParallel, plugin: Any, view: Any, rows: int, wid
     result = compute_advantages(plugin, dataclasses.replace(view, **changes))
     mine = dp.local_rows(result, local_rollouts)
     return mine if mine.dim() == 1 else mine[:, :width]
-
-
-def gather_valid(dp: DataParallel, valid: torch.Tensor | None, shape: Any) -> torch.Tensor | None:
-    """The step's `valid` [B, G] over every rank from each rank's own (None: its groups, shaped
-    `shape`, are all full); None when every rollout of the step exists, as a dense batch has it.
-    Every rank calls it (a collective), whether its own groups are ragged or not."""
-    if not dp.active:
-        return valid
-    mine = torch.ones(tuple(shape), dtype=torch.bool) if valid is None else valid.to(torch.bool).cpu()
-    whole = dp.gather_rows(mine)  # a narrower rank's groups pad with False: rollouts that do not exist
-    return None if bool(whole.all()) else whole
 
 
 def gathered_groups(dp: DataParallel, scored: list) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:

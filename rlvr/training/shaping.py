@@ -18,7 +18,7 @@ from torch import Tensor
 
 from rlvr.training.groups import as_groups, mean_token_logprob
 from rlvr.training.ragged import group_counts, group_spread
-from rlvr.training.rollout import select_groups
+from rlvr.training.rollout import pad_groups, select_groups
 
 __all__ = ["dynamic_sampling_mask", "mean_token_logprob", "overlong_penalty", "refill_groups",
            "unlikeliness_rewards"]
@@ -90,8 +90,7 @@ def refill_groups(trainer: Any, batch: Any, scored: list) -> tuple[Any, int, flo
     ranks the choice is made on the gathered groups (their `valid` too: ragged groups): the same on
     every rank, each keeping its own (the shares may then be uneven; the loss normalises by global
     counts), padded to the kept groups' largest n so that every rank's G is one process's."""
-    from rlvr.training.distributed_step import gather_valid
-    from rlvr.training.generators.rollout_gdro import pad_groups
+    from rlvr.training.distributed import gather_valid
 
     config, dp = trainer.config, trainer.dp
     wanted, parts, kept, draws, sampling, scoring = config.prompts_per_step, [], 0, 1, 0.0, 0.0

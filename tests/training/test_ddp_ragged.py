@@ -13,12 +13,11 @@ from hypothesis import strategies as st
 
 from rlvr.agents.policy import SampleBatch
 from rlvr.training.config import load_config
-from rlvr.training.distributed import DataParallel
-from rlvr.training.distributed_step import balanced_bounds, check_config, gather_valid, gathered_groups
+from rlvr.training.distributed import DataParallel, gather_valid
+from rlvr.training.distributed_step import balanced_bounds, check_config, gathered_groups
 from rlvr.training.generators import GenerationContext, make_generator
-from rlvr.training.generators.rollout_gdro import pad_groups
 from rlvr.training.ragged import cat_groups
-from rlvr.training.rollout import RolloutBatch, select_groups
+from rlvr.training.rollout import RolloutBatch, pad_groups, select_groups
 
 
 def _best_heaviest_share(sizes: list[int], world: int) -> int:

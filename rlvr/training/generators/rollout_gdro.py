@@ -165,7 +165,7 @@ class RolloutGDRO(GeneratorPlugin):
     def generate(self, problems: Sequence[Any], seed: int, step: int):
         import time
 
-        from rlvr.training.rollout import score_rollouts, select_groups
+        from rlvr.training.rollout import pad_groups, score_rollouts, select_groups
 
         context, dp = self._context(), self._ranks()
         if not problems:
@@ -231,46 +231,3 @@ class RolloutGDRO(GeneratorPlugin):
         self.mw.load_state_dict(state)
 
 
-def pad_groups(batch: Any, width: int, pad_id: int) -> Any:
-    """`batch` (single responses) with each group padded to `width` rollouts in the ragged layout of
-    `rlvr.training.rollout`: a padded row holds its group's prompt, no token, log-probs 0, text "",
-    finished, and 0 in rewards and components. `batch` itself when its groups are that wide already.
-    A batch of no groups (a rank whose groups DAPO's filter all dropped) takes `width` whatever it
-    held, so that it gathers as the others do."""
-    import dataclasses
-
-    import torch
-
-    from rlvr.agents.policy import SampleBatch
-    from rlvr.training.rollout import RolloutBatch
-
-    if not batch.problems and batch.group_size != width:
-        return dataclasses.replace(batch, group_size=width, rewards=batch.rewards.new_zeros((0, width)),
-                                   components={name: value.new_zeros((0, width))
-                                               for name, value in batch.components.items()}, valid=None)
-    if batch.group_size >= width:
-        return batch
-    if batch.action_mask is not None:
-        raise ValueError("pad_groups pads single-response batches; this one holds env tokens (action_mask)")
-    old, counts, sample = batch.group_size, batch.counts, batch.sample
-    # the source row of each row of the result; -1: padding, the row of fill appended below
-    source = [b * old + i if i < counts[b] else -1 for b in range(len(batch.problems)) for i in range(width)]
-
-    def rows(tensor: torch.Tensor, fill: Any) -> torch.Tensor:
-        return torch.cat([tensor, tensor.new_full((1, tensor.shape[1]), fill)])[source]
-
-    padded = SampleBatch(
-        prompt_ids=[sample.prompt_ids[row if row >= 0 else index // width * old] for index, row in enumerate(source)],
-        prompt_index=[index // width for index in range(len(source))],
-        completion_ids=rows(sample.completion_ids, pad_id), completion_mask=rows(sample.completion_mask, False),
-        logprobs=rows(sample.logprobs, 0.0), texts=[sample.texts[row] if row >= 0 else "" for row in source],
-        finished=[sample.finished[row] if row >= 0 else True for row in source])
-
-    def widen(values: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.pad(values, (0, width - old))
-
-    return RolloutBatch(
-        list(batch.problems), width, padded, widen(batch.rewards),
-        {name: widen(value) for name, value in batch.components.items()},
-        [batch.errors[row] if batch.errors and row >= 0 else None for row in source], task=batch.task,
-        valid=torch.arange(width).unsqueeze(0) < torch.tensor(counts).unsqueeze(1))
