@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from rlvr.training.trainer import Trainer  # noqa: E402
+from tests.training.interrupt import recorded_here  # noqa: E402
 from tests.training.test_trainer import small_config, step_lines  # noqa: E402
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "overlong_buffer_before.json").read_text())
@@ -32,7 +33,7 @@ def test_overlong_runs_repeat_the_runs_made_before_transforms(tmp_path, run, for
     if versions != (BEFORE["torch"], BEFORE["transformers"], BEFORE["machine"]):
         pytest.skip(f"recorded on torch {BEFORE['torch']}, transformers {BEFORE['transformers']}, "
                     f"{BEFORE['machine']}; here {versions}: floats may round differently")
-    expected = BEFORE["runs"][run]
+    expected = recorded_here(BEFORE, run)
     overrides = list(expected["overrides"])
     if form == "reward_transforms":  # the long form of the same penalty
         overrides = [item for item in overrides if not item.startswith("overlong_buffer=")]

@@ -58,11 +58,13 @@ def test_a_short_run_with_random_rewards(tmp_path):
 
 def test_a_short_run_with_inverted_rewards_unlearns(tmp_path):
     """The control that the corruption reaches training: rewarding wrong answers drives accuracy down
-    (on this setup from 0.5 to under 0.1), where accurate rewards hold it."""
+    and under 0.1 (on this setup from 0.5 on the machine it was written on, from 0.14 on an AVX2 one, whose
+    floats give another warm-up), where accurate rewards hold it."""
     lines = _run(tmp_path, "[{name: corrupt, mode: inverted}]")
     assert all(line["reward_mean"] == pytest.approx(1 - line["raw_reward_mean"]) for line in lines)
     assert all(line["raw_reward_mean"] == line["accuracy"] for line in lines)  # accuracy stays the verifier's
-    assert _mean(line["accuracy"] for line in lines[-10:]) < _mean(line["accuracy"] for line in lines[:5]) - 0.1
+    early, late = _mean(line["accuracy"] for line in lines[:5]), _mean(line["accuracy"] for line in lines[-10:])
+    assert late < early and late < 0.1, (early, late)
 
 
 # ---- exact resume after a kill, with random rewards --------------------------------------------------------------

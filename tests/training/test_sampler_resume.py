@@ -15,7 +15,7 @@ transformers = pytest.importorskip("transformers")
 
 from rlvr.training.samplers import Variance  # noqa: E402
 from rlvr.training.trainer import Trainer  # noqa: E402
-from tests.training.interrupt import run_until_killed  # noqa: E402
+from tests.training.interrupt import recorded_here, run_until_killed  # noqa: E402
 from tests.training.test_trainer import small_config, step_lines  # noqa: E402
 
 BEFORE = json.loads((Path(__file__).parent / "data" / "stream_sampler_before.json").read_text())
@@ -31,7 +31,7 @@ def test_the_stream_sampler_repeats_the_runs_made_before_samplers(tmp_path, run)
     if versions != (BEFORE["torch"], BEFORE["transformers"], BEFORE["machine"]):
         pytest.skip(f"recorded on torch {BEFORE['torch']}, transformers {BEFORE['transformers']}, "
                     f"{BEFORE['machine']}; here {versions}: floats may round differently")
-    expected = BEFORE["runs"][run]
+    expected = recorded_here(BEFORE, run)
     Trainer(small_config(tmp_path, *expected["overrides"], "sampler=stream")).train()
     lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(lines) == len(expected["lines"])
