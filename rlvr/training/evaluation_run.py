@@ -132,7 +132,7 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
               samples: int, sampling_seeds: list[int], sweep: dict[str, Any] | None,
               progress: bool | None, extra_body: dict[str, Any] | None = None,
               kept: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_policy, heldout_problems
+    from rlvr.training.builders import EVAL_STREAM_OFFSET, build_env, build_policy, evaluation_problems
     from rlvr.training.eval_breakdown import SEED_STRIDE, combine_seeds, is_sampled_metric, sweep_difficulties
     from rlvr.training.evaluate import evaluate, evaluate_server
     from rlvr.training.multiturn import evaluate_episodes
@@ -141,7 +141,7 @@ def _evaluate(config: Any, run: str | None, base_url: str | None, model: str | N
     task, difficulty = env.task, dict(env.difficulty)
     sweep = sweep or config.eval_sweep  # a run folder trained with eval_sweep is evaluated at its levels
     levels = sweep_difficulties(difficulty, sweep) if sweep else [difficulty]
-    problems = [problem for level in levels for problem in heldout_problems(task, config, level)]
+    problems = evaluation_problems(task, config, levels)
     ks = config.eval_k if samples else [1]
     source: dict[str, Any] = {"env_id": config.env_id, "problems": len(problems), "levels": len(levels),
                               "split": config.eval_split, "seed": config.seed}

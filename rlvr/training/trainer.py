@@ -175,17 +175,21 @@ class Trainer:
         """Greedy metrics on the held-out set (pass@k / maj@k too when `with_samples`), with `extra`
         fields; logged. With several ranks rank 0 evaluates and hands the numbers to the others."""
         config = self.config
-        if self._eval_problems is None:
-            self._eval_problems = evaluation_problems(self.task, config, self.eval_levels)
         metrics = None
         with self.dp.gathered():
             if self.dp.is_main:
-                metrics = self._evaluate_on(self._eval_problems, num_samples=config.eval_samples if with_samples else 0)
+                metrics = self._evaluate_on(self.heldout(), num_samples=config.eval_samples if with_samples else 0)
         metrics = self.dp.broadcast_json(metrics)
         record = {"eval": phase, "step": self.step, **extra, **metrics}
         self.evaluations.append(record)
         self.log(record)
         return record
+
+    def heldout(self) -> list:
+        """The held-out problems of every evaluation (each `eval_sweep` level's), drawn once."""
+        if self._eval_problems is None:
+            self._eval_problems = evaluation_problems(self.task, self.config, self.eval_levels)
+        return self._eval_problems
 
     def _evaluate_on(self, problems: list, num_samples: int) -> dict[str, Any]:
         """Greedy metrics on `problems` (single responses or multi-turn episodes), plus pass@k and
@@ -434,7 +438,6 @@ class Trainer:
         if last.get("eval") in ("after_sft", "final") and last.get("step") == self.step:
             # no RL step since (in this process or before a resume): the same weights, problems and seeds
             final = {**last, "eval": "final"}
-            self._eval_problems = self._eval_problems or evaluation_problems(self.task, config, self.eval_levels)
             self.evaluations.append(final)
             self.log(final)
         else:
@@ -455,7 +458,7 @@ class Trainer:
             (self.out_dir / "summary.json").write_text(json.dumps(json_safe(summary), indent=2, allow_nan=False))
         from rlvr.training.report import write_report
 
-        self.generator.write_samples(self.out_dir / "samples.jsonl", self._eval_problems,  # the report's samples
+        self.generator.write_samples(self.out_dir / "samples.jsonl", self.heldout(),  # the report's samples
                                      max_new_tokens=config.max_new_tokens, batch_size=config.eval_batch_size)
         self._say(f"report: {write_report(self.out_dir, environment=True)}")
         return summary
