@@ -259,6 +259,7 @@ def paired_differences(results: Mapping[str, Mapping[int, Mapping[str, Any]]]) -
             continue
         ks = pass_at_k_keys(next(iter(records.values())))
         keys = [f"pass@{ks[-1]}" if key == "pass@MAX" and ks else key for key in PAIRED_KEYS]
+        keys += level_keys(next(iter(records.values())))  # each level's too, where there are several
         out[arm] = {}
         for key in keys:
             diffs = [record[key] - baseline[seed][key] for seed, record in records.items()
@@ -307,14 +308,39 @@ def _mean_over_seeds(per_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, dic
 
 
 def _numbers(record: Mapping[str, Any]) -> dict[str, float]:
-    """The record's numbers, with each difficulty level's greedy solve rate as `solve_rate[LEVEL]`."""
+    """The record's numbers, with each difficulty level's greedy solve rate as `solve_rate[LEVEL]`
+    and its sampled pass@k as `pass@k[LEVEL]`.
+
+    >>> _numbers({"pass@1": 0.5, "by_difficulty": {"hops=4": {"greedy_accuracy": 0.25, "pass@1": 0.125}}})
+    {'pass@1': 0.5, 'solve_rate[hops=4]': 0.25, 'pass@1[hops=4]': 0.125}
+    """
     numbers = {key: float(value) for key, value in record.items()
                if isinstance(value, (int, float)) and not isinstance(value, bool)}
     levels = record.get("by_difficulty")
     for level, values in (levels.items() if isinstance(levels, Mapping) else ()):
-        if isinstance(values, Mapping) and isinstance(values.get("greedy_accuracy"), (int, float)):
+        if not isinstance(values, Mapping):
+            continue
+        if isinstance(values.get("greedy_accuracy"), (int, float)):
             numbers[f"solve_rate[{level}]"] = float(values["greedy_accuracy"])
+        for name, value in values.items():
+            if name.startswith("pass@") and isinstance(value, (int, float)):
+                numbers[f"{name}[{level}]"] = float(value)
     return numbers
+
+
+def level_keys(numbers: Mapping[str, float]) -> list[str]:
+    """The per-level keys of `_numbers`, each level's solve rate and then its pass@1, level by level
+    (pass@1 alone per level: the table's pass@k at larger k stay over all problems).
+
+    >>> level_keys({"solve_rate[a]": 1, "pass@1[a]": 1, "pass@8[a]": 1, "solve_rate[b]": 0, "pass@1": 0})
+    ['solve_rate[a]', 'pass@1[a]', 'solve_rate[b]']
+    """
+    keys = []
+    for key in numbers:
+        if key.startswith("solve_rate[") and not key.endswith("_sem"):
+            level = key[len("solve_rate"):]
+            keys += [key] + [f"pass@1{level}"] * (f"pass@1{level}" in numbers)
+    return keys
 
 
 TABLE_DIVERSITY = ("semantic_entropy", "distinct_1", "distinct_2", "train_entropy")
@@ -325,12 +351,12 @@ TABLE_DIVERSITY = ("semantic_entropy", "distinct_1", "distinct_2", "train_entrop
 def summary_table(report: Mapping[str, Any]) -> str:
     """A Markdown table: per arm, mean (± standard error over seeds) of the final evaluation: greedy
     accuracy, pass@k, maj@k at the largest k, distinct correct solutions, semantic entropy,
-    distinct-1/2, the greedy solve rate per difficulty level where the problems had several
-    (`solve_rate[LEVEL]`), mean length."""
+    distinct-1/2, the greedy solve rate and sampled pass@1 per difficulty level where the problems
+    had several (`solve_rate[LEVEL]`, `pass@1[LEVEL]`), mean length."""
     means = report["mean"]
     first = next(iter(means.values()))["final"]
     ks = pass_at_k_keys(first)
-    levels = [key for key in first if key.startswith("solve_rate[") and not key.endswith("_sem")]
+    levels = level_keys(first)
     columns = ["greedy_accuracy", *[f"pass@{k}" for k in ks], *[f"maj@{k}" for k in ks[-1:]], "distinct_correct",
                *TABLE_DIVERSITY, *levels, "mean_length"]
     columns = [c for c in columns if c in first]

@@ -5,6 +5,8 @@
   differ between the problems name a group; when every problem shares one difficulty there is
   nothing to break down and the result is empty (the overall greedy accuracy is that group's).
   `rlvr eval --sweep KNOB=[v1, v2]` draws the held-out problems at several levels at once.
+- `sampled_by_difficulty`: sample accuracy and pass@k per level likewise (`merge_sampled_levels`
+  puts them beside the level's greedy solve rate).
 - `combine_seeds`: the sampled metrics of several sampling seeds on the same problems, reported
   as their mean under the usual names, with mean, standard deviation, min and max per metric under
   `across_seeds`. Greedy metrics are deterministic, so they are measured once and not repeated.
@@ -25,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rlvr.core.problem import Problem
-from rlvr.training.metrics import spread
+from rlvr.training.metrics import pass_at_k, spread
 
 SEED_STRIDE = 1_000_003
 """Sampling seed s draws with base + s * SEED_STRIDE: each prompt batch adds its index to the
@@ -57,6 +59,19 @@ def _value_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
 
 
+def level_indices(problems: Sequence[Problem]) -> dict[str, list[int]]:
+    """{label: indices of its problems} over the groups of problems that differ in some knob value,
+    in the order groups first appear; {} when every problem shares one difficulty."""
+    names = sorted({name for problem in problems for name in problem.difficulty})
+    varying = [name for name in names if len({_value_text(p.difficulty.get(name)) for p in problems}) > 1]
+    if not varying:
+        return {}
+    groups: dict[str, list[int]] = {}
+    for index, problem in enumerate(problems):
+        groups.setdefault(difficulty_label(problem.difficulty, varying), []).append(index)
+    return groups
+
+
 def by_difficulty(problems: Sequence[Problem], correct: Sequence[float]) -> dict[str, Any]:
     """{"by_difficulty": {label: {"problems", "solved", "greedy_accuracy"}}} over the groups of
     problems that differ in some knob value, in the order groups first appear; {} with one group.
@@ -66,16 +81,58 @@ def by_difficulty(problems: Sequence[Problem], correct: Sequence[float]) -> dict
     if len(problems) != len(correct):
         raise ValueError(f"expected one verdict per problem, got {len(problems)} problems and "
                          f"{len(correct)} verdicts")
-    names = sorted({name for problem in problems for name in problem.difficulty})
-    varying = [name for name in names if len({_value_text(p.difficulty.get(name)) for p in problems}) > 1]
-    if not varying:
+    groups = level_indices(problems)
+    if not groups:
         return {}
-    groups: dict[str, list[float]] = {}
-    for problem, verdict in zip(problems, correct, strict=True):
-        groups.setdefault(difficulty_label(problem.difficulty, varying), []).append(float(verdict > 0))
-    return {"by_difficulty": {label: {"problems": len(verdicts), "solved": int(sum(verdicts)),
-                                      "greedy_accuracy": sum(verdicts) / len(verdicts)}
-                              for label, verdicts in groups.items()}}
+    table = {}
+    for label, indices in groups.items():
+        solved = sum(float(correct[i] > 0) for i in indices)
+        table[label] = {"problems": len(indices), "solved": int(solved), "greedy_accuracy": solved / len(indices)}
+    return {"by_difficulty": table}
+
+
+SAMPLED_LEVELS = "sampled_by_difficulty"
+"""Where `sample_metrics` puts each level's sample accuracy and pass@k; `merge_sampled_levels`
+moves them into the level's `by_difficulty` entry."""
+
+
+def sampled_by_difficulty(problems: Sequence[Problem], correct: Sequence[Sequence[float]],
+                          ks: Sequence[int]) -> dict[str, Any]:
+    """{SAMPLED_LEVELS: {label: {"sample_accuracy", "pass@k" for each k}}} per difficulty level
+    ({} with one level): `correct[i]` holds the verdicts on problem i's samples (> 0: correct).
+
+    >>> from types import SimpleNamespace as P
+    >>> problems = [P(difficulty={"n": 1}), P(difficulty={"n": 1}), P(difficulty={"n": 2})]
+    >>> sampled_by_difficulty(problems, [[1, 0], [0, 0], [1, 1]], [1, 2])[SAMPLED_LEVELS]
+    {'n=1': {'sample_accuracy': 0.25, 'pass@1': 0.25, 'pass@2': 0.5}, 'n=2': {'sample_accuracy': 1.0, 'pass@1': 1.0, 'pass@2': 1.0}}
+    """
+    if len(problems) != len(correct):
+        raise ValueError(f"expected one row of verdicts per problem, got {len(problems)} problems and "
+                         f"{len(correct)} rows")
+    groups = level_indices(problems)
+    if not groups:
+        return {}
+    table: dict[str, dict[str, float]] = {}
+    for label, indices in groups.items():
+        rows = [[float(c > 0) for c in correct[i]] for i in indices]
+        entry = {"sample_accuracy": sum(map(sum, rows)) / sum(map(len, rows))}
+        for k in ks:
+            entry[f"pass@{k}"] = sum(pass_at_k(len(row), int(sum(row)), k) for row in rows) / len(rows)
+        table[label] = entry
+    return {SAMPLED_LEVELS: table}
+
+
+def merge_sampled_levels(metrics: dict[str, Any]) -> dict[str, Any]:
+    """`metrics` with `SAMPLED_LEVELS` moved into the matching `by_difficulty` entries (each level
+    then holds its greedy and sampled figures side by side); a level without a greedy entry keeps
+    its sampled figures alone."""
+    sampled = metrics.pop(SAMPLED_LEVELS, None)
+    if isinstance(sampled, Mapping) and sampled:
+        levels = {label: dict(values) for label, values in (metrics.get("by_difficulty") or {}).items()}
+        for label, values in sampled.items():
+            levels[label] = {**levels.get(label, {}), **values}
+        metrics["by_difficulty"] = levels
+    return metrics
 
 
 def check_seeds(seeds: Sequence[int]) -> list[int]:
@@ -107,8 +164,14 @@ def combine_seeds(runs: Sequence[Mapping[str, Any]], seeds: Sequence[int]) -> di
         return dict(runs[0])
     names = [name for name in runs[0] if is_sampled_metric(name) and all(name in run for run in runs)]
     table = {name: spread([float(run[name]) for run in runs]) for name in names}
-    return {**{name: values["mean"] for name, values in table.items()}, "sampling_seeds": list(seeds),
-            "across_seeds": table}
+    combined = {**{name: values["mean"] for name, values in table.items()}, "sampling_seeds": list(seeds),
+                "across_seeds": table}
+    levels = [run.get(SAMPLED_LEVELS) for run in runs]
+    if all(isinstance(level, Mapping) for level in levels):  # each level's figures: their mean over seeds
+        combined[SAMPLED_LEVELS] = {
+            label: {name: sum(float(level[label][name]) for level in levels) / len(levels) for name in values}
+            for label, values in levels[0].items()}
+    return combined
 
 
 GREEDY_METRICS = ("greedy_accuracy", "greedy_reward", "mean_length", "mean_turns")

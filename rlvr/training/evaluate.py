@@ -1,7 +1,8 @@
 """Held-out evaluation: greedy accuracy, unbiased pass@k, maj@k, diversity and mean completion length.
 
 - greedy accuracy: one temperature-0 completion per problem, the fraction the verifier accepts;
-  per difficulty too when the problems were drawn at several (`rlvr.training.eval_breakdown`);
+  per difficulty too when the problems were drawn at several (`rlvr.training.eval_breakdown`),
+  where each level's entry also holds its sample accuracy and pass@k;
 - pass@k: from n samples per problem with c correct, the unbiased estimate 1 - C(n-c, k)/C(n, k)
   (Chen et al. 2021), averaged over problems; sampling k and checking "any correct" is biased
   low and noisier;
@@ -52,6 +53,8 @@ from rlvr.training.eval_breakdown import (
     by_difficulty,
     check_seeds,
     combine_seeds,
+    merge_sampled_levels,
+    sampled_by_difficulty,
     spread_indices,
 )
 from rlvr.training.metrics import (
@@ -104,10 +107,11 @@ def _generate(policy: Any, problems: Sequence[Problem], num_samples: int, batch_
 
 
 def sample_metrics(task: Task, problems: Sequence[Problem], texts: Sequence[str], num_samples: int,
-                   ks: Sequence[int]) -> dict[str, float]:
+                   ks: Sequence[int]) -> dict[str, Any]:
     """pass@k, maj@k, sample accuracy, distinct correct solutions, semantic entropy and distinct-1/2
     of `num_samples` texts per problem (rows grouped by problem), from any source: a policy, a
-    server, a file."""
+    server, a file; with problems of several difficulties, each level's sample accuracy and pass@k
+    under `eval_breakdown.SAMPLED_LEVELS`."""
     if len(texts) != len(problems) * num_samples:
         raise ValueError(f"expected {len(problems)} x {num_samples} texts, got {len(texts)}")
     correct = [[0.0] * num_samples for _ in problems]
@@ -141,7 +145,7 @@ def sample_metrics(task: Task, problems: Sequence[Problem], texts: Sequence[str]
         metrics[f"maj@{k}"] = sum(
             maj_at_k(answers, [c > 0 for c in row], k) for answers, row in zip(classes, correct, strict=True)
         ) / len(problems)
-    return metrics
+    return {**metrics, **sampled_by_difficulty(problems, correct, ks)}
 
 
 @torch.no_grad()
@@ -197,6 +201,7 @@ def evaluate(
                 runs.append({**sample_metrics(task, problems, texts, num_samples, ks),
                              "sample_mean_length": sum(lengths) / len(lengths)})
             metrics.update(combine_seeds(runs, seeds))
+            merge_sampled_levels(metrics)
     finally:
         if bar is not None:
             bar.close()
@@ -354,6 +359,7 @@ def _server_metrics(agent_class: Any, base_url: str, model: str, task: Task, pro
             runs.append(sample_metrics(task, problems, [text for group in groups for text in group],
                                        num_samples, ks))
         metrics.update(combine_seeds(runs, seeds))
+        merge_sampled_levels(metrics)
         if num_samples > 1:
             share = identical / (len(problems) * len(seeds))
             metrics["identical_sample_groups"] = share
