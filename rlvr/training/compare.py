@@ -18,6 +18,10 @@ pass@k against k, of held-out accuracy and of entropy during training, one line 
 seeds). RL step lines of the arms carry `entropy`, estimated from the sampler's own log-probs
 (`rlvr.training.sampled_entropy`).
 
+A scenario may state a `warmup_bar` (the figure each seed's warm-up must reach for its arms to
+count) and `hypotheses` (arm vs arm on a figure): the run prints, and `summary.md` records, whether
+each held (`rlvr.training.compare_claims`).
+
 Resumable and appending: a finished (seed, arm) folder is read back, not trained again, an
 interrupted one resumes from its checkpoint, and the results are rewritten from every finished run
 after each one. Several scenarios that share a `base` may share one `--out` folder (and so one
@@ -27,7 +31,6 @@ warm-up per seed); each writes the results of its own arms.
 from __future__ import annotations
 
 import json
-import math
 import shutil
 from collections.abc import Mapping
 from pathlib import Path
@@ -35,9 +38,18 @@ from typing import Any
 
 import yaml
 
-from rlvr.training.compare_plots import pass_at_k_keys, plot_comparison, plot_entropy
+from rlvr.training.compare_claims import check_claims_spec
+from rlvr.training.compare_plots import plot_comparison, plot_entropy
+from rlvr.training.compare_tables import (
+    add_claims,
+    mean_over_seeds,
+    paired_differences,
+    paired_table,
+    report_claims,
+    summary_table,
+)
 
-SCENARIO_KEYS = ("experiment", "seeds", "base", "arms")
+SCENARIO_KEYS = ("experiment", "seeds", "base", "arms", "warmup_bar", "hypotheses")
 
 
 def load_scenario(path: str | Path) -> dict[str, Any]:
@@ -58,7 +70,9 @@ def load_scenario(path: str | Path) -> dict[str, Any]:
     base = dict(scenario.get("base") or {})
     for overrides in arms.values():
         load_config({**base, **dict(overrides or {})})  # every arm's config is valid before any work starts
-    return {"seeds": seeds, "base": base, "arms": {name: dict(overrides or {}) for name, overrides in arms.items()}}
+    bar, hypotheses = check_claims_spec(str(path), scenario.get("warmup_bar"), scenario.get("hypotheses"), list(arms))
+    return {"seeds": seeds, "base": base, "arms": {name: dict(overrides or {}) for name, overrides in arms.items()},
+            "warmup_bar": bar, "hypotheses": hypotheses}
 
 
 def run_scenario(path: str | Path, out: str | Path, progress: bool | None = False) -> dict[str, Any]:
@@ -99,7 +113,7 @@ def run_scenario(path: str | Path, out: str | Path, progress: bool | None = Fals
                                                         "model_seed": seed, "out_dir": str(folder),
                                                         "force_resume": True}, start_from=warm)
             report = write_results(path, scenario, results, out)
-    print(summary_table(report) + paired_table(report))
+    print(summary_table(report) + paired_table(report) + report_claims(report))
     return report
 
 
@@ -204,12 +218,13 @@ def write_results(path: str | Path, scenario: Mapping[str, Any], results: Mappin
     report = {"scenario": str(path), "seeds": sorted({seed for per_seed in results.values() for seed in per_seed}),
               "seeds_per_arm": {arm: sorted(per_seed) for arm, per_seed in results.items()},
               "arms": {arm: scenario["arms"][arm] for arm in results},
-              "per_seed": results, "mean": {arm: _mean_over_seeds(per_seed) for arm, per_seed in results.items()}}
+              "per_seed": results, "mean": {arm: mean_over_seeds(per_seed) for arm, per_seed in results.items()}}
     report["paired"] = paired_differences(results)
+    add_claims(report, scenario)
     out.mkdir(parents=True, exist_ok=True)
     record_environment(out)  # versions, machine, commit and command beside the numbers
     (out / "results.json").write_text(json.dumps(report, indent=2))
-    (out / "summary.md").write_text(summary_table(report) + paired_table(report))
+    (out / "summary.md").write_text(summary_table(report) + paired_table(report) + report_claims(report))
     plot_comparison(report, curves, out)
     plot_entropy(entropy, out)
     return report
@@ -231,147 +246,3 @@ def _add_entropy(result: dict[str, Any], curve: list[tuple[int, float]]) -> None
     tail = [value for _, value in curve[-max(1, len(curve) // 10):]]
     result["after_sft"] = {**result["after_sft"], "train_entropy": curve[0][1]}
     result["final"] = {**result["final"], "train_entropy": sum(tail) / len(tail)}
-
-
-PAIRED_KEYS = ("greedy_accuracy", "pass@1", "pass@MAX", "distinct_correct", "train_entropy")
-"""Figures of the paired table; `pass@MAX` stands for the largest k evaluated."""
-
-
-def paired_differences(results: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> dict[str, dict[str, Any]]:
-    """Each arm minus the first arm, seed by seed, on the final evaluation's `PAIRED_KEYS`.
-
-    The arms of one seed start from one warm-up, so a difference within a seed leaves out how
-    good that warm-up was; its mean and standard error over the seeds both arms finished, and on
-    how many of them it was above zero, say more than two unpaired means do.
-
-    >>> final = lambda acc: {"final": {"greedy_accuracy": acc}}
-    >>> paired_differences({"grpo": {0: final(0.5), 1: final(0.4)}, "x": {0: final(0.6), 1: final(0.4)}})["x"]
-    {'greedy_accuracy': {'mean': 0.05, 'sem': 0.05, 'seeds': 2, 'above': 1, 'below': 0}}
-    """
-    if not results:
-        return {}
-    baseline_arm, *others = results
-    baseline = {seed: _numbers(result["final"]) for seed, result in results[baseline_arm].items()}
-    out: dict[str, dict[str, Any]] = {}
-    for arm in others:
-        records = {seed: _numbers(result["final"]) for seed, result in results[arm].items() if seed in baseline}
-        if not records:
-            continue
-        ks = pass_at_k_keys(next(iter(records.values())))
-        keys = [f"pass@{ks[-1]}" if key == "pass@MAX" and ks else key for key in PAIRED_KEYS]
-        keys += level_keys(next(iter(records.values())))  # each level's too, where there are several
-        out[arm] = {}
-        for key in keys:
-            diffs = [record[key] - baseline[seed][key] for seed, record in records.items()
-                     if key in record and key in baseline[seed]]
-            if not diffs:
-                continue
-            mean = sum(diffs) / len(diffs)
-            sd = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)) if len(diffs) > 1 else 0.0
-            out[arm][key] = {"mean": round(mean, 12), "sem": round(sd / math.sqrt(len(diffs)), 12), "seeds": len(diffs),
-                             "above": sum(d > 0 for d in diffs), "below": sum(d < 0 for d in diffs)}
-    return out
-
-
-def paired_table(report: Mapping[str, Any]) -> str:
-    """The Markdown table of `report["paired"]`: mean ± s.e. of the difference (seeds above / below zero)."""
-    paired = report.get("paired") or {}
-    if not paired:
-        return ""
-    baseline = next(iter(report["per_seed"]))
-    keys = list(dict.fromkeys(key for values in paired.values() for key in values))
-    lines = ["", f"Paired by seed (same warm-up): each arm minus {baseline}, mean ± standard error of the "
-             "difference (seeds above / below zero)", "",
-             "| arm | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
-    for arm, values in paired.items():
-        cells = [f"{v['mean']:+.3f} ± {v['sem']:.3f} ({v['above']}/{v['below']})" if (v := values.get(key)) else "-"
-                 for key in keys]
-        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _mean_over_seeds(per_seed: Mapping[int, Mapping[str, Any]]) -> dict[str, dict[str, float]]:
-    """Mean and standard error over seeds of every number in the final (and after-SFT) evaluation."""
-    out: dict[str, dict[str, float]] = {}
-    for phase in ("after_sft", "final"):
-        records = [_numbers(run[phase]) for run in per_seed.values()]
-        # a figure some seed lacks (distinct-2 where no response had two words) has no mean
-        keys = [key for key in records[0] if all(key in record for record in records)]
-        out[phase] = {}
-        for key in keys:
-            values = [record[key] for record in records]
-            mean = sum(values) / len(values)
-            spread = math.sqrt(sum((v - mean) ** 2 for v in values) / (len(values) - 1)) if len(values) > 1 else 0.0
-            out[phase][key] = mean
-            out[phase][f"{key}_sem"] = spread / math.sqrt(len(values))
-    return out
-
-
-def _numbers(record: Mapping[str, Any]) -> dict[str, float]:
-    """The record's numbers, with each difficulty level's greedy solve rate as `solve_rate[LEVEL]`
-    and its sampled pass@k as `pass@k[LEVEL]`.
-
-    >>> _numbers({"pass@1": 0.5, "by_difficulty": {"hops=4": {"greedy_accuracy": 0.25, "pass@1": 0.125}}})
-    {'pass@1': 0.5, 'solve_rate[hops=4]': 0.25, 'pass@1[hops=4]': 0.125}
-    """
-    numbers = {key: float(value) for key, value in record.items()
-               if isinstance(value, (int, float)) and not isinstance(value, bool)}
-    levels = record.get("by_difficulty")
-    for level, values in (levels.items() if isinstance(levels, Mapping) else ()):
-        if not isinstance(values, Mapping):
-            continue
-        if isinstance(values.get("greedy_accuracy"), (int, float)):
-            numbers[f"solve_rate[{level}]"] = float(values["greedy_accuracy"])
-        for name, value in values.items():
-            if name.startswith("pass@") and isinstance(value, (int, float)):
-                numbers[f"{name}[{level}]"] = float(value)
-    return numbers
-
-
-def level_keys(numbers: Mapping[str, float]) -> list[str]:
-    """The per-level keys of `_numbers`, each level's solve rate and then its pass@1, level by level
-    (pass@1 alone per level: the table's pass@k at larger k stay over all problems).
-
-    >>> level_keys({"solve_rate[a]": 1, "pass@1[a]": 1, "pass@8[a]": 1, "solve_rate[b]": 0, "pass@1": 0})
-    ['solve_rate[a]', 'pass@1[a]', 'solve_rate[b]']
-    """
-    keys = []
-    for key in numbers:
-        if key.startswith("solve_rate[") and not key.endswith("_sem"):
-            level = key[len("solve_rate"):]
-            keys += [key] + [f"pass@1{level}"] * (f"pass@1{level}" in numbers)
-    return keys
-
-
-TABLE_DIVERSITY = ("semantic_entropy", "distinct_1", "distinct_2", "train_entropy")
-"""Diversity columns of the summary table, where the evaluations hold them (sampled ones do;
-`train_entropy` comes from the RL step lines, see `_add_entropy`)."""
-
-
-def summary_table(report: Mapping[str, Any]) -> str:
-    """A Markdown table: per arm, mean (± standard error over seeds) of the final evaluation: greedy
-    accuracy, pass@k, maj@k at the largest k, distinct correct solutions, semantic entropy,
-    distinct-1/2, the greedy solve rate and sampled pass@1 per difficulty level where the problems
-    had several (`solve_rate[LEVEL]`, `pass@1[LEVEL]`), mean length."""
-    means = report["mean"]
-    first = next(iter(means.values()))["final"]
-    ks = pass_at_k_keys(first)
-    levels = level_keys(first)
-    columns = ["greedy_accuracy", *[f"pass@{k}" for k in ks], *[f"maj@{k}" for k in ks[-1:]], "distinct_correct",
-               *TABLE_DIVERSITY, *levels, "mean_length"]
-    columns = [c for c in columns if c in first]
-    partial = [f"{arm}: {seeds}" for arm, seeds in report.get("seeds_per_arm", {}).items() if seeds != report["seeds"]]
-    lines = [f"seeds: {report['seeds']}; final evaluation, mean ± standard error over seeds"
-             + (f" (finished so far: {'; '.join(partial)})" if partial else ""), "",
-             "| arm | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
-    sft = next(iter(means.values()))["after_sft"]
-    lines.append("| after SFT | " + " | ".join(_cell(sft, c) for c in columns) + " |")
-    for arm, values in means.items():
-        lines.append(f"| {arm} | " + " | ".join(_cell(values["final"], c) for c in columns) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _cell(values: Mapping[str, float], key: str) -> str:
-    if key not in values:
-        return "-"
-    return f"{values[key]:.3f} ± {values.get(key + '_sem', 0.0):.3f}"

@@ -12,6 +12,7 @@ pytest.importorskip("transformers")
 
 from rlvr.cli import main  # noqa: E402
 from rlvr.training.compare import load_scenario  # noqa: E402
+from rlvr.training.compare_claims import decide  # noqa: E402
 
 BASE = {
     "env_id": "rlvr/MathTree-v0", "prompt_template": "{numbers}>{target}=",
@@ -28,10 +29,21 @@ def test_arms_start_from_one_warmup_and_report_per_seed(tmp_path, capsys):
     scenario.write_text(yaml.safe_dump({
         "experiment": "compare", "seeds": [0, 1], "base": BASE,
         "arms": {"grpo": {}, "rover": {"loss": "rover", "advantage": "dr_grpo", "updates_per_batch": 2}},
+        "warmup_bar": {"metric": "pass@4", "at_least": 0.0},
+        "hypotheses": [{"arm": "rover", "than": "grpo", "metric": "pass@1", "expect": "lower", "claim": "c1"}],
     }))
     out = tmp_path / "out"
     assert main(["run", str(scenario), "--out", str(out)]) == 0
     report = json.loads((out / "results.json").read_text())
+    # the claims are decided from the runs' own numbers: each seed cleared a bar of 0, and the
+    # hypothesis's outcome is the one its paired differences give
+    assert [entry["held"] for entry in report["warmup_bar"]["seeds"].values()] == [True, True]
+    differences = [report["per_seed"]["rover"][seed]["final"]["pass@1"] - report["per_seed"]["grpo"][seed]["final"]["pass@1"]
+                   for seed in ("0", "1")]
+    [hypothesis] = report["hypotheses"]
+    assert hypothesis["outcome"] == decide("lower", differences)[0] and hypothesis["seeds"] == 2
+    assert f"hypothesis {hypothesis['outcome'].upper()}: c1" in capsys.readouterr().out
+    assert "Warm-up bar: pass@4 >= 0 after SFT" in (out / "summary.md").read_text()
     for seed in ("0", "1"):
         grpo, rover = report["per_seed"]["grpo"][seed], report["per_seed"]["rover"][seed]
         assert grpo["after_sft"] == rover["after_sft"]  # the same warm-up checkpoint
@@ -56,7 +68,7 @@ def test_a_bad_arm_fails_before_any_work(tmp_path):
 
 
 def test_the_table_holds_the_diversity_figures_and_solve_rates_per_level():
-    from rlvr.training.compare import _mean_over_seeds, summary_table
+    from rlvr.training.compare_tables import mean_over_seeds, summary_table
 
     def run(seed: int, entropy: float, two_words: bool) -> dict:
         final = {"greedy_accuracy": 0.5, "pass@1": 0.25, "pass@4": 0.75, "maj@4": 0.5, "distinct_correct": 1.5,
@@ -68,7 +80,7 @@ def test_the_table_holds_the_diversity_figures_and_solve_rates_per_level():
         return {"after_sft": final, "final": final}
 
     per_seed = {0: run(0, 0.2, True), 1: run(1, 0.4, False)}  # distinct-2 from one seed only
-    mean = _mean_over_seeds(per_seed)["final"]
+    mean = mean_over_seeds(per_seed)["final"]
     assert mean["semantic_entropy"] == pytest.approx(0.3) and mean["solve_rate[num_ops=2]"] == pytest.approx(0.125)
     assert "distinct_2" not in mean  # no mean over seeds that lack it
     table = summary_table({"seeds": [0, 1], "mean": {"grpo": {"after_sft": mean, "final": mean}}})
@@ -174,7 +186,7 @@ def test_the_heldout_curve_leaves_out_the_warm_ups_train_split_checks(tmp_path):
 
 
 def test_paired_differences_count_the_seeds_on_each_side():
-    from rlvr.training.compare import paired_differences, paired_table
+    from rlvr.training.compare_tables import paired_differences, paired_table
 
     def final(acc, pass64):
         return {"final": {"greedy_accuracy": acc, "pass@1": acc / 2, "pass@64": pass64}}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rlvr.training.compare import paired_table, summary_table
+from rlvr.training.compare_tables import paired_table, summary_table
 
 RESULTS = Path(__file__).resolve().parents[2] / "benchmarks" / "results"
 COMPARISONS = sorted(path.parent for path in RESULTS.glob("*/results.json") if (path.parent / "summary.md").is_file())

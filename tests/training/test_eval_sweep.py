@@ -62,3 +62,16 @@ def test_a_sweep_the_task_cannot_take_is_refused_before_any_work(tmp_path, value
     with pytest.raises(ValueError, match=message):
         Trainer(config_with(tmp_path, f"eval_sweep={value}", "sft_steps=5"))
     assert not (tmp_path / "metrics.jsonl").exists()
+
+
+def test_each_level_reports_its_sampled_pass_at_k_too(tmp_path):
+    config = config_with(tmp_path, "eval_sweep={num_ops: [1, 2]}", "eval_samples=4", "eval_k=[1, 4]")
+    Trainer(config).train()
+    final = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()][-1]
+    levels = final["by_difficulty"]
+    for level in levels.values():
+        assert {"greedy_accuracy", "sample_accuracy", "pass@1", "pass@4"} <= set(level)
+        assert level["pass@1"] <= level["pass@4"]
+    # both levels hold 6 problems, so the overall figures are the levels' mean
+    for name in ("pass@1", "pass@4", "sample_accuracy"):
+        assert final[name] == pytest.approx(sum(level[name] for level in levels.values()) / 2)
