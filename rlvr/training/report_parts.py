@@ -124,7 +124,8 @@ def with_spread(record: dict[str, Any], key: str) -> str:
 
 
 def _levels(rows: Sequence[tuple[str, dict[str, Any]]], first_column: str) -> str:
-    """Greedy solve rate per difficulty level, for evaluations that drew problems at several."""
+    """Greedy solve rate (and sampled pass@1 where measured) per difficulty level, for evaluations
+    that drew problems at several."""
     lines = []
     for label, record in rows:
         levels = record.get("by_difficulty")
@@ -133,12 +134,12 @@ def _levels(rows: Sequence[tuple[str, dict[str, Any]]], first_column: str) -> st
                 if isinstance(values, dict):
                     problems = values.get("problems")
                     rate = accuracy({"greedy_accuracy": values.get("greedy_accuracy"), "num_problems": problems})
-                    cells = [label, cut(text(level), 200), fmt(problems), rate]
+                    cells = [label, cut(text(level), 200), fmt(problems), rate, fmt(values.get("pass@1"))]
                     lines.append("<tr>" + "".join(f"<td>{e(cell)}</td>" for cell in cells) + "</tr>")
     if not lines:
         return ""
     head = "".join(f"<th>{e(name)}</th>" for name in (first_column, "difficulty", "problems",
-                                                        "greedy accuracy [95% CI]"))
+                                                        "greedy accuracy [95% CI]", "sampled pass@1"))
     return (f'<h3>Solve rate per difficulty</h3><table id="levels"><thead><tr>{head}</tr></thead><tbody>'
             + "".join(lines) + "</tbody></table>")
 

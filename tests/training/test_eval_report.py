@@ -46,7 +46,9 @@ def test_rlvr_eval_writes_results_samples_and_a_report(eval_folder):
     low, high = wilson_interval(6, 12)
     assert f"0.500 [{low:.3f}, {high:.3f}]" in page
     low, high = wilson_interval(6, 6)
-    assert f"<td>num_ops=1</td><td>6</td><td>1.000 [{low:.3f}, {high:.3f}]</td>" in page
+    # the stub server is right on every one-operation problem and wrong on the others, sampled too
+    assert f"<td>num_ops=1</td><td>6</td><td>1.000 [{low:.3f}, {high:.3f}]</td><td>1</td>" in page
+    assert results["by_difficulty"]["num_ops=2"]["pass@1"] == 0.0
     assert [row["verdict"] for row in parsed.rows] == ["correct" if s["correct"] else "incorrect" for s in samples]
     for level in ("num_ops=1", "num_ops=2"):  # a difficulty filter, one button per level
         assert f'data-group="difficulty" data-filter="{level}"' in page
