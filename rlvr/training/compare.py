@@ -117,6 +117,28 @@ def run_scenario(path: str | Path, out: str | Path, progress: bool | None = Fals
     return report
 
 
+RESULTS_LIMIT = 64 * 2**20
+"""Largest recorded results.json `recorded_claims` reads."""
+
+
+def recorded_claims(scenario_path: str | Path, results_path: str | Path) -> str:
+    """The warm-up bar and hypotheses of the scenario decided on a recorded `results.json` (the run
+    folders need not be kept): what `rlvr run` would print for them, as Markdown lines."""
+    scenario = load_scenario(scenario_path)
+    results_path = Path(results_path)
+    size = results_path.stat().st_size
+    if size > RESULTS_LIMIT:
+        raise ValueError(f"{results_path}: expected a comparison's results under {RESULTS_LIMIT} bytes, got {size}")
+    report = json.loads(results_path.read_text())
+    if not isinstance(report, dict) or not isinstance(report.get("per_seed"), dict):
+        raise ValueError(f"{results_path}: expected a comparison's results with `per_seed`")
+    unknown = [arm for arm in report["per_seed"] if arm not in scenario["arms"]]
+    if unknown:
+        raise ValueError(f"{results_path}: arm {unknown[0]!r} is not one of {scenario_path}'s arms")
+    add_claims(report, scenario)
+    return report_claims(report)
+
+
 DONE_FILE = "compare_run.json"
 """Written into a run folder when its run has finished: the config it ran and its results. A folder
 without it is a run to (re)start or resume; `rlvr run` never trains a folder holding it again."""

@@ -15,8 +15,8 @@ it held. Both are stated in the scenario file and decided from the finished runs
 
 - The warm-up bar is checked on each seed's evaluation after SFT (shared by that seed's arms).
 - A hypothesis compares two arms seed by seed on the final evaluation (the arms of a seed share a
-  warm-up, so the paired difference leaves out how good the warm-up was), over the seeds whose
-  warm-up cleared the bar. From the mean difference d and its 95% t-interval [lo, hi] over those
+  warm-up, so the paired difference leaves out how good the warm-up was), or an arm with its
+  seed's warm-up (`than: after_sft`), over the seeds whose warm-up cleared the bar. From the mean difference d and its 95% t-interval [lo, hi] over those
   seeds, conservatively: `higher` holds when lo > 0, fails when d <= 0; `lower` the mirror image;
   `similar` (|difference| under `within`) holds when [lo, hi] lies inside [-within, within], fails
   when it lies outside it. Anything else, or fewer than two seeds, is inconclusive.
@@ -29,6 +29,9 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 EXPECTATIONS = ("higher", "lower", "similar")
+AFTER_SFT = "after_sft"
+"""`than: after_sft` compares an arm's final evaluation with its own seed's evaluation after the
+warm-up (did RL move the figure at all?)."""
 HYPOTHESIS_KEYS = ("arm", "than", "metric", "expect", "within", "claim")
 BAR_KEYS = ("metric", "at_least")
 
@@ -62,6 +65,8 @@ def check_claims_spec(source: str, bar: Any, hypotheses: Any, arms: Sequence[str
         checked_bar = {"metric": bar["metric"], "at_least": float(bar["at_least"])}
     if hypotheses is None:
         return checked_bar, []
+    if AFTER_SFT in arms:
+        raise ValueError(f"{source}: an arm named {AFTER_SFT!r} cannot be told from the warm-up in hypotheses; rename it")
     if not isinstance(hypotheses, list):
         raise ValueError(f"{source}: hypotheses must be a list, got {type(hypotheses).__name__}")
     out = []
@@ -71,9 +76,11 @@ def check_claims_spec(source: str, bar: Any, hypotheses: Any, arms: Sequence[str
         unknown = [key for key in entry if key not in HYPOTHESIS_KEYS]
         if unknown:
             raise ValueError(f"{source}: hypothesis key {unknown[0]!r} unknown; expected some of {list(HYPOTHESIS_KEYS)}")
-        for key in ("arm", "than"):
-            if entry.get(key) not in arms:
-                raise ValueError(f"{source}: hypothesis {key} {entry.get(key)!r} is not an arm; arms: {list(arms)}")
+        if entry.get("arm") not in arms:
+            raise ValueError(f"{source}: hypothesis arm {entry.get('arm')!r} is not an arm; arms: {list(arms)}")
+        if entry.get("than") not in (*arms, AFTER_SFT):
+            raise ValueError(f"{source}: hypothesis than {entry.get('than')!r} is neither an arm nor {AFTER_SFT!r}; "
+                             f"arms: {list(arms)}")
         if entry["arm"] == entry["than"]:
             raise ValueError(f"{source}: a hypothesis compares two different arms, got {entry['arm']!r} twice")
         if not isinstance(entry.get("metric"), str) or entry.get("expect") not in EXPECTATIONS:

@@ -15,7 +15,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from rlvr.training.compare_claims import claims_text, hypothesis_outcomes, warmup_outcomes
+from rlvr.training.compare_claims import AFTER_SFT, claims_text, hypothesis_outcomes, warmup_outcomes
 from rlvr.training.compare_plots import pass_at_k_keys
 
 PAIRED_KEYS = ("greedy_accuracy", "pass@1", "pass@MAX", "distinct_correct", "train_entropy")
@@ -170,6 +170,7 @@ def add_claims(report: dict[str, Any], scenario: Mapping[str, Any]) -> None:
     bar = scenario.get("warmup_bar")
     warmups = warmup_outcomes(bar, after_sft)
     finals = {arm: {seed: numbers(result["final"]) for seed, result in runs.items()} for arm, runs in per_seed.items()}
+    finals[AFTER_SFT] = after_sft  # `than: after_sft`: an arm against its own seed's warm-up
     report["warmup_bar"] = {"bar": bar, "seeds": warmups} if bar else None
     report["hypotheses"] = hypothesis_outcomes(scenario.get("hypotheses") or [], finals,
                                                lambda seed: not bar or warmups[seed]["held"])

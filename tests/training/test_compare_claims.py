@@ -86,3 +86,12 @@ def test_seeds_under_the_bar_are_left_out_and_a_missing_figure_is_named():
     assert missing["outcome"] == "inconclusive" and "'y'" in missing["missing"]
     text = claims_text({"metric": "pass@1", "at_least": 0.2}, warmups, [outcome, missing])
     assert "seed 1: 0.100 (NOT cleared)" in text and "hypothesis HELD" in text and "over 3 seeds" in text
+
+
+def test_an_arm_against_its_warm_up():
+    good = {"arm": "path", "than": "after_sft", "metric": "x", "expect": "higher"}
+    assert check_claims_spec("s.yaml", None, [good], ARMS)[1] == [good]
+    with pytest.raises(ValueError, match="after_sft"):
+        check_claims_spec("s.yaml", None, [{**good, "arm": "after_sft"}], ARMS)
+    with pytest.raises(ValueError, match="rename"):
+        check_claims_spec("s.yaml", None, [good], [*ARMS, "after_sft"])
