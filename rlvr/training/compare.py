@@ -135,6 +135,11 @@ def recorded_claims(scenario_path: str | Path, results_path: str | Path) -> str:
     unknown = [arm for arm in report["per_seed"] if arm not in scenario["arms"]]
     if unknown:
         raise ValueError(f"{results_path}: arm {unknown[0]!r} is not one of {scenario_path}'s arms")
+    for arm, runs in report["per_seed"].items():
+        for seed, result in (runs.items() if isinstance(runs, dict) else [("?", None)]):
+            if not (isinstance(result, dict) and all(isinstance(result.get(k), dict) for k in ("after_sft", "final"))):
+                raise ValueError(f"{results_path}: expected arm {arm!r} seed {seed} to hold `after_sft` and `final` "
+                                 f"evaluations")
     add_claims(report, scenario)
     return report_claims(report)
 

@@ -50,3 +50,15 @@ def test_the_claims_are_decided_not_copied(tmp_path):
     (tmp_path / "results.json").write_text(json.dumps(report))
     after = recorded_claims(ROOT / report["scenario"], tmp_path / "results.json")
     assert "hypothesis HELD: accurate rewards raise" in after
+
+
+@pytest.mark.parametrize("damage", [lambda r: r.pop("per_seed"), lambda r: r["per_seed"]["random"].update({"0": 3}),
+                                    lambda r: r["per_seed"]["random"]["0"].pop("final"),
+                                    lambda r: r["per_seed"].update({"extra": {}})])
+def test_damaged_results_are_refused_by_name(tmp_path, damage):
+    folder = RESULTS / "reward_corruption"
+    report = json.loads((folder / "results.json").read_text())
+    damage(report)
+    (tmp_path / "results.json").write_text(json.dumps(report))
+    with pytest.raises(ValueError, match="results.json"):
+        recorded_claims(ROOT / report.get("scenario", "scenarios/reward_corruption.yaml"), tmp_path / "results.json")
