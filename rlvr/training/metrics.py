@@ -312,7 +312,17 @@ def describe_evaluation(label: str, metrics: Mapping[str, Any], ks: Sequence[int
 
     >>> describe_evaluation("after RL", {"greedy_accuracy": 0.5, "num_problems": 8, "pass@2": 0.75}, [2])
     'after RL (8 held-out problems): greedy 0.500, pass@2 0.750'
+    >>> levels = {"n=1": {"greedy_accuracy": 1.0, "pass@1": 0.9}, "n=2": {"greedy_accuracy": 0.0}}
+    >>> describe_evaluation("final", {"greedy_accuracy": 0.5, "num_problems": 8, "by_difficulty": levels}, [])
+    'final (8 held-out problems): greedy 0.500; n=1: greedy 1.000, pass@1 0.900; n=2: greedy 0.000'
     """
     parts = [f"greedy {metrics['greedy_accuracy']:.3f}"]
     parts += [f"pass@{k} {metrics.get(f'pass@{k}', math.nan):.3f}" for k in ks]
-    return f"{label} ({int(metrics['num_problems'])} held-out problems): " + ", ".join(parts)
+    line = f"{label} ({int(metrics['num_problems'])} held-out problems): " + ", ".join(parts)
+    levels = metrics.get("by_difficulty")
+    for level, values in (levels.items() if isinstance(levels, Mapping) else ()):
+        if isinstance(values, Mapping) and isinstance(values.get("greedy_accuracy"), (int, float)):
+            line += f"; {level}: greedy {values['greedy_accuracy']:.3f}"
+            if isinstance(values.get("pass@1"), (int, float)):
+                line += f", pass@1 {values['pass@1']:.3f}"
+    return line
