@@ -44,24 +44,16 @@ from rlvr.core.problem import Problem, Score
 from rlvr.core.task import Task
 from rlvr.core.templates import PromptTemplate
 from rlvr.core.text_env import TextEnv
-from rlvr.envs.arithmetic.exact import BINARY_OPERATORS, PRECEDENCE, apply_operator, join_operands
+from rlvr.envs.arithmetic.drawer import NODE_DRAWS_PER_OP, OPERATORS, ExpressionDrawer, TooTight
+from rlvr.envs.arithmetic.exact import BINARY_OPERATORS
 from rlvr.envs.arithmetic.knobs import OperatorsKnob
 from rlvr.rewards.math import MODES, check_extraction, extract_answer, parse_number, read_value
 
 _ASSIGNMENT = re.compile(r"^\s*[A-Za-z][A-Za-z0-9_]*\s*=\s*")
 """A leading "x =" before the value of an answer."""
 
-OPERATORS = (*BINARY_OPERATORS, "^")
 MAX_INEXACT_REWARD = 0.9
 """The most a wrong answer earns from `relative_error_reward`: exactness keeps a visible margin."""
-
-# Precedence levels used for printing: `^` binds tighter than the binary operators; an operand
-# (or a parenthesised negative) is an atom.
-_PRECEDENCE = {**PRECEDENCE, "^": 3}
-_ATOM = 4
-_NODE_DRAWS_PER_OP = 200
-"""Node draws allowed per operation before a difficulty is declared too tight to sample."""
-
 
 def relative_error_reward(gold: Fraction, answer: Fraction) -> float:
     """Dense closeness reward (ours): 1 when exact, else at most 0.9, falling to 0 at 100% error.
@@ -75,100 +67,6 @@ def relative_error_reward(gold: Fraction, answer: Fraction) -> float:
         return 1.0
     error = abs(answer - gold) / max(abs(gold), Fraction(1))
     return float(MAX_INEXACT_REWARD * max(Fraction(0), 1 - error))
-
-
-class _ExpressionDrawer:
-    """Draws one expression tree; nodes are (value, text, precedence) tuples."""
-
-    def __init__(self, rng: np.random.Generator, difficulty: Mapping[str, Any]) -> None:
-        self.rng = rng
-        self.low, self.high = difficulty["min_operand"], difficulty["max_operand"]
-        self.operators = difficulty["operators"]
-        self.binary = [op for op in self.operators if op != "^"]
-        self.max_exponent = difficulty["max_exponent"]
-        self.max_numerator = difficulty["max_numerator"]
-        self.max_denominator = difficulty["max_denominator"]
-        self.draws_left = _NODE_DRAWS_PER_OP * difficulty["num_ops"] + 100
-        # Uniforms drawn in blocks: one numpy call per block instead of one per choice.
-        self._block = 4 * difficulty["num_ops"] + 8
-        self._uniforms: list[float] = []
-
-    def below(self, n: int) -> int:
-        """A uniform integer in [0, n)."""
-        if not self._uniforms:
-            self._uniforms = self.rng.random(self._block).tolist()
-        return int(self._uniforms.pop() * n)
-
-    def fits(self, value: Fraction) -> bool:
-        return abs(value.numerator) <= self.max_numerator and value.denominator <= self.max_denominator
-
-    def leaf(self) -> tuple[Fraction, str, int]:
-        number = self.low + self.below(self.high - self.low + 1)
-        return Fraction(number), (f"({number})" if number < 0 else str(number)), _ATOM
-
-    def draw(self, num_ops: int) -> tuple[Fraction, str, int]:
-        """A subtree with exactly `num_ops` operations whose every value fits the caps."""
-        if num_ops == 0:
-            return self.leaf()
-        while True:
-            self.draws_left -= 1
-            if self.draws_left < 0:
-                raise _TooTight
-            op = self.operators[self.below(len(self.operators))]
-            if op == "^" or not self.binary:
-                node = self._power(num_ops)
-            else:
-                node = self._binary(op, num_ops)
-            if node is not None:
-                return node
-
-    def _power(self, num_ops: int) -> tuple[Fraction, str, int] | None:
-        base = self.draw(num_ops - 1)
-        base_value, base_text, base_precedence = base
-        # `^` groups to the right, so a power as the base needs parentheses too.
-        if base_precedence <= _PRECEDENCE["^"]:
-            base_text = f"({base_text})"
-        # Smaller exponents, then the binary operators with a fresh operand, before giving up:
-        # keeping the (num_ops - 1)-operation base is much cheaper than drawing it again.
-        for exponent in range(2 + self.below(self.max_exponent - 1), 1, -1):
-            # Both parts of a reduced fraction are raised alike, so the caps can be tested first.
-            if abs(base_value.numerator) ** exponent <= self.max_numerator and (
-                base_value.denominator**exponent <= self.max_denominator
-            ):
-                return base_value**exponent, f"{base_text}^{exponent}", _PRECEDENCE["^"]
-        return self._combine(None, base, self.leaf())
-
-    def _binary(self, op: str, num_ops: int) -> tuple[Fraction, str, int] | None:
-        left_ops = self.below(num_ops)
-        left = self.draw(left_ops)
-        right = self.draw(num_ops - 1 - left_ops)
-        # Try the drawn operator first, then the others on the same operands (cheaper than a redraw).
-        return self._combine(op, left, right)
-
-    def _combine(
-        self, first: str | None, left: tuple[Fraction, str, int], right: tuple[Fraction, str, int]
-    ) -> tuple[Fraction, str, int] | None:
-        """`first` if its value fits the caps, else the other binary operators in random order."""
-        if first is not None:
-            value = apply_operator(left[0], first, right[0])
-            if value is not None and self.fits(value):
-                return value, _join(first, left, right), _PRECEDENCE[first]
-        others = [op for op in self.binary if op != first]
-        while others:
-            candidate = others.pop(self.below(len(others)))
-            value = apply_operator(left[0], candidate, right[0])
-            if value is not None and self.fits(value):
-                return value, _join(candidate, left, right), _PRECEDENCE[candidate]
-        return None
-
-
-def _join(op: str, left: tuple[Fraction, str, int], right: tuple[Fraction, str, int]) -> str:
-    """`left op right`, spaced, with the fewest parentheses that keep the value under precedence."""
-    return join_operands(op, left[1], left[2], right[1], right[2], " ")
-
-
-class _TooTight(Exception):
-    """The node-draw budget ran out: the caps leave (almost) no valid expression."""
 
 
 class RandomCalcTask(Task):
@@ -211,12 +109,12 @@ class RandomCalcTask(Task):
             raise ValueError(
                 f"operands up to {max(abs(low), abs(high))} exceed max_numerator={difficulty['max_numerator']}"
             )
-        drawer = _ExpressionDrawer(rng, difficulty)
+        drawer = ExpressionDrawer(rng, difficulty)
         try:
             value, expression, _ = drawer.draw(difficulty["num_ops"])
-        except _TooTight:
+        except TooTight:
             raise RuntimeError(
-                f"{self.name}: no expression fits the caps after {_NODE_DRAWS_PER_OP} draws per operation "
+                f"{self.name}: no expression fits the caps after {NODE_DRAWS_PER_OP} draws per operation "
                 f"at difficulty {dict(difficulty)}; raise max_numerator/max_denominator or add operators"
             ) from None
         power_note = ", where ^ is exponentiation" if "^" in expression else ""
