@@ -65,8 +65,8 @@ ANSWER_KINDS: Mapping[str, str] = {
 """What the `answer` column holds, by kind."""
 
 TASK_ANSWER_KINDS: Mapping[str, str] = {
-    **dict.fromkeys(("math", "random_calc", "microecon", "prontoqa", "kg-path", "gtalign", "abstainqa",
-                     "web_of_lies", "boolean_expr", "dyck", "cryptarithm", "search-qa",
+    **dict.fromkeys(("math", "random_calc", "multi_select_calc", "microecon", "prontoqa", "kg-path", "gtalign",
+                     "abstainqa", "web_of_lies", "boolean_expr", "dyck", "cryptarithm", "search-qa",
                      "elicitation-twenty-questions", "elicitation-opinion-poll",
                      "elicitation-student-assess"), "gold"),
     **dict.fromkeys(("blocksworld", "sudoku", "futoshiki", "skyscraper", "kukurasu", "calcudoko",

@@ -72,6 +72,7 @@ ENTRIES: tuple[EnvEntry, ...] = (
              vector_entry_point="rlvr.envs.mathtree.vector:MathTreeVectorEnv"),
     EnvEntry("rlvr/MathTreeStep-v0", "rlvr.envs.mathtree.step_env:MathTreeStepEnv"),
     EnvEntry("rlvr/RandomCalc-v0", "rlvr.envs.random_calc:RandomCalcEnv"),
+    EnvEntry("rlvr/MultiSelectCalc-v0", "rlvr.envs.multi_select_calc:MultiSelectCalcEnv"),
     EnvEntry("rlvr/Math-v0", "rlvr.envs.math_text.env:MathEnv"),
     EnvEntry("rlvr/TwentyQuestions-v0", "rlvr.envs.elicitation.env:TwentyQuestionsEnv"),
     EnvEntry("rlvr/OpinionPoll-v0", "rlvr.envs.elicitation.env:OpinionPollEnv"),

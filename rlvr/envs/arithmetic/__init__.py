@@ -2,6 +2,8 @@
 Calcudoko) share, so that none of them imports another.
 
 - `exact`: exact rational operations, the operator table and printing with minimal parentheses.
+- `drawer`: `ExpressionDrawer`, RandomCalc's random expression trees with exactly k operations.
+- `targeted`: `draw_valued`, an expression drawn the same way to a given exact value.
 - `grammar`: the expression grammar and exact, bounded evaluation of expression text.
 - `knobs`: `OperatorsKnob`, the difficulty knob naming the operators a problem may use.
 - `answer`: reading and checking a "use each number once" expression answer.
