@@ -167,3 +167,30 @@ def test_other_stateful_plugins_resume_exactly(tmp_path, extra):
     expected = [{key: line[key] for key in COMPARED} for line in step_lines(straight)]
     with pytest.MonkeyPatch.context() as patch:
         assert _resumed_lines(tmp_path / "resumed", patch, extra) == expected
+
+
+@pytest.mark.parametrize("mode", ["partial", "exact"])
+def test_tw_grpo_trains_on_multi_select_partial_credit(tmp_path, mode):
+    """The spec pairs token weighting with soft multi-choice credit: a scenario reaches both by name,
+    and the rollouts' rewards are the task's credit under the chosen mode."""
+    from rlvr.training.config import load_config
+
+    config = load_config({
+        "env_id": "rlvr/MultiSelectCalc-v0", "difficulty": {"num_ops": 1, "choices": 4, "max_correct": 3},
+        "task_options": {"reward_mode": mode}, "advantage": "tw_grpo", "model": "tiny",
+        "tiny_hidden_size": 32, "tiny_num_layers": 1, "tiny_num_heads": 2, "tiny_intermediate_size": 64,
+        "sft_steps": 0, "rl_steps": 2, "prompts_per_step": 3, "group_size": 4, "max_new_tokens": 8,
+        "eval_every": 0, "progress": False, "plots": False, "tensorboard": False, "out_dir": str(tmp_path)})
+    trainer = Trainer(config)
+    assert trainer.task.reward_mode == mode
+    problems = trainer.train_stream.take(3)
+    batch, *_ = trainer.collect(problems, seed=3)
+    rewards = batch.rewards.reshape(-1).tolist()
+    assert rewards == [trainer.task.score(problems[row // 4], text).reward for row, text in enumerate(batch.sample.texts)]
+    # a strict subset of the gold options: half credit or none, by mode
+    problem = next(p for p in trainer.train_stream.take(50) if len(p.answer.split(", ")) == 2)
+    half = trainer.task.score(problem, "Answer: " + problem.answer.split(", ")[0])
+    assert half.reward == (0.5 if mode == "partial" else 0.0) and half.components["correct"] == 0.0
+    for _ in range(2):
+        record = trainer.rl_step()
+        assert torch.isfinite(torch.tensor(record["loss"]))

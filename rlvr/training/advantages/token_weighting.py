@@ -8,8 +8,10 @@ variance, across the group's rollouts that reach position t, of pi_old's log-pro
 token weights are v_t over their mean along the rollout, w_t = v_t / mean_t v_t (all 1 where the
 rollout's v are all 0), so a response's total weight stays its length, and A_t = A * w_t with A the
 GRPO advantage. Tokens every rollout writes alike (the answer format) weigh less; the places where
-the rollouts' certainty splits weigh more. The spec's soft multi-choice partial credit is a reward
-of multi-choice tasks, which rlvr does not have.
+the rollouts' certainty splits weigh more. The spec's soft multi-choice partial credit is the
+reward of a task, not of the advantage: `rlvr/MultiSelectCalc-v0` with `task_options: {reward_mode:
+partial}` (0 for any wrong pick, else |chosen ∩ gold| / |gold|), trained with this plug-in as the
+paper pairs them (`advantage: tw_grpo`).
 """
 
 from __future__ import annotations
