@@ -94,3 +94,15 @@ def test_check_problems_are_train_split_and_never_held_out(tmp_path, monkeypatch
 def test_invalid_warm_up_targets_fail_before_work(tmp_path, extra, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         small_config(tmp_path, *extra)
+
+
+def test_a_float32_solve_rate_meets_the_target_it_equals(tmp_path, monkeypatch):
+    """70 of 100 as a float32 mean reads 0.699999988; a 0.7 target is met there, not a check later."""
+    import torch
+
+    seventy = float(torch.tensor([1.0] * 70 + [0.0] * 30).mean())
+    assert seventy < 0.7
+    scripted_checks(monkeypatch, [0.5, seventy, 0.9])
+    summary = Trainer(small_config(tmp_path, "sft_steps=20", "sft_until_accuracy=0.7")).train()
+    assert [line["sft_step"] for line in check_lines(tmp_path)] == [2, 4]
+    assert summary["after_sft"]["sft_steps"] == 4
