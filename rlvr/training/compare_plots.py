@@ -6,18 +6,22 @@ module, not the other way round."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 
 def pass_at_k_keys(metrics: Mapping[str, Any]) -> list[int]:
-    """The k of every `pass@k` key, sorted.
+    """The k of every `pass@k` key over all problems, sorted (a level's `pass@k[LEVEL]` left out).
 
-    >>> pass_at_k_keys({"pass@8": 0.5, "pass@1": 0.2, "maj@8": 0.3})
+    >>> pass_at_k_keys({"pass@8": 0.5, "pass@1": 0.2, "maj@8": 0.3, "pass@1[hops=4]": 0.1, "pass@1_sem": 0.0})
     [1, 8]
     """
-    return sorted(int(key.split("@")[1]) for key in metrics if key.startswith("pass@") and not key.endswith("_sem"))
+    return sorted(int(match.group(1)) for key in metrics if (match := _PASS_AT_K.fullmatch(key)))
+
+
+_PASS_AT_K = re.compile(r"pass@(\d+)")
 
 
 def plot_comparison(report: Mapping[str, Any], curves: Mapping[str, Mapping[int, list]], out: Path) -> None:

@@ -73,8 +73,10 @@ def test_the_table_holds_the_diversity_figures_and_solve_rates_per_level():
     def run(seed: int, entropy: float, two_words: bool) -> dict:
         final = {"greedy_accuracy": 0.5, "pass@1": 0.25, "pass@4": 0.75, "maj@4": 0.5, "distinct_correct": 1.5,
                  "semantic_entropy": entropy, "distinct_1": 0.4, "mean_length": 6.0,
-                 "by_difficulty": {"num_ops=1": {"problems": 4, "greedy_accuracy": 1.0 - seed / 4},
-                                   "num_ops=2": {"problems": 4, "greedy_accuracy": seed / 4}}}
+                 "by_difficulty": {"num_ops=1": {"problems": 4, "greedy_accuracy": 1.0 - seed / 4, "pass@1": 0.5,
+                                                 "pass@4": 0.75},
+                                   "num_ops=2": {"problems": 4, "greedy_accuracy": seed / 4, "pass@1": seed / 8,
+                                                 "pass@4": 0.5}}}
         if two_words:
             final["distinct_2"] = 0.9
         return {"after_sft": final, "final": final}
@@ -86,9 +88,18 @@ def test_the_table_holds_the_diversity_figures_and_solve_rates_per_level():
     table = summary_table({"seeds": [0, 1], "mean": {"grpo": {"after_sft": mean, "final": mean}}})
     head = table.splitlines()[2]
     for column in ("maj@4", "distinct_correct", "semantic_entropy", "distinct_1", "solve_rate[num_ops=1]",
-                   "solve_rate[num_ops=2]"):
+                   "solve_rate[num_ops=2]", "pass@1[num_ops=1]", "pass@1[num_ops=2]"):
         assert f" {column} " in head, column
+    assert "pass@4[" not in head  # per level pass@1 alone: the wider k stay over all problems
+    assert mean["pass@1[num_ops=2]"] == pytest.approx(1 / 16)
     assert "| grpo | 0.500 ± 0.000 |" in table and "0.300 ± 0.100" in table  # entropy: mean ± standard error
+    # the plots read the k of pass@k over all problems only, with levels beside them
+    from rlvr.training.compare_plots import pass_at_k_keys
+    from rlvr.training.compare_tables import paired_differences
+
+    assert pass_at_k_keys(mean) == [1, 4]
+    paired = paired_differences({"grpo": per_seed, "other": per_seed})["other"]
+    assert paired["pass@1[num_ops=2]"]["mean"] == 0.0 and "solve_rate[num_ops=1]" in paired
 
 
 def test_no_progress_turns_every_runs_bars_off(tmp_path, monkeypatch):
