@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
                                  "wording, metrics' mean and spread")
     evaluation.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE", help="a difficulty knob")
     evaluation.add_argument("--sweep", action="append", default=[], metavar="KNOB=[V1, V2]",
-                            help="held-out problems at each of these knob values; solve rates per level")
+                            help="held-out problems at each of these knob values; solve rates (and pass@k) per level")
     evaluation.add_argument("--progress", action="store_true",
                             help="a progress bar even when stderr is not a terminal")
     evaluation.add_argument("--no-progress", action="store_true", help="no progress bar")
