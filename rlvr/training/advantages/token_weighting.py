@@ -57,7 +57,7 @@ class TWGRPO(AdvantagePlugin):
     needs: ClassVar[tuple[str, ...]] = ("token_logprob",)
     source: ClassVar[str] = "token weighting by intra-group variance (TW-GRPO) [abs]; the formula is our reading"
     summary: ClassVar[str] = ("GRPO advantage times v_t / mean v, v_t the variance of the group's token log-probs "
-                              "at position t")
+                              "at position t; its soft multi-choice credit: rlvr/MultiSelectCalc-v0, reward_mode partial")
 
     @within_groups  # ragged groups: each group over its valid rollouts alone
     def __call__(self, view: RolloutView) -> Tensor:
