@@ -106,8 +106,11 @@ def test_a_sweep_breaks_the_solve_rate_down_by_level(capsys):
     assert code == 0
     printed = yaml.safe_load(capsys.readouterr().out)
     assert printed["problems"] == 8 and printed["greedy_accuracy"] == 0.5
-    assert printed["by_difficulty"] == {"num_ops=1": {"problems": 4, "solved": 4, "greedy_accuracy": 1},
-                                        "num_ops=2": {"problems": 4, "solved": 0, "greedy_accuracy": 0}}
+    # each level's sampled figures beside its greedy rate (the mean over the two sampling seeds)
+    right = {"sample_accuracy": 1, "pass@1": 1, "pass@3": 1}
+    assert printed["by_difficulty"] == {
+        "num_ops=1": {"problems": 4, "solved": 4, "greedy_accuracy": 1, **right},
+        "num_ops=2": {"problems": 4, "solved": 0, "greedy_accuracy": 0, **{name: 0 for name in right}}}
     # the stub answers the same each time: one answer class, no spread over seeds;
     # "The value is \\boxed{v}." three times: 4 of 12 words and 3 of 9 word pairs distinct
     assert printed["semantic_entropy"] == 0 and printed["across_seeds"]["pass@1"]["std"] == 0
