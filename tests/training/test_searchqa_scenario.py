@@ -13,13 +13,9 @@ pytest.importorskip("torch")
 pytest.importorskip("transformers")
 
 from rlvr.cli import BUILTIN_SCENARIOS, main  # noqa: E402
+from tests.training.test_kgpath_scenario import SHRUNK as KGPATH_SHRUNK  # noqa: E402
 
-SHRUNK = {
-    "tiny_hidden_size": 32, "tiny_num_layers": 1, "tiny_num_heads": 2, "tiny_intermediate_size": 64,
-    "sft_steps": 2, "sft_until_accuracy": None, "rl_steps": 1, "prompts_per_step": 2, "group_size": 2,
-    "max_new_tokens": 8, "eval_problems": 2, "eval_samples": 2, "eval_k": [1, 2], "eval_every": 0,
-    "checkpoint_every": 1, "device": "cpu", "tensorboard": False,
-}
+SHRUNK = {**KGPATH_SHRUNK, "eval_problems": 2}  # the KGPath comparison's shrinking, fewer problems
 
 
 @pytest.mark.slow  # five arms of multi-turn search episodes: minutes on 2 cores
