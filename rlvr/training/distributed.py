@@ -16,7 +16,7 @@ How a step splits (the trainer calls these; the step's batch-level pieces are in
   reward transforms, advantages, DAPO's filter, the sampler and the metrics see the global batch
   and every rank computes the same numbers; each rank keeps its own rows (`local_rows`);
 - the loss of each rank is scaled by its share of the aggregation's count (tokens or rows,
-  `rlvr.training.losses.aggregation_count`) and the gradients are summed (`sum_gradients`), so the
+  `rlvr.training.token_aggregation.aggregation_count`) and the gradients are summed (`sum_gradients`), so the
   update equals one process's over the union of the shards.
 
 Gradients are all-reduced by hand rather than through `DistributedDataParallel`: sampling runs

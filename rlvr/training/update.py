@@ -9,7 +9,7 @@ clip the gradient's global norm, AdamW step. A non-finite loss or gradient skips
 
 With several ranks (`rlvr.training.distributed`) each rank holds its share of the step's groups.
 Its loss is scaled by its share of what the loss's aggregation divides by (tokens for DAPO's token
-mean, rows for GRPO's and Dr. GRPO's sequence means: `rlvr.training.losses.aggregation_count`, summed
+mean, rows for GRPO's and Dr. GRPO's sequence means: `rlvr.training.token_aggregation.aggregation_count`, summed
 over ranks), and the gradients are summed over ranks before clipping: the update is the one a single
 process makes on the whole batch. A loss that is not finite on any rank skips the step on all.
 """
@@ -23,8 +23,8 @@ from typing import Any
 
 import torch
 
-from rlvr.training.losses import aggregation_count
 from rlvr.training.ragged import signal_share, valid_count, valid_mean
+from rlvr.training.token_aggregation import aggregation_count
 
 
 @dataclass

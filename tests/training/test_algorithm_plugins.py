@@ -25,9 +25,10 @@ from rlvr.training.advantages import (  # noqa: E402
 )
 from rlvr.training.advantages.base import RolloutView  # noqa: E402
 from rlvr.training.groups import centre  # noqa: E402
-from rlvr.training.losses import aggregate_tokens, make_loss, ppo_clip_loss  # noqa: E402
+from rlvr.training.losses import make_loss, ppo_clip_loss  # noqa: E402
 from rlvr.training.reward_transforms import RewardBatch, make_reward_transform  # noqa: E402
 from rlvr.training.samplers import make_sampler, pass_at_k  # noqa: E402
+from rlvr.training.token_aggregation import aggregate_tokens  # noqa: E402
 
 binary_groups = st.lists(st.lists(st.sampled_from([0.0, 1.0]), min_size=4, max_size=4), min_size=1, max_size=4)
 

@@ -14,7 +14,7 @@ from rlvr.training.checkpoint import CheckpointError, check_layout
 from rlvr.training.config import load_config
 from rlvr.training.distributed import DataParallel, launched
 from rlvr.training.distributed_step import check_config
-from rlvr.training.losses import AGGREGATIONS, aggregate_tokens, aggregation_count
+from rlvr.training.token_aggregation import AGGREGATIONS, aggregate_tokens, aggregation_count
 from rlvr.training.tracking import MetricsLogger
 
 

@@ -13,7 +13,6 @@ torch = pytest.importorskip("torch")
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from rlvr.training.losses import aggregate_tokens  # noqa: E402
 from rlvr.training.ragged import signal_share, valid_count, valid_mean  # noqa: E402
 from rlvr.training.reward_transforms import (  # noqa: E402
     RewardTransformPlugin,
@@ -24,6 +23,7 @@ from rlvr.training.reward_transforms import (  # noqa: E402
 from rlvr.training.rollout import ProblemStream, select_groups  # noqa: E402
 from rlvr.training.samplers import make_sampler  # noqa: E402
 from rlvr.training.shaping import dynamic_sampling_mask  # noqa: E402
+from rlvr.training.token_aggregation import aggregate_tokens  # noqa: E402
 from tests.training.test_ragged import _batch, _valid  # noqa: E402
 
 REWARDS = torch.tensor([[1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
